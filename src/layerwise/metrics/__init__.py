@@ -1,0 +1,1 @@
+"""Pure functions of tensors, one module per family of layerwise measures."""
