@@ -32,6 +32,13 @@ CHAPTERS: dict[str, Chapter] = {
     c.number: c
     for c in [
         Chapter("01", "01_deep_linear_compression", "Deep linear compression"),
+        Chapter("02", "02_assumption_checks", "Assumption checks"),
+        Chapter("03", "03_gram_learning_equation", "The Gram learning equation"),
+        Chapter("03b", "03b_gram_beyond_mlps", "The Gram beyond plain MLPs"),
+        Chapter("04", "04_equilibrium_layer", "The equilibrium layer"),
+        Chapter("05", "05_extractor_tunnel", "Extractor and tunnel"),
+        Chapter("06", "06_spurious_features", "Spurious features"),
+        Chapter("07", "07_where_lenses_agree", "Where the lenses agree"),
     ]
 }
 
@@ -58,6 +65,19 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             net_width=1024, net_epochs=400, net_lr=1e-4, net_batch_size=128,
         ),
     },
+    # --- chapter 02 presets ---
+
+    # --- chapter 03 presets ---
+
+    # --- chapter 03b presets ---
+
+    # --- chapter 04 presets ---
+
+    # --- chapter 05 presets ---
+
+    # --- chapter 06 presets ---
+
+    # --- chapter 07 presets ---
 }
 
 # Names that mean the same thing in every chapter, with the values they accept.
@@ -102,9 +122,10 @@ def preset_table(chapter: str, preset: str) -> dict[str, Any]:
 def chapter_number(chapter: str | int) -> str:
     """Return the two-digit number of a chapter given as 1, "1", "01" or its slug."""
     text = str(chapter)
-    number = text.split("_", 1)[0].zfill(2) if text[:1].isdigit() else text
-    if number not in CHAPTERS:
-        known = ", ".join(f"{c.number} ({c.slug})" for c in CHAPTERS.values())
+    number = text.split("_", 1)[0]
+    number = number.zfill(2) if number.isdigit() else number.zfill(3)
+    if number not in CHAPTERS or number not in PRESETS:
+        known = ", ".join(f"{c.number} ({c.slug})" for c in CHAPTERS.values() if c.number in PRESETS)
         raise ConfigError(f"unknown chapter {chapter!r}; the chapters are: {known}")
     return number
 
@@ -245,8 +266,8 @@ def _parse_scalar(name: str, text: str, expected: Any) -> Any:
         if isinstance(expected, float):
             return float(text)
     except ValueError:
-        kind = type(expected).__name__
-        raise ConfigError(f"{name} must be a {kind}, got {text!r} (e.g. -p {name} {expected!r})") from None
+        kind = {bool: "boolean", int: "an integer", float: "a number"}.get(type(expected), "string")
+        raise ConfigError(f"{name} must be {kind}, got {text!r} (e.g. -p {name} {expected!r})") from None
     return text
 
 
@@ -296,4 +317,33 @@ def _check_ch01(p: dict[str, Any]) -> None:
                           f"layers), got {p['hybrid_nonlinear']}")
 
 
-CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {"01": [_check_ch01]}
+# --- chapter 02 checks ---
+
+# --- chapter 03 checks ---
+
+# --- chapter 03b checks ---
+
+# --- chapter 04 checks ---
+
+# --- chapter 05 checks ---
+
+# --- chapter 06 checks ---
+
+# --- chapter 07 checks ---
+
+CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
+    "01": [_check_ch01],
+    # --- chapter 02 cross-check entry ---
+
+    # --- chapter 03 cross-check entry ---
+
+    # --- chapter 03b cross-check entry ---
+
+    # --- chapter 04 cross-check entry ---
+
+    # --- chapter 05 cross-check entry ---
+
+    # --- chapter 06 cross-check entry ---
+
+    # --- chapter 07 cross-check entry ---
+}
