@@ -6,7 +6,7 @@ import pytest
 from layerwise import book, config
 from layerwise.io import read_json
 
-from .conftest import ROOT
+from conftest import ROOT
 
 CHAPTERS = book.discover(ROOT)
 
