@@ -82,3 +82,42 @@ def test_permute_columns_moves_listed_columns_together():
     assert torch.equal(out[:, [0, 3]], x[:, [0, 3]])
     assert torch.equal(out[:, 2] - out[:, 1], x[:, 2] - x[:, 1])  # one shared permutation
     assert torch.equal(torch.sort(out[:, 1]).values, x[:, 1])
+
+
+def test_lms5_each_coordinate_alone_separates_the_classes():
+    z, labels = data.lms5_latent(5000, dim=50, margin=0.1, seed=0)
+    y = labels.bool()
+    # linear coordinate: the sign, with margin 0.1 on both sides
+    assert bool((z[y, 0] >= 0.1).all()) and bool((z[~y, 0] <= -0.1).all())
+    # every slab coordinate: class + lives in 0.32 <= |z| <= 0.56, class - in |z| <= 0.12 or |z| >= 0.76
+    a = z[:, 1:].abs()
+    assert bool(((a[y] >= 0.32 - 1e-12) & (a[y] <= 0.56 + 1e-12)).all())
+    assert bool(((a[~y] <= 0.12 + 1e-12) | (a[~y] >= 0.76 - 1e-12)).all())
+    assert float(a.max()) <= 1.0
+    frac_centre = float((a[~y] <= 0.12 + 1e-12).double().mean())
+    assert abs(frac_centre - 0.75) < 0.01
+
+
+def test_lms5_rotation_is_undone_by_randomise_in_basis_bookkeeping():
+    rot = data.random_rotation(50, seed=1)
+    assert torch.allclose(rot @ rot.T, torch.eye(50, dtype=torch.float64), atol=1e-12)
+    d = data.lms5(400, rotation=rot, seed=2)
+    z, labels = data.lms5_latent(400, seed=2)
+    assert torch.allclose(d.x.double() @ rot.T, z, atol=1e-5) and torch.equal(d.labels, labels)
+    s_rand = data.randomise_in_basis(d.x, [0], rot, seed=0).double() @ rot.T
+    assert torch.allclose(s_rand[:, 1:], z[:, 1:], atol=1e-5)  # slabs untouched
+    assert not torch.allclose(s_rand[:, 0], z[:, 0], atol=1e-3)
+    sc = data.randomise_in_basis(d.x, range(1, 50), rot, seed=0).double() @ rot.T
+    assert torch.allclose(sc[:, 0], z[:, 0], atol=1e-5)
+
+
+def test_shifted_moons_are_separable_with_gap_twice_the_margin():
+    for seed in range(3):
+        d = data.shifted_moons(300, margin=0.1, seed=seed)
+        ypm = d.labels * 2 - 1
+        first = d.x[:, 0].double() * -ypm  # class +1 lies at x_0 <= -margin, class -1 at x_0 >= margin
+        assert float(first.min()) >= 0.1 - 1e-6
+        assert float(first.min()) < 0.1 + 0.02  # and some point comes close to it
+    neg = data.shifted_moons(300, margin=-0.1, seed=0)
+    first = neg.x[:, 0] * -(neg.labels * 2 - 1)
+    assert float(first.min()) < 0  # the control overlaps

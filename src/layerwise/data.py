@@ -315,3 +315,84 @@ def core_spurious_splits(n_train: int, n_test: int, n_heldout: int, *, p: float 
         "randomised": randomise_spurious(ind, seed=seed * 7919 + 4),
         "heldout": balance_groups(draw(n_heldout, 0.5, 5, "core-spurious-heldout"), seed=seed * 7919 + 5),
     }
+
+
+def random_rotation(dim: int, *, seed: int = 0) -> torch.Tensor:
+    """Return a Haar-random orthogonal (dim, dim) matrix in float64."""
+    gen = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(dim, dim, generator=gen, dtype=torch.float64))
+    return q * torch.sign(torch.diagonal(r)).unsqueeze(0)
+
+
+def lms5_latent(n: int, *, dim: int = 50, margin: float = 0.1, centre_prob: float = 0.75,
+                seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return Shah et al.'s LMS-5 data in its unrotated basis: z (n, dim) float64 and labels (n,).
+
+    Coordinate 0 is linear, z_0 = y * U[margin, 1]; coordinates 1..dim-1 are 5-slab, each drawn
+    independently given y: slabs of width w = (2 - 8 margin) / 5 on [-1, 1] separated by gaps of
+    2 margin; class + (label 1) sits in slabs 2 and 4 (+-[1 + 6 margin, 1 + 6 margin + 5w] / 5), class -
+    in the centre slab [-w/2, w/2] with probability `centre_prob`, else in the outer slabs 1 and 5.
+    Every coordinate alone separates the classes.
+    """
+    if not 0 < margin < 0.25:
+        raise DataError(f"margin must be in (0, 0.25) so that the five slabs fit in [-1, 1], got {margin}")
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 2, (n,), generator=gen)
+    y = (labels * 2 - 1).double()
+    u = lambda *shape: torch.rand(*shape, generator=gen, dtype=torch.float64)  # noqa: E731
+    sign = lambda *shape: torch.randint(0, 2, shape, generator=gen).double() * 2 - 1  # noqa: E731
+    k = dim - 1
+    w = (2 - 8 * margin) / 5
+    pos = sign(n, k) * ((1 + 6 * margin) / 5 + w * u(n, k))
+    centre = sign(n, k) * 0.5 * w * u(n, k)
+    outer = sign(n, k) * ((3 + 8 * margin) / 5 + w * u(n, k))
+    neg = torch.where(u(n, k) < centre_prob, centre, outer)
+    slabs = torch.where(labels[:, None].bool(), pos, neg)
+    linear = y * (margin + (1 - margin) * u(n))
+    return torch.cat([linear[:, None], slabs], 1), labels
+
+
+def lms5(n: int, *, dim: int = 50, margin: float = 0.1, rotation: torch.Tensor | None = None,
+         seed: int = 0) -> Dataset:
+    """Return LMS-5 data x = z @ rotation (n, dim) float32 with labels; `rotation` None = identity.
+
+    Pass the same `rotation` (e.g. `random_rotation(dim)`) to the train and test draws, and to
+    `randomise_in_basis` for the S- and S^c-randomised tests.
+    """
+    z, labels = lms5_latent(n, dim=dim, margin=margin, seed=seed)
+    x = z if rotation is None else z @ rotation
+    return Dataset(x.float(), labels, 2, "lms5")
+
+
+def randomise_in_basis(x: torch.Tensor, columns, rotation: torch.Tensor | None = None, *,
+                       seed: int = 0) -> torch.Tensor:
+    """Return x (n, d) with the latent `columns` permuted across samples in the unrotated basis.
+
+    With x = z R: z = x R^T, permute columns of z, map back. columns [0] is Shah's S-randomised
+    test (the simple linear coordinate), columns 1..d-1 the S^c-randomised test (every slab).
+    """
+    if rotation is None:
+        return permute_columns(x, columns, seed=seed)
+    r = rotation.to(torch.float64)
+    z = x.double() @ r.T
+    return (permute_columns(z, columns, seed=seed) @ r).to(x.dtype)
+
+
+def shifted_moons(n: int = 300, *, margin: float = 0.1, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Return Pezeshki et al.'s shifted two moons (n, 2) float32: linearly separable with a gap of
+    2 * margin along the first axis when margin > 0, overlapping when margin < 0.
+
+    From scikit-learn's make_moons(n, noise, random_state=seed) with y_pm = 2 label - 1: shift by
+    (-0.5, -0.3 y_pm), centre the second coordinate, reflect it so that it is -y_pm |.|, push it by
+    -y_pm * margin, then swap the two coordinates.
+    """
+    from sklearn.datasets import make_moons
+
+    x, lab = make_moons(n_samples=n, noise=noise, random_state=seed)
+    x = torch.from_numpy(x).double()
+    ypm = torch.from_numpy(lab).double() * 2 - 1
+    x = x - torch.stack([torch.full_like(ypm, 0.5), 0.3 * ypm], 1)
+    second = x[:, 1] - x[:, 1].mean()
+    second = -ypm * second.abs() - ypm * margin
+    out = torch.stack([second, x[:, 0]], 1)
+    return Dataset(out.float(), torch.from_numpy(lab).long(), 2, "shifted-moons")
