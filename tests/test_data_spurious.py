@@ -121,3 +121,10 @@ def test_shifted_moons_are_separable_with_gap_twice_the_margin():
     neg = data.shifted_moons(300, margin=-0.1, seed=0)
     first = neg.x[:, 0] * -(neg.labels * 2 - 1)
     assert float(first.min()) < 0  # the control overlaps
+
+
+def test_id_split_can_follow_note_06_at_p_090_while_training_at_p_1():
+    splits = data.core_spurious_splits(500, 4000, 40, p=1.0, p_id=0.9, seed=1)
+    assert set(splits["train"].groups.tolist()) == {0, 3}
+    conflict = float(((splits["id"].groups == 1) | (splits["id"].groups == 2)).double().mean())
+    assert abs(conflict - 0.1) < 4 * _sd(0.1, 4000)

@@ -294,11 +294,12 @@ def randomise_spurious(data: GroupDataset, *, seed: int = 0) -> GroupDataset:
     return GroupDataset(x, data.labels, data.n_classes, data.name + "-randomised", s, group_of(data.labels, s))
 
 
-def core_spurious_splits(n_train: int, n_test: int, n_heldout: int, *, p: float = 0.9, seed: int = 0,
-                         **kw) -> dict[str, GroupDataset]:
+def core_spurious_splits(n_train: int, n_test: int, n_heldout: int, *, p: float = 0.9,
+                         p_id: float | None = None, seed: int = 0, **kw) -> dict[str, GroupDataset]:
     """Return the splits of note 06, each drawn with its own seed from `seed`:
 
-    "train" and "id" (in-distribution, probability p that s = y), "balanced" (p = 0.5), "flipped"
+    "train" (probability p that s = y), "id" (in-distribution test, probability p_id that s = y;
+    None = p; note 06 fixes p_id = 0.9 whatever p), "balanced" (p = 0.5), "flipped"
     (p = 0: s = -y everywhere), "randomised" (the "id" samples with x_s permuted) and "heldout"
     (drawn at p = 0.5 with n_heldout samples, then cut to equal group sizes: DFR's own balanced set,
     disjoint from the test splits). `kw` goes to `core_spurious` (mu, sigma, a_core, ...).
@@ -306,7 +307,7 @@ def core_spurious_splits(n_train: int, n_test: int, n_heldout: int, *, p: float 
     def draw(n: int, prob: float, k: int, name: str) -> GroupDataset:
         return core_spurious(n, p=prob, seed=seed * 7919 + k, name=name, **kw)
 
-    ind = draw(n_test, p, 1, "core-spurious-id")
+    ind = draw(n_test, p if p_id is None else p_id, 1, "core-spurious-id")
     return {
         "train": draw(n_train, p, 0, "core-spurious-train"),
         "id": ind,
