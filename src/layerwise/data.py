@@ -397,3 +397,63 @@ def shifted_moons(n: int = 300, *, margin: float = 0.1, noise: float = 0.1, seed
     second = -ypm * second.abs() - ypm * margin
     out = torch.stack([second, x[:, 0]], 1)
     return Dataset(out.float(), torch.from_numpy(lab).long(), 2, "shifted-moons")
+
+# --- chapter 03 data ---
+
+
+def swiss_roll(n: int = 1000, *, noise: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (x (n, 2), t (n,)): the Swiss roll's (x, z) plane and its roll parameter, both min-max
+    scaled to [0, 1] (note 03, Fig. 1).
+
+    t0 = 1.5 pi (1 + 2 u), u ~ U(0, 1); (x, z) = (t0 cos t0, t0 sin t0) + noise * N(0, I). This is
+    scikit-learn's `make_swiss_roll` formula without the height coordinate, drawn from a torch
+    generator seeded with `seed` (so not the same points as sklearn's random_state=0).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    t = 1.5 * np.pi * (1 + 2 * torch.rand(n, generator=gen, dtype=torch.float64))
+    x = torch.stack([t * torch.cos(t), t * torch.sin(t)], 1)
+    x = x + noise * torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    return _minmax(x).float(), _minmax(t).float()
+
+
+def _minmax(a: torch.Tensor) -> torch.Tensor:
+    lo, hi = a.min(0).values, a.max(0).values
+    return (a - lo) / (hi - lo)
+
+
+def staircase(n: int = 1000, dim: int = 10, *, seed: int = 42) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (x (n, dim), y (n,)) with x ~ N(0, I) and the staircase target
+    y = x1 x2 x3 x4 + x1 x2 x3 + x1 x2 + x1 (note 03, Fig. 8); dim must be >= 4."""
+    if dim < 4:
+        raise DataError(f"staircase needs dim >= 4 (the target uses x1..x4), got {dim}")
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dim, generator=gen)
+    p = torch.cumprod(x[:, :4], 1)  # x1, x1x2, x1x2x3, x1x2x3x4
+    return x, p.sum(1)
+
+
+def modular_addition(modulus: int, *, train_fraction: float = 0.7, seed: int = 0) -> Split:
+    """Return all pairs (a, b), 0 <= a, b < modulus, as inputs [one_hot(a), one_hot(b)] (2 * modulus)
+    with label (a + b) mod modulus, split at random into train/test (note 03, Fig. 13: 61, 70/30)."""
+    if not 0 < train_fraction < 1:
+        raise DataError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    a, b = torch.meshgrid(torch.arange(modulus), torch.arange(modulus), indexing="ij")
+    a, b = a.reshape(-1), b.reshape(-1)
+    x = torch.cat([one_hot(a, modulus), one_hot(b, modulus)], 1)
+    labels = (a + b) % modulus
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    cut = int(round(train_fraction * len(labels)))
+    name = f"mod-{modulus}-addition"
+    return Split(Dataset(x[order[:cut]], labels[order[:cut]], modulus, name),
+                 Dataset(x[order[cut:]], labels[order[cut:]], modulus, name))
+
+
+def random_labels(data: Dataset, p: float, *, seed: int = 0) -> Dataset:
+    """Return `data` with each label replaced, with probability p, by a class drawn uniformly from
+    all n_classes (so it may stay correct), as in note 03, Fig. 12."""
+    if not 0 <= p <= 1:
+        raise DataError(f"random-label probability p must be in [0, 1], got {p}")
+    gen = torch.Generator().manual_seed(seed)
+    flip = torch.rand(len(data), generator=gen) < p
+    draw = torch.randint(0, data.n_classes, (len(data),), generator=gen)
+    return Dataset(data.x, torch.where(flip, draw, data.labels), data.n_classes, f"{data.name}-random{p:g}")
