@@ -178,3 +178,222 @@ def load(name: str, *, data_root: str | Path = "", download: bool = False, n_tra
             split = Split(split.train.subset(stratified_subset(split.train.labels, n_train, seed)), split.test)
         return split
     return torchvision_split(name, data_root, download=download, n_train=n_train, seed=seed)
+
+
+# --- chapter 06 data ---
+
+CORE, SPURIOUS = 0, 1  # columns of the core and spurious features in core/spurious data
+GROUP_NAMES = ("y=-1, s=-1", "y=-1, s=+1", "y=+1, s=-1", "y=+1, s=+1")  # group g = 2 * label + (s > 0)
+
+
+@dataclass(frozen=True)
+class GroupDataset(Dataset):
+    """A Dataset whose samples also carry a spurious attribute and a group.
+
+    `spurious` (n,) holds s in {-1, +1}; `groups` (n,) holds g = 2 * label + (s > 0) in 0..3, so
+    groups 0 and 3 agree with the label (s = y, the majority when p > 1/2) and 1 and 2 conflict.
+    """
+
+    spurious: torch.Tensor | None = None
+    groups: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for field_name in ("spurious", "groups"):
+            value = getattr(self, field_name)
+            if value is None or value.shape != self.labels.shape:
+                raise DataError(f"{self.name}: {field_name} must be a tensor of shape {tuple(self.labels.shape)}")
+
+    def to(self, device: torch.device | str) -> "GroupDataset":
+        """Return the data set on `device` (spurious and groups stay with it)."""
+        return GroupDataset(self.x.to(device), self.labels.to(device), self.n_classes, self.name,
+                            self.spurious.to(device), self.groups.to(device))
+
+    def subset(self, index: torch.Tensor | np.ndarray) -> "GroupDataset":
+        """Return the samples at `index` (an index or boolean mask) with their attributes and groups."""
+        index = torch.as_tensor(index)
+        return GroupDataset(self.x[index], self.labels[index], self.n_classes, self.name,
+                            self.spurious[index], self.groups[index])
+
+
+def group_of(labels: torch.Tensor, spurious: torch.Tensor) -> torch.Tensor:
+    """Return the group g = 2 * label + (s > 0) in 0..3 of labels (n,) in {0, 1} and s (n,) in {-1, +1}."""
+    return 2 * labels.long() + (spurious > 0).long()
+
+
+def core_spurious(n: int, *, p: float = 0.9, mu: float = 2.0, sigma: float = 0.2, a_core: float = 0.25,
+                  a_spurious: float = 6.0, n_noise: int = 10, noise_scale: float = 0.1, seed: int = 0,
+                  name: str = "core-spurious") -> GroupDataset:
+    """Return n samples of the core/spurious model of note 06, float32 x of shape (n, 2 + n_noise).
+
+    y ~ U{-1, +1} (label = (y + 1) / 2); column CORE = 0 holds x_c = a_core * (y mu + sigma eps),
+    column SPURIOUS = 1 holds x_s = a_spurious * s + eps' with s = y with probability p and -y
+    otherwise, and the last n_noise columns hold noise_scale * N(0, 1); eps, eps' ~ N(0, 1).
+    p = 0.5 gives balanced groups in expectation, p = 0 the spurious-flipped split (s = -y always).
+    """
+    _check_core_spurious(n, p, n_noise)
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=gen) * 2 - 1
+    agree = torch.rand(n, generator=gen) < p
+    s = torch.where(agree, y, -y)
+    yf, sf = y.double(), s.double()
+    x_core = a_core * (yf * mu + sigma * torch.randn(n, generator=gen, dtype=torch.float64))
+    x_spur = a_spurious * sf + torch.randn(n, generator=gen, dtype=torch.float64)
+    noise = noise_scale * torch.randn(n, n_noise, generator=gen, dtype=torch.float64)
+    x = torch.cat([x_core[:, None], x_spur[:, None], noise], 1).float()
+    labels = (y + 1) // 2
+    return GroupDataset(x, labels, 2, name, s, group_of(labels, s))
+
+
+def _check_core_spurious(n: int, p: float, n_noise: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise DataError(f"n must be an integer >= 1, got {n!r}")
+    if not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
+        raise DataError(f"p (the probability that s = y) must be in [0, 1], got {p!r}")
+    if isinstance(n_noise, bool) or not isinstance(n_noise, int) or n_noise < 0:
+        raise DataError(f"n_noise must be an integer >= 0, got {n_noise!r}")
+
+
+def balance_groups(data: GroupDataset, *, seed: int = 0, n_per_group: int | None = None) -> GroupDataset:
+    """Return a group-balanced random subsample: every group present cut to the smallest group's size
+    (or to `n_per_group`), in a random order. Groups with no samples are reported, not invented."""
+    gen = torch.Generator().manual_seed(seed)
+    present = [g for g in range(4) if bool((data.groups == g).any())]
+    if len(present) < 4:
+        missing = ", ".join(GROUP_NAMES[g] for g in range(4) if g not in present)
+        raise DataError(f"{data.name}: groups {missing} are empty, so no balanced subsample exists; "
+                        f"draw the held-out set with p strictly between 0 and 1 (e.g. p = 0.5)")
+    sizes = [int((data.groups == g).sum()) for g in present]
+    k = min(sizes) if n_per_group is None else n_per_group
+    if k > min(sizes):
+        raise DataError(f"n_per_group={k} exceeds the smallest group ({min(sizes)} samples)")
+    picks = [torch.nonzero(data.groups == g).flatten() for g in present]
+    index = torch.cat([idx[torch.randperm(len(idx), generator=gen)[:k]] for idx in picks])
+    return data.subset(index[torch.randperm(len(index), generator=gen)])
+
+
+def permute_columns(x: torch.Tensor, columns, *, seed: int = 0) -> torch.Tensor:
+    """Return a copy of x (n, d) whose `columns` are permuted across samples by one shared random
+    permutation (so their joint distribution is kept and their link to the label is cut)."""
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(x.shape[0], generator=gen)
+    cols = torch.as_tensor(list(columns), dtype=torch.long)
+    out = x.clone()
+    out[:, cols] = x[perm][:, cols]
+    return out
+
+
+def randomise_spurious(data: GroupDataset, *, seed: int = 0) -> GroupDataset:
+    """Return the randomised split: the x_s column permuted across samples; each sample's spurious
+    attribute and group follow its new x_s."""
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(data), generator=gen)
+    x = data.x.clone()
+    x[:, SPURIOUS] = data.x[perm, SPURIOUS]
+    s = data.spurious[perm]
+    return GroupDataset(x, data.labels, data.n_classes, data.name + "-randomised", s, group_of(data.labels, s))
+
+
+def core_spurious_splits(n_train: int, n_test: int, n_heldout: int, *, p: float = 0.9,
+                         p_id: float | None = None, seed: int = 0, **kw) -> dict[str, GroupDataset]:
+    """Return the splits of note 06, each drawn with its own seed from `seed`:
+
+    "train" (probability p that s = y), "id" (in-distribution test, probability p_id that s = y;
+    None = p; note 06 fixes p_id = 0.9 whatever p), "balanced" (p = 0.5), "flipped"
+    (p = 0: s = -y everywhere), "randomised" (the "id" samples with x_s permuted) and "heldout"
+    (drawn at p = 0.5 with n_heldout samples, then cut to equal group sizes: DFR's own balanced set,
+    disjoint from the test splits). `kw` goes to `core_spurious` (mu, sigma, a_core, ...).
+    """
+    def draw(n: int, prob: float, k: int, name: str) -> GroupDataset:
+        return core_spurious(n, p=prob, seed=seed * 7919 + k, name=name, **kw)
+
+    ind = draw(n_test, p if p_id is None else p_id, 1, "core-spurious-id")
+    return {
+        "train": draw(n_train, p, 0, "core-spurious-train"),
+        "id": ind,
+        "balanced": draw(n_test, 0.5, 2, "core-spurious-balanced"),
+        "flipped": draw(n_test, 0.0, 3, "core-spurious-flipped"),
+        "randomised": randomise_spurious(ind, seed=seed * 7919 + 4),
+        "heldout": balance_groups(draw(n_heldout, 0.5, 5, "core-spurious-heldout"), seed=seed * 7919 + 5),
+    }
+
+
+def random_rotation(dim: int, *, seed: int = 0) -> torch.Tensor:
+    """Return a Haar-random orthogonal (dim, dim) matrix in float64."""
+    gen = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(dim, dim, generator=gen, dtype=torch.float64))
+    return q * torch.sign(torch.diagonal(r)).unsqueeze(0)
+
+
+def lms5_latent(n: int, *, dim: int = 50, margin: float = 0.1, centre_prob: float = 0.75,
+                seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return Shah et al.'s LMS-5 data in its unrotated basis: z (n, dim) float64 and labels (n,).
+
+    Coordinate 0 is linear, z_0 = y * U[margin, 1]; coordinates 1..dim-1 are 5-slab, each drawn
+    independently given y: slabs of width w = (2 - 8 margin) / 5 on [-1, 1] separated by gaps of
+    2 margin; class + (label 1) sits in slabs 2 and 4 (+-[1 + 6 margin, 1 + 6 margin + 5w] / 5), class -
+    in the centre slab [-w/2, w/2] with probability `centre_prob`, else in the outer slabs 1 and 5.
+    Every coordinate alone separates the classes.
+    """
+    if not 0 < margin < 0.25:
+        raise DataError(f"margin must be in (0, 0.25) so that the five slabs fit in [-1, 1], got {margin}")
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 2, (n,), generator=gen)
+    y = (labels * 2 - 1).double()
+    u = lambda *shape: torch.rand(*shape, generator=gen, dtype=torch.float64)  # noqa: E731
+    sign = lambda *shape: torch.randint(0, 2, shape, generator=gen).double() * 2 - 1  # noqa: E731
+    k = dim - 1
+    w = (2 - 8 * margin) / 5
+    pos = sign(n, k) * ((1 + 6 * margin) / 5 + w * u(n, k))
+    centre = sign(n, k) * 0.5 * w * u(n, k)
+    outer = sign(n, k) * ((3 + 8 * margin) / 5 + w * u(n, k))
+    neg = torch.where(u(n, k) < centre_prob, centre, outer)
+    slabs = torch.where(labels[:, None].bool(), pos, neg)
+    linear = y * (margin + (1 - margin) * u(n))
+    return torch.cat([linear[:, None], slabs], 1), labels
+
+
+def lms5(n: int, *, dim: int = 50, margin: float = 0.1, rotation: torch.Tensor | None = None,
+         seed: int = 0) -> Dataset:
+    """Return LMS-5 data x = z @ rotation (n, dim) float32 with labels; `rotation` None = identity.
+
+    Pass the same `rotation` (e.g. `random_rotation(dim)`) to the train and test draws, and to
+    `randomise_in_basis` for the S- and S^c-randomised tests.
+    """
+    z, labels = lms5_latent(n, dim=dim, margin=margin, seed=seed)
+    x = z if rotation is None else z @ rotation
+    return Dataset(x.float(), labels, 2, "lms5")
+
+
+def randomise_in_basis(x: torch.Tensor, columns, rotation: torch.Tensor | None = None, *,
+                       seed: int = 0) -> torch.Tensor:
+    """Return x (n, d) with the latent `columns` permuted across samples in the unrotated basis.
+
+    With x = z R: z = x R^T, permute columns of z, map back. columns [0] is Shah's S-randomised
+    test (the simple linear coordinate), columns 1..d-1 the S^c-randomised test (every slab).
+    """
+    if rotation is None:
+        return permute_columns(x, columns, seed=seed)
+    r = rotation.to(torch.float64)
+    z = x.double() @ r.T
+    return (permute_columns(z, columns, seed=seed) @ r).to(x.dtype)
+
+
+def shifted_moons(n: int = 300, *, margin: float = 0.1, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Return Pezeshki et al.'s shifted two moons (n, 2) float32: linearly separable with a gap of
+    2 * margin along the first axis when margin > 0, overlapping when margin < 0.
+
+    From scikit-learn's make_moons(n, noise, random_state=seed) with y_pm = 2 label - 1: shift by
+    (-0.5, -0.3 y_pm), centre the second coordinate, reflect it so that it is -y_pm |.|, push it by
+    -y_pm * margin, then swap the two coordinates.
+    """
+    from sklearn.datasets import make_moons
+
+    x, lab = make_moons(n_samples=n, noise=noise, random_state=seed)
+    x = torch.from_numpy(x).double()
+    ypm = torch.from_numpy(lab).double() * 2 - 1
+    x = x - torch.stack([torch.full_like(ypm, 0.5), 0.3 * ypm], 1)
+    second = x[:, 1] - x[:, 1].mean()
+    second = -ypm * second.abs() - ypm * margin
+    out = torch.stack([second, x[:, 0]], 1)
+    return Dataset(out.float(), torch.from_numpy(lab).long(), 2, "shifted-moons")
