@@ -100,7 +100,8 @@ def digits(*, seed: int = 0, test_fraction: float = 0.25, standardize: bool = Tr
     y = bunch.target.astype(np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
     if standardize:
-        mean, std = x_tr.mean(0), x_tr.std(0) + 1e-6
+        mean, std = x_tr.mean(0), x_tr.std(0)
+        std[std < 1e-6] = 1.0  # pixels constant in the training set (e.g. always 0) stay in pixel units
         x_tr, x_te = (x_tr - mean) / std, (x_te - mean) / std
     return Split(Dataset(torch.from_numpy(x_tr), torch.from_numpy(y_tr), 10, "digits"),
                  Dataset(torch.from_numpy(x_te), torch.from_numpy(y_te), 10, "digits"))
