@@ -48,3 +48,20 @@ def test_atomic_write_json_replaces_in_one_step(tmp_path):
     inode_before = os.stat(path).st_ino
     atomic_write_json(path, {"v": 2})
     assert read_json(path) == {"v": 2} and os.stat(path).st_ino != inode_before
+
+
+def test_sigterm_during_a_chapter_run_leaves_no_folders_behind(book_copy, tmp_path):
+    import time
+
+    out = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "layerwise", "--root", str(book_copy), "run", "01",
+                             "--preset", "smoke", "--quiet", "--output", str(out / "ch01")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(out.glob(".ch01.tmp-*/*.ipynb")):
+        time.sleep(0.2)  # wait until papermill has started writing
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 130, err
+    assert "no partial result" in err
+    assert list(out.iterdir()) == []

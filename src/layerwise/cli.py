@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Sequence
 
@@ -89,9 +90,14 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `layerwise` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed run cleans up like Ctrl-C: no partial result
     handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book}[args.command]
     try:
         return handler(args)
