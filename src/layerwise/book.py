@@ -11,8 +11,10 @@ nothing, never a half-written folder. `run.json` says whether the run succeeded.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,26 @@ from . import config
 from .io import atomic_dir, atomic_write_text, ensure_writable_dir, read_json
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+# Chapter kernels run single-threaded unless the user sets these: the book's problems are small, so
+# one thread is nearly as fast on an idle machine and far faster on a busy one (OpenMP threads spin-wait),
+# and float32 results then do not depend on the machine's core count.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def kernel_environment():
+    """Set the thread variables (unless already set) for kernels started inside; restore after."""
+    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    for key in THREAD_VARIABLES:
+        os.environ.setdefault(key, "1")
+    try:
+        yield {k: os.environ[k] for k in THREAD_VARIABLES}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @dataclass(frozen=True)
@@ -103,17 +125,18 @@ def run_chapter(chapter: str | int, *, preset: str = "book", params: dict[str, A
         source_nb = tmp / ".source.ipynb"
         _write_notebook(source, source_nb)
         try:
-            papermill.execute_notebook(
-                str(source_nb), str(notebook), kernel_name=KERNELSPEC["name"], cwd=str(tmp),
-                parameters={"preset": preset, "device": device, "seed": seed, "results_dir": ".", **params},
-                progress_bar=progress, log_output=False, report_mode=False)
+            with kernel_environment() as threads:
+                papermill.execute_notebook(
+                    str(source_nb), str(notebook), kernel_name=KERNELSPEC["name"], cwd=str(tmp),
+                    parameters={"preset": preset, "device": device, "seed": seed, "results_dir": ".", **params},
+                    progress_bar=progress, log_output=False, report_mode=False)
         except papermill.PapermillExecutionError as err:
             error = f"{err.ename}: {err.evalue}"
         finally:
             source_nb.unlink(missing_ok=True)
         seconds = time.perf_counter() - start
         status = {"chapter": number, "slug": slug, "preset": preset, "device": device, "seed": seed,
-                  "params": params, "status": "failed" if error else "ok", "error": error,
+                  "params": params, "threads": threads, "status": "failed" if error else "ok", "error": error,
                   "seconds": round(seconds, 2), "hash": digest}
         atomic_write_text(tmp / "run.json", json.dumps(status, indent=2, default=str) + "\n")
     return RunResult(number, output, not error, seconds, error)
