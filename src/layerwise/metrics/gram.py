@@ -413,3 +413,15 @@ def path_straightness(points: torch.Tensor) -> float:
     p = points.reshape(points.shape[0], -1).double()
     steps = (p[1:] - p[:-1]).norm(dim=1).sum()
     return float((p[-1] - p[0]).norm() / steps.clamp_min(torch.finfo(torch.float64).tiny))
+
+
+def half_gain_epoch(epochs: Sequence[int], values: Sequence[float]) -> int:
+    """Return the first epoch at which a curve has covered half of its net gain values[-1] - values[0]
+    (epochs and values aligned, values[0] at the start); the last epoch if the gain is <= 0."""
+    start, end = values[0], values[-1]
+    if end <= start:
+        return int(epochs[-1])
+    for e, v in zip(epochs, values):
+        if v - start >= 0.5 * (end - start):
+            return int(e)
+    return int(epochs[-1])
