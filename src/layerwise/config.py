@@ -70,6 +70,35 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # --- chapter 03 presets ---
 
     # --- chapter 03b presets ---
+    "03b": {
+        "book": dict(
+            dataset="digits", data_root="", download=False, n_train=0, n_test=0,
+            # Adam vs SGD (Fig. 9): a GELU MLP with 4 hidden layers
+            tl_width=256, tl_depth=5, tl_epochs=40, tl_batch_size=64, sgd_lr=0.01, sgd_momentum=0.8,
+            adam_lr=0.001,
+            # convolutions (Fig. 6): Gram-preserving SGD vs SGD on the small CNN
+            cnn_channels=16, cnn_epochs=12, cnn_lr=0.01, cnn_momentum=0.95, cnn_batch_size=64, n_seeds=3,
+            # the VAE (Figs. 5, 10)
+            vae_dataset="digits", vae_width=256, vae_depth=2, latent_dim=8, vae_epochs=40, vae_lr=0.001,
+            vae_batch_size=64, interp_steps=8,
+            # attention (Fig. 11's question)
+            attention="small", bert_weights="", seq_len=16, seq_classes=4, n_sequences=2000, d_model=32,
+            n_heads=2, n_blocks=3, attn_epochs=25, attn_lr=0.001, attn_batch_size=64,
+            # the neural feature ansatz on disk and yin-yang
+            nfa_n=1000, nfa_width=120, nfa_depth=4, nfa_epochs=150, nfa_lr=0.02, nfa_momentum=0.9,
+            nfa_batch_size=100, n_snapshots=6,
+        ),
+        "smoke": dict(
+            n_train=300, n_test=100, tl_width=32, tl_epochs=3, cnn_channels=4, cnn_epochs=2, n_seeds=1,
+            vae_width=32, vae_epochs=2, n_sequences=200, d_model=16, n_blocks=2, attn_epochs=2,
+            nfa_n=200, nfa_width=16, nfa_epochs=4, n_snapshots=2,
+        ),
+        "paper": dict(
+            dataset="cifar10", tl_epochs=100, sgd_lr=0.0005, sgd_momentum=0.8, cnn_epochs=20, n_seeds=5,
+            vae_dataset="mnist", vae_epochs=100, attention="bert", attn_epochs=3, attn_lr=2e-5,
+            nfa_epochs=1500,
+        ),
+    },
 
     # --- chapter 04 presets ---
 
@@ -323,6 +352,24 @@ def _check_ch01(p: dict[str, Any]) -> None:
 
 # --- chapter 03b checks ---
 
+_CH03B_CHOICES = {"attention": ("small", "bert"), "vae_dataset": CHOICES["dataset"]}
+
+
+def _check_ch03b(p: dict[str, Any]) -> None:
+    for name, accepted in _CH03B_CHOICES.items():
+        if p[name] not in accepted:
+            raise ConfigError(f"{name} must be one of {', '.join(accepted)}, got {p[name]!r} (-p {name} VALUE)")
+    for name, value in p.items():
+        if name.endswith(("_lr", "_epochs", "_width", "_depth", "_batch_size", "_dim", "_n", "_classes",
+                          "_channels", "_steps", "_sequences", "_blocks", "_heads", "_model", "_snapshots")):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{name} must be a number > 0, got {value!r} (-p {name} VALUE)")
+    if p["d_model"] % p["n_heads"]:
+        raise ConfigError(f"d_model ({p['d_model']}) must be divisible by n_heads ({p['n_heads']})")
+    if p["tl_depth"] < 3 or p["nfa_depth"] < 2:
+        raise ConfigError(f"tl_depth must be >= 3 and nfa_depth >= 2 (hidden layers to compare), got "
+                          f"{p['tl_depth']}, {p['nfa_depth']}")
+
 # --- chapter 04 checks ---
 
 # --- chapter 05 checks ---
@@ -338,6 +385,7 @@ CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     # --- chapter 03 cross-check entry ---
 
     # --- chapter 03b cross-check entry ---
+    "03b": [_check_ch03b],
 
     # --- chapter 04 cross-check entry ---
 

@@ -599,3 +599,39 @@ def _check_hmm(n: int, latent_dim: int, ambient_dim: int, latent: str, p: float,
 def _check_count(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise DataError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+# --- chapter 03b data ---
+
+IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashionmnist": (1, 28, 28), "cifar10": (3, 32, 32),
+                "fake": (3, 32, 32)}
+
+
+def image_shape(name: str) -> tuple[int, int, int]:
+    """Return the (C, H, W) of the flat images of data set `name` (as `load` returns them)."""
+    if name not in IMAGE_SHAPES:
+        raise DataError(f"no image shape known for data set {name!r}; known: {', '.join(IMAGE_SHAPES)}")
+    return IMAGE_SHAPES[name]
+
+
+def majority_sequences(n: int, *, seq_len: int = 16, n_classes: int = 4, boost: float = 0.4,
+                       seed: int = 0) -> Dataset:
+    """Return n token sequences x (n, seq_len) int64 over the vocabulary 0..n_classes-1, labelled by
+    their most frequent token (ties go to the smallest id).
+
+    Each sequence first draws a planted class c uniformly, then its tokens i.i.d. with P(c) = `boost`
+    and the remaining mass spread evenly over the other tokens, so the labels are nearly balanced
+    and a model must count (attend over the whole sequence) to classify.
+    """
+    _check_count("n", n)
+    if n_classes < 2 or not 1.0 / n_classes < boost < 1.0 or seq_len < 1:
+        raise DataError(f"need n_classes >= 2, seq_len >= 1 and boost in (1/n_classes, 1); got "
+                        f"n_classes={n_classes}, seq_len={seq_len}, boost={boost}")
+    gen = torch.Generator().manual_seed(seed)
+    planted = torch.randint(0, n_classes, (n,), generator=gen)
+    probs = torch.full((n, n_classes), (1 - boost) / (n_classes - 1))
+    probs[torch.arange(n), planted] = boost
+    x = torch.multinomial(probs, seq_len, replacement=True, generator=gen)
+    counts = torch.nn.functional.one_hot(x, n_classes).sum(1)
+    labels = counts.argmax(1)  # argmax returns the first maximum: ties go to the smallest id
+    return Dataset(x, labels, n_classes, "majority-sequences")

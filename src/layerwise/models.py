@@ -6,6 +6,7 @@ hidden representations (after the nonlinearity), l = L the network output (`mode
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Sequence
 
@@ -165,3 +166,259 @@ def count_parameters(model: nn.Module) -> int:
 def hidden_layers(depth: int) -> Sequence[int]:
     """Return the indices l = 1..L-1 of the hidden representations in `features(x)`."""
     return range(1, depth)
+
+
+# --- chapter 03b models ---
+
+
+class SmallCNN(nn.Module):
+    """The small CNN of Cha et al.'s `whiten_cnn.py` (note 03, section 5) with per-layer features.
+
+    conv0 -> ReLU -> max-pool 2 -> conv1 -> ReLU -> conv2 -> ReLU -> max-pool 2 -> flatten -> fc.
+    Every conv has `channels` filters of 3x3, padding 1, with bias. Inputs arrive flat, (n, C*H*W)
+    (the layout of `data.Dataset`), and are reshaped to (n, C, H, W) with `image_shape` = (C, H, W);
+    H and W must be divisible by 4.
+
+    `features(x)` returns 5 flat tensors (differentiable), with c = channels:
+        [x (n, C*H*W), h_1 (n, c*H/2*W/2), h_2 (n, c*H/2*W/2), h_3 (n, c*H/4*W/4), output (n, n_classes)]
+    (h_l after the ReLU and, for l = 1, 3, the pooling). `layers` = [conv0, conv1, conv2, fc]: their
+    weights are (c, C, 3, 3), (c, c, 3, 3), (c, c, 3, 3), (n_classes, c*H/4*W/4); the Gram of a
+    kernel is taken on its (out, in*3*3) reshape. Initialisation: PyTorch's default from a private
+    generator seeded with `seed`.
+    """
+
+    def __init__(self, image_shape: Sequence[int], n_classes: int, *, channels: int = 16, seed: int = 0):
+        super().__init__()
+        c_in, h, w = (int(v) for v in image_shape)
+        if h % 4 or w % 4 or min(c_in, h, w, channels, n_classes) < 1:
+            raise ModelError(f"image_shape must be (C, H, W) with H, W divisible by 4 and channels, "
+                             f"n_classes >= 1; got image_shape={tuple(image_shape)}, channels={channels}, "
+                             f"n_classes={n_classes}")
+        self.image_shape, self.out_dim, self.depth = (c_in, h, w), n_classes, 4
+        with seeded_rng(seed):
+            self.convs = nn.ModuleList([nn.Conv2d(c_in, channels, 3, padding=1),
+                                        nn.Conv2d(channels, channels, 3, padding=1),
+                                        nn.Conv2d(channels, channels, 3, padding=1)])
+            self.fc = nn.Linear(channels * (h // 4) * (w // 4), n_classes)
+        self.layers = nn.ModuleList([*self.convs, self.fc])
+        self._shapes = [(c_in, h, w), (channels, h // 2, w // 2), (channels, h // 2, w // 2)]
+        self.weight_multipliers = [1.0] * 4
+
+    def layer_forward(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        """Return layer i's flat output (0-based) from its flat input h (n, d_i)."""
+        if i == 3:
+            return self.fc(h)
+        z = torch.relu(self.convs[i](h.reshape(h.shape[0], *self._shapes[i])))
+        if i in (0, 2):
+            z = nn.functional.max_pool2d(z, 2)
+        return z.flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits (n, n_classes) for flat images x (n, C*H*W)."""
+        for i in range(4):
+            x = self.layer_forward(i, x)
+        return x
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Return [x, h_1, h_2, h_3, output], flat (see the class docstring for the shapes)."""
+        out = [x]
+        for i in range(4):
+            out.append(self.layer_forward(i, out[-1]))
+        return out
+
+    def weights(self) -> list[torch.Tensor]:
+        """Return [conv0, conv1, conv2 kernels (c, in, 3, 3), fc weight (n_classes, d_3)]."""
+        return [layer.weight for layer in self.layers]
+
+
+class VAE(nn.Module):
+    """A Gaussian MLP VAE (Kingma and Welling) with per-layer features along the mean path.
+
+    Encoder: `depth` Linear + ReLU layers of `width` from `in_dim`, then two linear heads, the latent
+    mean mu (latent_dim) and log-variance. Decoder: the mirror image, `depth` Linear + ReLU layers
+    from the latent, then a linear map back to `in_dim` (a Gaussian decoder: squared error).
+    In train mode `forward` samples z = mu + exp(logvar / 2) * eps with eps from the model's own
+    generator (seeded with `seed`, so training is reproducible) and stores the batch's KL term
+    mean_i KL(q(z|x_i) || N(0, I)) in `self.kl` for `train.fit(..., extra_loss=VAE.kl_loss)`. In eval
+    mode z = mu.
+
+    `features(x)` (the deterministic mean path, any mode) returns 2 * depth + 3 tensors:
+        [x (n, in_dim), e_1..e_depth (n, width), mu (n, latent_dim), d_1..d_depth (n, width),
+         reconstruction (n, in_dim)]; `latent_index` = depth + 1 is the position of mu.
+    """
+
+    def __init__(self, in_dim: int, *, width: int = 128, depth: int = 2, latent_dim: int = 2, seed: int = 0):
+        super().__init__()
+        for name, value in (("in_dim", in_dim), ("width", width), ("depth", depth), ("latent_dim", latent_dim)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ModelError(f"{name} must be an integer >= 1, got {value!r}")
+        enc, dec = [in_dim] + [width] * depth, [latent_dim] + [width] * depth
+        with seeded_rng(seed):
+            self.encoder = nn.ModuleList(nn.Linear(enc[i], enc[i + 1]) for i in range(depth))
+            self.mu_head, self.logvar_head = nn.Linear(width, latent_dim), nn.Linear(width, latent_dim)
+            self.decoder = nn.ModuleList(nn.Linear(dec[i], dec[i + 1]) for i in range(depth))
+            self.out = nn.Linear(width, in_dim)
+        self.depth, self.latent_dim, self.out_dim, self.latent_index = depth, latent_dim, in_dim, depth + 1
+        self.gen = torch.Generator().manual_seed(seed)
+        self.kl = torch.zeros(())
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """Return (mu (n, latent_dim), logvar (n, latent_dim), [e_1, ..., e_depth])."""
+        hs = []
+        for layer in self.encoder:
+            x = torch.relu(layer(x))
+            hs.append(x)
+        return self.mu_head(x), self.logvar_head(x), hs
+
+    def decode(self, z: torch.Tensor, *, hidden: bool = False):
+        """Return the reconstruction (n, in_dim) of latents z (n, latent_dim) (and [d_1..] if hidden)."""
+        hs = []
+        for layer in self.decoder:
+            z = torch.relu(layer(z))
+            hs.append(z)
+        return (self.out(z), hs) if hidden else self.out(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the reconstruction (n, in_dim); in train mode from a sampled z, and set `self.kl`."""
+        mu, logvar, _ = self.encode(x)
+        self.kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+        if not self.training:
+            return self.decode(mu)
+        eps = torch.randn(mu.shape, generator=self.gen, dtype=mu.dtype).to(mu.device)
+        return self.decode(mu + (0.5 * logvar).exp() * eps)
+
+    @staticmethod
+    def kl_loss(model: "VAE", out: torch.Tensor) -> torch.Tensor:
+        """Return the KL term the last forward stored (the `extra_loss` hook of `train.fit`)."""
+        return model.kl
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Return [x, e_1..e_depth, mu, d_1..d_depth, reconstruction] along the mean path."""
+        mu, _, enc = self.encode(x)
+        recon, dec = self.decode(mu, hidden=True)
+        return [x, *enc, mu, *dec, recon]
+
+
+class SmallTransformer(nn.Module):
+    """A small pre-LayerNorm transformer encoder classifying token sequences from a [CLS] token.
+
+    Input: token ids x (n, seq_len) (long, values in 0..vocab-1; float ids are rounded). A learned
+    [CLS] embedding is prepended, learned position embeddings added, then `depth` blocks of
+    x + MHA(LN(x)), x + MLP(LN(x)) (MLP width 4 d_model, GELU), a final LayerNorm and a linear head
+    on the [CLS] position.
+
+    `features(x)` returns depth + 2 tensors:
+        [cls_0 (n, d_model) the [CLS] vector after embedding, cls_1..cls_depth (n, d_model) after
+         each block, logits (n, n_classes)].
+    """
+
+    def __init__(self, vocab: int, seq_len: int, n_classes: int, *, d_model: int = 32, n_heads: int = 2,
+                 depth: int = 2, seed: int = 0):
+        super().__init__()
+        if d_model % n_heads:
+            raise ModelError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
+        with seeded_rng(seed):
+            self.embed = nn.Embedding(vocab + 1, d_model)  # id `vocab` is [CLS]
+            self.pos = nn.Parameter(0.02 * torch.randn(seq_len + 1, d_model))
+            self.blocks = nn.ModuleList(_Block(d_model, n_heads) for _ in range(depth))
+            self.norm, self.head = nn.LayerNorm(d_model), nn.Linear(d_model, n_classes)
+        self.vocab, self.seq_len, self.depth, self.out_dim = vocab, seq_len, depth, n_classes
+
+    def _embed(self, x: torch.Tensor) -> torch.Tensor:
+        ids = x.round().long() if x.is_floating_point() else x.long()
+        cls = torch.full((ids.shape[0], 1), self.vocab, dtype=torch.long, device=ids.device)
+        return self.embed(torch.cat([cls, ids], 1)) + self.pos
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Return [cls_0, cls_1, ..., cls_depth, logits] (see the class docstring)."""
+        h = self._embed(x)
+        out = [h[:, 0]]
+        for block in self.blocks:
+            h = block(h)
+            out.append(h[:, 0])
+        out.append(self.head(self.norm(h[:, 0])))
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits (n, n_classes) for token ids x (n, seq_len)."""
+        return self.features(x)[-1]
+
+
+class _Block(nn.Module):
+    def __init__(self, d_model: int, n_heads: int):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.attn = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        a = self.ln1(h)
+        h = h + self.attn(a, a, a, need_weights=False)[0]
+        return h + self.mlp(self.ln2(h))
+
+
+@contextlib.contextmanager
+def seeded_rng(seed: int):
+    """Run the block with the CPU global RNG seeded with `seed`, restoring its state afterwards, so
+    modules built inside get PyTorch's default init reproducibly without touching the caller's RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+BERT_HOWTO = ("download the weights once on a machine with network access: `pip install transformers` then "
+              "`python -c \"from transformers import AutoModel, AutoTokenizer as T; "
+              "AutoModel.from_pretrained('bert-base-uncased').save_pretrained('DIR'); "
+              "T.from_pretrained('bert-base-uncased').save_pretrained('DIR')\"`, and pass -p bert_weights DIR")
+
+
+class BertCLS(nn.Module):
+    """A pre-trained BERT encoder with a linear head on [CLS], features like `SmallTransformer`.
+
+    Loaded from a local folder only (`from_pretrained(path, local_files_only=True)`); nothing is
+    downloaded. Input: token ids (n, seq_len) of the book's sequence task, mapped to the BERT ids
+    `first_token_id + id` and framed as [CLS] ... [SEP]. `features(x)` returns n_layers + 2 tensors:
+    [cls after the embeddings (n, hidden), cls after each encoder layer (n, hidden), logits (n, n_classes)].
+    """
+
+    def __init__(self, weights: str, n_classes: int, *, first_token_id: int = 1000, seed: int = 0):
+        super().__init__()
+        self.bert = load_bert(weights)
+        self.config = self.bert.config
+        self.first_token_id, self.out_dim = first_token_id, n_classes
+        with seeded_rng(seed):
+            self.head = nn.Linear(self.config.hidden_size, n_classes)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        ids = (x.round().long() if x.is_floating_point() else x.long()) + self.first_token_id
+        n = ids.shape[0]
+        cls = torch.full((n, 1), self.config.cls_token_id if hasattr(self.config, "cls_token_id") else 101,
+                         dtype=torch.long, device=ids.device)
+        sep = torch.full((n, 1), getattr(self.config, "sep_token_id", None) or 102, dtype=torch.long, device=ids.device)
+        out = self.bert(input_ids=torch.cat([cls, ids, sep], 1), output_hidden_states=True)
+        hidden = [h[:, 0] for h in out.hidden_states]
+        return [*hidden, self.head(hidden[-1])]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[-1]
+
+
+def load_bert(weights: str):
+    """Return a transformers BERT model read from the local folder `weights` (never downloads).
+
+    Raises ModelError with the steps to get the weights when `weights` is empty or missing, or when
+    the `transformers` package is not installed.
+    """
+    from pathlib import Path
+
+    if not weights:
+        raise ModelError(f"the paper's BERT setting needs pre-trained weights on disk (bert_weights is empty); "
+                         f"{BERT_HOWTO}")
+    if not Path(weights).is_dir():
+        raise ModelError(f"bert_weights={weights!r} is not a folder; {BERT_HOWTO}")
+    try:
+        from transformers import AutoModel
+    except ImportError:
+        raise ModelError("the paper's BERT setting needs the `transformers` package (pip install transformers); "
+                         f"then {BERT_HOWTO}") from None
+    return AutoModel.from_pretrained(weights, local_files_only=True)

@@ -50,7 +50,8 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
         schedule: str = "constant", lr_min: float = 0.0, stop_loss: float | None = None,
         sd_coef: float = 0.0, seed: int = 0, callback: Callable[[int, nn.Module], Any] | None = None,
         snapshot_epochs: Iterable[int] = (), progress: bool | None = None,
-        make_optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None) -> History:
+        make_optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
+        extra_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> History:
     """Train `model` in place on inputs x (n, d) and targets y and return its History.
 
     Targets: integer labels (n,) (one-hot encoded for "mse") or float targets (n,) / (n, k) for "mse".
@@ -59,7 +60,8 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
     `stop_loss`. `sd_coef` > 0 adds spectral decoupling, sd_coef/2 * mean_i ||out_i||^2.
     `callback(epoch, model)` is called at epoch 0 (before any step) and after every epoch listed in
     `snapshot_epochs`; its return values are kept in `History.snapshots`. `make_optimizer` replaces
-    the built-in optimizers (e.g. a Gram-preserving wrapper). Raises DivergenceError on NaN/inf loss.
+    the built-in optimizers (e.g. a Gram-preserving wrapper). `extra_loss(model, out)` is added to every
+    minibatch loss (e.g. a VAE's KL term, `models.VAE.kl_loss`). Raises DivergenceError on NaN/inf loss.
     """
     _check_fit_args(loss, optimizer, schedule, epochs, lr, batch_size)
     device = next(model.parameters()).device
@@ -89,6 +91,8 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
             value = loss_fn(out, target[idx], loss)
             if sd_coef:
                 value = value + 0.5 * sd_coef * out.pow(2).sum(-1).mean()
+            if extra_loss is not None:
+                value = value + extra_loss(model, out)
             if not torch.isfinite(value):
                 raise DivergenceError(
                     f"training diverged at epoch {epoch}, step {hist.steps} (loss = {value.item()}) with "

@@ -306,3 +306,122 @@ def model_target_linearity(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     tl = [target_linearity(feats[l], y, n_classes=n_classes) for l in hidden]
     sur = [gram_surrogate(feats[l], weights[l], y, n_classes=n_classes) for l in hidden]
     return tl, sur
+
+
+# --- chapter 03b ---
+# The average gradient outer product (AGOP) and the neural feature ansatz (Radhakrishnan et al. 2024):
+# per layer, W_{l+1}^T W_{l+1} ~ AGOP of the network w.r.t. that layer's input h_l.
+
+
+def _tail(model: nn.Module, layer: int):
+    """Return h -> model output for ONE sample h (d_layer,), running layers layer..depth-1."""
+    def f(h: torch.Tensor) -> torch.Tensor:
+        z = h.unsqueeze(0)
+        for i in range(layer, model.depth):
+            z = model.layer_forward(i, z)
+        return z.squeeze(0)
+    return f
+
+
+def _layer_inputs(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
+    if not hasattr(model, "layer_forward") or not 0 <= layer < getattr(model, "depth", 0):
+        raise GramError(f"agop needs a model with layer_forward and depth (MLP, SmallCNN) and a layer in "
+                        f"[0, depth - 1] (0 = model input); got layer={layer} for {type(model).__name__}")
+    with torch.no_grad():
+        h = x
+        for i in range(layer):
+            h = model.layer_forward(i, h)
+    return h.detach()
+
+
+def agop(model: nn.Module, x: torch.Tensor, layer: int, *, batch_size: int = 512) -> torch.Tensor:
+    """Return AGOP_l = (1/n) sum_i J_i^T J_i (d_l, d_l), J_i = d f(x_i) / d h_l (n_out, d_l).
+
+    h_l (n, d_l) is `model.features(x)[layer]` (0 = the model input), f the model output, so J_i is
+    the Jacobian of the network from layer `layer` on, at sample i. Computed with torch.func
+    (vmap of jacrev, one batched reverse pass per output per chunk of `batch_size` samples; no loop
+    over samples). The model is put in eval mode (restored afterwards). Needs `model.layer_forward`.
+    """
+    h_all = _layer_inputs(model, x, layer)
+    was_training = model.training
+    model.eval()
+    jac_fn = torch.func.vmap(torch.func.jacrev(_tail(model, layer)))
+    out = torch.zeros(h_all.shape[1], h_all.shape[1], dtype=h_all.dtype, device=h_all.device)
+    try:
+        for start in range(0, h_all.shape[0], batch_size):
+            jac = jac_fn(h_all[start:start + batch_size]).detach()  # (b, n_out, d_l)
+            jac = jac.reshape(jac.shape[0], -1, jac.shape[-1])
+            out += torch.einsum("bkd,bke->de", jac, jac)
+    finally:
+        model.train(was_training)
+    return out / h_all.shape[0]
+
+
+def agop_reference(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
+    """Return the same AGOP_l as `agop` by a Python loop over samples (torch.autograd.functional)."""
+    h_all = _layer_inputs(model, x, layer)
+    was_training = model.training
+    model.eval()
+    f = _tail(model, layer)
+    total = torch.zeros(h_all.shape[1], h_all.shape[1], dtype=h_all.dtype)
+    try:
+        for h in h_all:
+            jac = torch.autograd.functional.jacobian(f, h).reshape(-1, h.shape[0])
+            total += jac.T @ jac
+    finally:
+        model.train(was_training)
+    return total / h_all.shape[0]
+
+
+def matrix_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Return <A, B>_F / (||A||_F ||B||_F) of two (d, d) matrices: the (uncentred) NFA correlation
+    of Radhakrishnan et al. and Beaglehole et al. In [-1, 1]; 1 iff B = c A with c > 0."""
+    a, b = a.double().flatten(), b.double().flatten()
+    return float(a @ b / (a.norm() * b.norm()).clamp_min(torch.finfo(torch.float64).tiny))
+
+
+def psd_power(a: torch.Tensor, power: float) -> torch.Tensor:
+    """Return A^power (d, d) of a symmetric PSD matrix by its eigendecomposition (float64)."""
+    lam, v = torch.linalg.eigh(a.double())
+    return (v * lam.clamp_min(0.0).pow(power)) @ v.T
+
+
+def nfa_correlations(model: nn.Module, x: torch.Tensor, *, power: float = 1.0,
+                     batch_size: int = 512) -> list[float]:
+    """Return, per weight layer l = 1..L of an MLP, corr(W_l^T W_l, AGOP_{l-1}^power), where
+    AGOP_{l-1} is taken w.r.t. layer l's input h_{l-1} (`agop(model, x, l - 1)`) and corr is
+    `matrix_correlation`. power = 1 is the ansatz as first stated; 1/2 is the variant used for
+    convolutional and deep nets. Raises GramError when a weight does not act on its layer's input
+    as a matrix (e.g. conv kernels, whose ansatz is on patches)."""
+    corrs = []
+    for l, w in enumerate(model.weights()):
+        w = w.detach()
+        g = weight_gram(w)
+        a = agop(model, x, l, batch_size=batch_size)
+        if g.shape != a.shape:
+            raise GramError(f"layer {l + 1}: W^T W is {tuple(g.shape)} but the AGOP w.r.t. its input is "
+                            f"{tuple(a.shape)}; nfa_correlations needs fully connected layers")
+        corrs.append(matrix_correlation(g, a if power == 1.0 else psd_power(a, power)))
+    return corrs
+
+
+def path_straightness(points: torch.Tensor) -> float:
+    """Return ||p_T - p_0|| / sum_t ||p_{t+1} - p_t|| in (0, 1] for a path points (T + 1, d).
+
+    1 means the points move along a straight line (e.g. a decoder that is linear along a latent
+    interpolation); small values mean detours."""
+    p = points.reshape(points.shape[0], -1).double()
+    steps = (p[1:] - p[:-1]).norm(dim=1).sum()
+    return float((p[-1] - p[0]).norm() / steps.clamp_min(torch.finfo(torch.float64).tiny))
+
+
+def half_gain_epoch(epochs: Sequence[int], values: Sequence[float]) -> int:
+    """Return the first epoch at which a curve has covered half of its net gain values[-1] - values[0]
+    (epochs and values aligned, values[0] at the start); the last epoch if the gain is <= 0."""
+    start, end = values[0], values[-1]
+    if end <= start:
+        return int(epochs[-1])
+    for e, v in zip(epochs, values):
+        if v - start >= 0.5 * (end - start):
+            return int(e)
+    return int(epochs[-1])
