@@ -4,7 +4,8 @@ Layout under the book root (the folder holding `_toc.yml`):
     notebooks/NN_slug.py                 the chapter source (jupytext percent)
     _build/chapters/NN_slug/             a `layerwise book` run: NN_slug.ipynb, claims.json, run.json
     _build/runs/NN_slug/<preset>/        a `layerwise run` (unless --output DIR)
-    _build/site-src/                     the staged book sources (copied, never edited in place)
+    _build/site-src/                     the staged book sources (copied, never edited in place),
+                                         plus the generated scoreboard (book/scoreboard.md)
     _build/html/index.html               the site
 Every result folder is written through `io.atomic_dir`: a killed run leaves the previous result or
 nothing, never a half-written folder. `run.json` says whether the run succeeded.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, scoreboard
 from .io import atomic_dir, atomic_write_text, ensure_writable_dir, read_json
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -178,6 +179,7 @@ def build_site(*, root: str | Path | None = None, log=print) -> Path:
     for number, chapter in config.CHAPTERS.items():
         if (root / "notebooks" / f"{chapter.slug}.py").is_file():
             _stage_chapter(number, root, stage)
+    _stage_scoreboard(root, stage)
     (stage / "_static").mkdir(exist_ok=True)
     from .charts import vega_bundle_js
 
@@ -190,6 +192,17 @@ def build_site(*, root: str | Path | None = None, log=print) -> Path:
     if done.returncode != 0:
         raise RuntimeError(f"jupyter-book build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     return root / "_build" / "html" / "index.html"
+
+
+def _stage_scoreboard(root: Path, stage: Path) -> None:
+    """Write book/scoreboard.md and put its one-line summary under the front page's title."""
+    rows = scoreboard.gather(chapters_dir(root), discover(root))
+    atomic_write_text(stage / "book" / "scoreboard.md", scoreboard.to_markdown(rows))
+    intro = stage / "book" / "intro.md"
+    if intro.is_file():
+        title, _, rest = intro.read_text(encoding="utf-8").partition("\n")
+        line = f"**Scoreboard: {scoreboard.summary(rows)}** ([every claim](scoreboard.md))."
+        atomic_write_text(intro, f"{title}\n\n{line}\n{rest}")
 
 
 def _stage_chapter(number: str, root: Path, stage: Path) -> None:
