@@ -169,8 +169,22 @@ def build_site(*, root: str | Path | None = None, log=print) -> Path:
     """
     root = book_root(root)
     stage = root / "_build" / "site-src"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
+    (root / "_build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root / "_build", prefix=".site-src-") as fresh:
+        _stage_sources(root, Path(fresh))
+        _sync_tree(Path(fresh), stage)
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe if exe.exists() else "jupyter-book"), "build", str(stage), "--path-output", str(root),
+           "-W", "-n", "--keep-going"]
+    log("building the site: " + " ".join(cmd[1:]))
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return root / "_build" / "html" / "index.html"
+
+
+def _stage_sources(root: Path, stage: Path) -> None:
+    """Write the site's sources into the empty folder `stage`: pages, executed chapters, scoreboard."""
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(root / name, stage / name)
     if (root / "book").is_dir():
@@ -184,14 +198,24 @@ def build_site(*, root: str | Path | None = None, log=print) -> Path:
     from .charts import vega_bundle_js
 
     atomic_write_text(stage / "_static" / "vega-bundle.js", vega_bundle_js())
-    exe = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(exe if exe.exists() else "jupyter-book"), "build", str(stage), "--path-output", str(root),
-           "-W", "-n", "--keep-going"]
-    log("building the site: " + " ".join(cmd[1:]))
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"jupyter-book build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return root / "_build" / "html" / "index.html"
+
+
+def _sync_tree(src: Path, dst: Path) -> None:
+    """Make `dst` a copy of `src`, rewriting only the files whose bytes changed.
+
+    Unchanged files keep their old modification time, so Sphinx re-reads only the pages that changed
+    (and a changed page always gets a new time, even when its source file is older).
+    """
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in sorted(dst.rglob("*"), reverse=True):  # children before their folders
+        if not (src / path.relative_to(dst)).exists():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for path in sorted(src.rglob("*")):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        elif not target.is_file() or target.read_bytes() != path.read_bytes():
+            shutil.copyfile(path, target)
 
 
 def _stage_scoreboard(root: Path, stage: Path) -> None:
