@@ -81,3 +81,17 @@ def test_dask_sweep_on_a_two_worker_cluster_gathers_every_point_and_a_rerun_skip
     again = run_tiny(book_copy, tmp_path, "local", [("seed", "0,1")], log=log.append)
     assert all(r.skipped for r in again.results), log
     pd.testing.assert_frame_equal(again.table, first.table)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "01", "-p", "depth", "2,0"], "depth must be an integer >= 1, got 0"),
+    (["sweep", "01", "-p", "net_width", "16,5"], "net_width must be >= 10"),
+    (["sweep", "01", "--workers", "0"], "--workers must be an integer >= 1"),
+    (["sweep", "01", "--preset", "fast"], "preset must be one of smoke, book, paper"),
+])
+def test_sweep_command_rejects_bad_input_before_anything_runs(argv, message, capsys, book_copy):
+    from layerwise.cli import main
+
+    assert main(["--root", str(book_copy), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (book_copy / "_build" / "sweeps").exists()
