@@ -171,6 +171,8 @@ ledger.check("wang23-linear-discrimination",
              test="D_l increasing, R^2 >= 0.99, D_(L-1) >= 0.98",
              passed=monotone and min(r["r2_d"] for r in runs) >= 0.99 and min(r["d"][-1] for r in runs) >= 0.98,
              source=f"{SOURCE}, Fig. 4", statement="D_l rises linearly in l towards 1")
+ledger.record("rate", float(np.mean([r["rate"] for r in runs])))
+ledger.record("r2_log_c", min(r["r2_log_c"] for r in runs))
 ledger.table().iloc[-3:]
 
 # %% [markdown]
@@ -330,6 +332,7 @@ def train_net(nonlinear_layers, alpha):
 mlp, mlp_acc = train_net(None, cfg.alpha_mlp)
 hybrid, hybrid_acc = train_net(cfg.hybrid_nonlinear, cfg.alpha_hybrid)
 print(f"test accuracy: MLP {mlp_acc:.3f}, hybrid {hybrid_acc:.3f}")
+ledger.record("hybrid_test_accuracy", hybrid_acc)
 nets = pd.concat([mlp.assign(net="MLP (all nonlinear)"), hybrid.assign(net=f"hybrid ({cfg.hybrid_nonlinear} nonlinear)")])
 nets.style.format(precision=3)
 

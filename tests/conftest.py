@@ -1,4 +1,4 @@
-"""Shared fixtures: a copy of the book sources in a temporary folder, executed once at `smoke`."""
+"""Shared fixtures: a copy of the book sources in a temporary folder, executed once at `smoke`, and its site."""
 from __future__ import annotations
 
 import shutil
@@ -31,3 +31,11 @@ def smoke_book(book_copy):
 
     results = book.run_book(preset="smoke", root=book_copy, device="cpu", progress=False, log=lambda *_: None)
     return {r.chapter: r for r in results}
+
+
+@pytest.fixture(scope="session")
+def site(smoke_book, book_copy) -> Path:
+    """The static site built once from the smoke chapters: the path of its index.html."""
+    from layerwise import book
+
+    return book.build_site(root=book_copy, log=lambda *_: None)

@@ -1,14 +1,8 @@
-"""The static site builds from the executed smoke chapters, with offline charts and math."""
+"""The static site builds from the executed smoke chapters, with offline charts, math and the scoreboard."""
 import re
 
-import pytest
-
-from layerwise import book
-
-
-@pytest.fixture(scope="session")
-def site(smoke_book, book_copy):
-    return book.build_site(root=book_copy, log=lambda *_: None)
+from layerwise import book, scoreboard
+from layerwise.io import read_json
 
 
 def test_site_has_every_chapter_with_embedded_charts(site, smoke_book):
@@ -44,6 +38,26 @@ def test_a_chapter_that_failed_shows_as_failed(book_copy, smoke_book, tmp_path):
         index = book.build_site(root=book_copy, log=lambda *_: None)
         page = (index.parent / "notebooks" / "01_deep_linear_compression.html").read_text()
         assert "failed to execute" in page and "DataError: boom" in page
+        board = (index.parent / "book" / "scoreboard.html").read_text()
+        assert "The chapter failed to execute: DataError: boom" in board and "chapter failed (01" in board
     finally:
         run_json.write_text(original)
         book.build_site(root=book_copy, log=lambda *_: None)
+
+
+def test_scoreboard_page_counts_every_claim_and_the_front_page_repeats_the_summary(site, smoke_book):
+    ledgers = [read_json(r.output / "claims.json") for r in smoke_book.values() if r.ok]
+    claims = [c for ledger in ledgers for c in ledger["claims"]]
+    n = sum(c["verdict"] == "reproduced" for c in claims)
+    line = f"{n} of {len(claims)} claims reproduced at the smoke preset"
+    board = (site.parent / "book" / "scoreboard.html").read_text()
+    assert line in board and board.count("<tr") == 1 + len(claims) + sum(not r.ok for r in smoke_book.values())
+    assert f"Scoreboard: {line}" in (site.parent / "book" / "intro.html").read_text()
+    for result in smoke_book.values():
+        assert f'href="../notebooks/{result.output.name}.html' in board
+
+
+def test_scoreboard_section_anchors_exist_in_the_built_chapter(site):
+    page = (site.parent / "notebooks" / "01_deep_linear_compression.html").read_text()
+    for heading in ("1. The theory check", "2. The rate against its closed form"):
+        assert f'id="{scoreboard.anchor(heading)}"' in page

@@ -33,3 +33,14 @@ def test_ledger_records_verdicts_and_saves_json(tmp_path):
     assert [c["verdict"] for c in saved["claims"]] == ["reproduced", "not reproduced"]
     assert saved["params"]["preset"] == "smoke"
     assert list(ledger.table().columns)[:5] == ["claim", "statement", "test", "measured", "verdict"]
+
+
+def test_recorded_numbers_are_saved_beside_the_claims(tmp_path):
+    ledger = Ledger(config.resolve("01", "smoke", results_dir=tmp_path))
+    assert ledger.record("rate", 0.285) == 0.285
+    ledger.record("r2", float("nan"))
+    with pytest.raises(ClaimError, match="already recorded"):
+        ledger.record("rate", 1.0)
+    with pytest.raises(ClaimError, match="single number"):
+        ledger.record("ratios", [0.2, 0.3])
+    assert json.loads(ledger.save().read_text())["numbers"] == {"rate": 0.285, "r2": None}

@@ -4,7 +4,8 @@ Layout under the book root (the folder holding `_toc.yml`):
     notebooks/NN_slug.py                 the chapter source (jupytext percent)
     _build/chapters/NN_slug/             a `layerwise book` run: NN_slug.ipynb, claims.json, run.json
     _build/runs/NN_slug/<preset>/        a `layerwise run` (unless --output DIR)
-    _build/site-src/                     the staged book sources (copied, never edited in place)
+    _build/site-src/                     the staged book sources (copied, never edited in place),
+                                         plus the generated scoreboard (book/scoreboard.md)
     _build/html/index.html               the site
 Every result folder is written through `io.atomic_dir`: a killed run leaves the previous result or
 nothing, never a half-written folder. `run.json` says whether the run succeeded.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, scoreboard
 from .io import atomic_dir, atomic_write_text, ensure_writable_dir, read_json
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -191,20 +192,10 @@ def build_site(*, root: str | Path | None = None, log=print) -> Path:
     """
     root = book_root(root)
     stage = root / "_build" / "site-src"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(root / name, stage / name)
-    if (root / "book").is_dir():
-        shutil.copytree(root / "book", stage / "book")
-    (stage / "notebooks").mkdir()
-    for number, chapter in config.CHAPTERS.items():
-        if (root / "notebooks" / f"{chapter.slug}.py").is_file():
-            _stage_chapter(number, root, stage)
-    (stage / "_static").mkdir(exist_ok=True)
-    from .charts import vega_bundle_js
-
-    atomic_write_text(stage / "_static" / "vega-bundle.js", vega_bundle_js())
+    (root / "_build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root / "_build", prefix=".site-src-") as fresh:
+        _stage_sources(root, Path(fresh))
+        _sync_tree(Path(fresh), stage)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe if exe.exists() else "jupyter-book"), "build", str(stage), "--path-output", str(root),
            "-W", "-n", "--keep-going"]
@@ -213,6 +204,52 @@ def build_site(*, root: str | Path | None = None, log=print) -> Path:
     if done.returncode != 0:
         raise RuntimeError(f"jupyter-book build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     return root / "_build" / "html" / "index.html"
+
+
+def _stage_sources(root: Path, stage: Path) -> None:
+    """Write the site's sources into the empty folder `stage`: pages, executed chapters, scoreboard."""
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, stage / name)
+    if (root / "book").is_dir():
+        shutil.copytree(root / "book", stage / "book")
+    (stage / "notebooks").mkdir()
+    for number, chapter in config.CHAPTERS.items():
+        if (root / "notebooks" / f"{chapter.slug}.py").is_file():
+            _stage_chapter(number, root, stage)
+    _stage_scoreboard(root, stage)
+    (stage / "_static").mkdir(exist_ok=True)
+    from .charts import vega_bundle_js
+
+    atomic_write_text(stage / "_static" / "vega-bundle.js", vega_bundle_js())
+
+
+def _sync_tree(src: Path, dst: Path) -> None:
+    """Make `dst` a copy of `src`, rewriting only the files whose bytes changed.
+
+    Unchanged files keep their old modification time, so Sphinx re-reads only the pages that changed
+    (and a changed page always gets a new time, even when its source file is older).
+    """
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in sorted(dst.rglob("*"), reverse=True):  # children before their folders
+        if not (src / path.relative_to(dst)).exists():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for path in sorted(src.rglob("*")):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        elif not target.is_file() or target.read_bytes() != path.read_bytes():
+            shutil.copyfile(path, target)
+
+
+def _stage_scoreboard(root: Path, stage: Path) -> None:
+    """Write book/scoreboard.md and put its one-line summary under the front page's title."""
+    rows = scoreboard.gather(chapters_dir(root), discover(root))
+    atomic_write_text(stage / "book" / "scoreboard.md", scoreboard.to_markdown(rows))
+    intro = stage / "book" / "intro.md"
+    if intro.is_file():
+        title, _, rest = intro.read_text(encoding="utf-8").partition("\n")
+        line = f"**Scoreboard: {scoreboard.summary(rows)}** ([every claim](scoreboard.md))."
+        atomic_write_text(intro, f"{title}\n\n{line}\n{rest}")
 
 
 def _stage_chapter(number: str, root: Path, stage: Path) -> None:

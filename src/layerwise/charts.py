@@ -125,3 +125,10 @@ def scatter(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, x_tit
         ref = pd.DataFrame({x: [lo, hi], y: [lo, hi]})
         chart = alt.Chart(ref).mark_line(color="#999", strokeDash=[4, 4]).encode(x=x, y=y) + chart
     return chart
+
+
+def standalone_html(chart: alt.TopLevelMixin, title: str = "") -> str:
+    """Return a self-contained HTML page that draws `chart` offline (the Vega bundle inlined, ~1 MB)."""
+    body = render(chart.to_dict())["text/html"]
+    return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\n"
+            f"<script>{vega_bundle_js()}</script></head>\n<body>\n{body}\n</body></html>\n")

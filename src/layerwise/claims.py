@@ -3,6 +3,7 @@
     ledger = Ledger(cfg)
     ledger.check("wang23-geometric-compression", measured=r2, test=">= 0.999",
                  source="Wang et al. 2023, Fig. 4", statement="log C_l is linear in l")
+    ledger.record("rate", 0.285)   # a headline number, gathered by `layerwise sweep`
     ledger.table()          # the verdict table shown in the chapter
     ledger.save()           # claims.json in cfg.results_dir, written atomically
 
@@ -46,6 +47,7 @@ class Ledger:
 
     cfg: Any
     claims: list[Claim] = field(default_factory=list)
+    numbers: dict[str, float | None] = field(default_factory=dict)
 
     def check(self, claim_id: str, *, measured: Any, test: str, source: str, statement: str,
               passed: bool | None = None, note: str = "", section: str = "") -> Claim:
@@ -57,6 +59,20 @@ class Ledger:
                       REPRODUCED if ok else NOT_REPRODUCED, note, section)
         self.claims.append(claim)
         return claim
+
+    def record(self, name: str, value: Any) -> float | None:
+        """Declare a headline number of the run (saved under "numbers"); return it as a float.
+
+        Sweeps gather these numbers across grid points; NaN and infinities are saved as null.
+        """
+        if name in self.numbers:
+            raise ClaimError(f"number {name!r} was already recorded in this chapter")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ClaimError(f"number {name!r} must be a single number, got {value!r}") from None
+        self.numbers[name] = number if math.isfinite(number) else None
+        return self.numbers[name]
 
     def summary(self) -> str:
         """Return "N of M claims reproduced"."""
@@ -75,7 +91,8 @@ class Ledger:
         """Return the ledger as plain data: the run's parameters and every claim."""
         cfg = self.cfg
         return {"chapter": cfg.chapter, "preset": cfg.preset, "seed": cfg.seed, "params": cfg.as_dict(),
-                "summary": self.summary(), "claims": [asdict(c) for c in self.claims]}
+                "summary": self.summary(), "claims": [asdict(c) for c in self.claims],
+                "numbers": dict(self.numbers)}
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the ledger as JSON (default: claims.json in the results folder) atomically."""

@@ -3,6 +3,8 @@
     layerwise chapters
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
     layerwise book [--preset book] [--force] [--only 01,04]
+    layerwise scoreboard
+    layerwise sweep 01 -p epochs 50,100 -p seed 0,1 [--executor local|dask|submitit]
 """
 from __future__ import annotations
 
@@ -34,7 +36,43 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--force", action="store_true", help="re-execute chapters that are up to date")
     book.add_argument("--only", default="", help="comma-separated chapter numbers to execute")
     book.add_argument("--no-site", action="store_true", help="execute chapters but do not build the site")
+    sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run")
+    _sweep_parser(sub)
     return p
+
+
+SWEEP_HELP = """Run a chapter at every point of a parameter grid, one papermill run per point.
+
+-p NAME VALUES adds a grid axis. `;` separates an axis's values; for a parameter that is one number
+or string, `,` does too. For a list-valued parameter `,` separates the list's elements:
+  layerwise sweep 01 -p net_depth 6,8,10 -p seed 0,1,2          3 x 3 = 9 points
+  layerwise sweep 01 -p sweep_depths "4,6;8,10" -p dataset "digits;fake"   2 x 2 points
+A parameter given one value is fixed for every point (as in `layerwise run`).
+
+Each point is written atomically to OUTPUT/points/<axis=value_...>/; a point already complete
+(run.json ok, same content hash) is skipped, a failed one is reported and the others go on. The tidy
+table of every point's claims and declared numbers goes to OUTPUT/sweep.csv, a chart to
+OUTPUT/summary.html."""
+
+
+def _sweep_parser(sub) -> None:
+    sweep = sub.add_parser("sweep", help="run a chapter over a grid of parameters", description=SWEEP_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep.add_argument("chapter", help="chapter number, e.g. 01")
+    _common(sweep)
+    sweep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUES"),
+                       help="a grid axis or a fixed override (repeatable; see above)")
+    sweep.add_argument("--seed", type=int, default=0, help="the seed when seed is not a grid axis")
+    sweep.add_argument("--executor", default="local", choices=["local", "dask", "submitit"],
+                       help="local: a process pool (default); dask: a Dask cluster; submitit: SLURM "
+                            "(local processes when there is no SLURM)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="parallel runs (default: min(points, CPU cores)); the dask local cluster's size")
+    sweep.add_argument("--scheduler", default=None,
+                       help="address of a running Dask scheduler, e.g. tcp://10.0.0.1:8786 "
+                            "(default: a local cluster of --workers processes)")
+    sweep.add_argument("--output", default=None, help="sweep folder (default: _build/sweeps/<chapter>-<preset>)")
+    sweep.add_argument("--force", action="store_true", help="re-run points that are complete")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -90,6 +128,32 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scoreboard(args: argparse.Namespace) -> int:
+    from . import scoreboard
+    from .book import book_root, chapters_dir, discover
+
+    root = book_root(args.root)
+    rows = scoreboard.gather(chapters_dir(root), discover(root))
+    print(scoreboard.to_text(rows), end="")
+    return 0 if all(r.claim for r in rows) else 1
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import parse_grid, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise config.ConfigError(f"--workers must be an integer >= 1, got {args.workers}")
+    grid = parse_grid(args.chapter, args.param)
+    result = run_sweep(args.chapter, grid, preset=args.preset, output=args.output, executor=args.executor,
+                       workers=args.workers, scheduler=args.scheduler, device=args.device, seed=args.seed,
+                       root=args.root, force=args.force)
+    print(f"{len(result.points) - len(result.failed)} of {len(result.points)} points ok; "
+          f"table: {result.csv}; chart: {result.chart}")
+    for r in result.failed:
+        print(f"failed: {r.output.name}: {r.error}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -98,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `layerwise` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # a killed run cleans up like Ctrl-C: no partial result
-    handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book}[args.command]
+    handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard,
+               "sweep": cmd_sweep}[args.command]
     try:
         return handler(args)
     except (config.ConfigError, DataError, OutputError) as err:

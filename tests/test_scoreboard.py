@@ -1,0 +1,80 @@
+"""The scoreboard reads every chapter's ledger; failed or missing chapters are listed as failed."""
+import json
+
+import pytest
+from docutils.nodes import make_id
+
+from layerwise import book, config, scoreboard
+from layerwise.cli import main
+
+from conftest import copy_book
+
+
+def write_run(folder, status="ok", claims=(), preset="book", error=""):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.json").write_text(json.dumps({"status": status, "preset": preset, "error": error}))
+    if status == "ok":
+        (folder / "claims.json").write_text(json.dumps({"claims": list(claims), "numbers": {}}))
+
+
+def claim(claim_id, verdict="reproduced", measured=0.5, section=""):
+    return {"id": claim_id, "statement": "C_l | falls $fast$", "source": "Wang et al. 2023", "test": ">= 0.4",
+            "measured": measured, "verdict": verdict, "note": "", "section": section}
+
+
+@pytest.fixture
+def chapters(tmp_path):
+    write_run(tmp_path / "01_deep_linear_compression",
+              claims=[claim("a", section="2. The rate against its closed form"), claim("b", "not reproduced")])
+    write_run(tmp_path / "02_assumption_checks", status="failed", error="DataError: boom")
+    return tmp_path
+
+
+def test_every_claim_is_a_row_and_failed_or_missing_chapters_are_failed_rows(chapters):
+    rows = scoreboard.gather(chapters, ["01", "02", "03"])
+    assert [(r.chapter, r.claim, r.verdict) for r in rows] == [
+        ("01", "a", "reproduced"), ("01", "b", "not reproduced"), ("02", "", "failed"), ("03", "", "failed")]
+    assert "failed to execute: DataError: boom" in rows[2].statement
+    assert "was not executed" in rows[3].statement
+    assert scoreboard.summary(rows) == "1 of 2 claims reproduced at the book preset; 2 chapters failed (02, 03)"
+
+
+def test_a_chapter_that_ran_but_saved_no_claims_is_failed(tmp_path):
+    write_run(tmp_path / "01_deep_linear_compression", claims=[])
+    (row,) = scoreboard.gather(tmp_path, ["01"])
+    assert row.verdict == "failed" and "saved no claims" in row.statement
+
+
+@pytest.mark.parametrize("heading", ["1. The theory check", "2. The rate against its closed form",
+                                     "4. Nonlinear networks: the MLP and the hybrid (Figs. 1 and 5)", "Verdicts"])
+def test_section_anchor_is_the_id_sphinx_gives_the_heading(heading):
+    assert scoreboard.anchor(heading) == make_id(heading)
+
+
+def test_markdown_links_to_the_section_and_escapes_cells(chapters):
+    page = scoreboard.to_markdown(scoreboard.gather(chapters, ["01", "02"]))
+    assert page.startswith("# Scoreboard\n\n**1 of 2 claims reproduced at the book preset; 1 chapter failed (02).**")
+    assert '<a href="../notebooks/01_deep_linear_compression.html#the-rate-against-its-closed-form">' in page
+    assert r"C\_l \| falls \$fast\$" in page
+    table = [line for line in page.splitlines() if line.startswith("| ")]
+    assert len(table) == 2 + 3 and all(line.count(" | ") == 6 for line in table)
+
+
+def test_terminal_table_has_the_summary_and_every_verdict(chapters):
+    text = scoreboard.to_text(scoreboard.gather(chapters, ["01", "02"]))
+    assert text.splitlines()[0].startswith("1 of 2 claims reproduced")
+    assert "not reproduced" in text and "failed to execute" in text
+
+
+def test_scoreboard_command_prints_the_table_and_fails_when_a_chapter_failed(tmp_path, capsys):
+    root = copy_book(tmp_path)
+    numbers = book.discover(root)
+    for n in numbers:
+        write_run(book.chapters_dir(root) / config.CHAPTERS[n].slug, claims=[claim(f"claim-{n}")])
+    assert main(["--root", str(root), "scoreboard"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{len(numbers)} of {len(numbers)} claims reproduced at the book preset")
+    assert all(f"claim-{n}" in out for n in numbers)
+    write_run(book.chapters_dir(root) / config.CHAPTERS["01"].slug, status="failed", error="boom")
+    assert main(["--root", str(root), "scoreboard"]) == 1
+    assert "failed to execute: boom" in capsys.readouterr().out
