@@ -125,3 +125,16 @@ def scatter(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, x_tit
         ref = pd.DataFrame({x: [lo, hi], y: [lo, hi]})
         chart = alt.Chart(ref).mark_line(color="#999", strokeDash=[4, 4]).encode(x=x, y=y) + chart
     return chart
+
+
+def small_multiples(df: pd.DataFrame, x: str, y: str, facet: str, *, color: str | None = None,
+                    color_title: str | None = None, x_title: str | None = None, y_title: str | None = None,
+                    title: str = "", columns: int = 3, size: int = 160, point_size: int = 12) -> alt.FacetChart:
+    """Return one small scatter panel per value of `facet` (e.g. a training step), points coloured by a
+    continuous column `color` (viridis), for animation-like sequences of point clouds."""
+    enc = dict(x=alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(zero=False)),
+               y=alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)))
+    if color:
+        enc["color"] = alt.Color(f"{color}:Q", title=color_title or color, scale=alt.Scale(scheme="viridis"))
+    base = alt.Chart(df).mark_circle(size=point_size, opacity=0.8).encode(**enc).properties(width=size, height=size)
+    return base.facet(facet=alt.Facet(f"{facet}:O", title=facet), columns=columns, title=title)
