@@ -321,7 +321,7 @@ r2_mean = roll.groupby(["gain", "step"], as_index=False).r2.mean()
              y_title="R^2 of linear fit X~_s -> t (mean over seeds)", title="Is the roll linear in its target?")
  | charts.line(cosines.groupby(["comparison", "step"], as_index=False).cosine.mean(), "step", "cosine",
                color="comparison", points=False, x_title="GD step s", y_title="cosine (mean over seeds)",
-               title="Gram change against virtual covariance, first layer"))
+               title="Gram change against virtual covariance, first layer")).resolve_scale(color="independent")
 
 # %%
 at = roll[roll.step.isin([0, show_to])].pivot_table(index=["gain", "seed"], columns="step", values="r2")
@@ -408,7 +408,8 @@ acc_long = pd.DataFrame([dict(epoch=e, split=k, accuracy=s[f"{k}_acc"]) for e, s
              title="TL per hidden layer")
  | charts.line(tl_long, "epoch", "surrogate", color="layer", points=False, log_y=True,
                y_title="surrogate S_l (log scale)", title="Gram surrogate per hidden layer")
- | charts.line(acc_long, "epoch", "accuracy", color="split", points=False, title="Accuracy"))
+ | charts.line(acc_long, "epoch", "accuracy", color="split", points=False, title="Accuracy")
+ ).resolve_scale(color="independent")
 
 # %%
 final_tl, init_tl = tl_curves[-1], tl_curves[0]
@@ -600,7 +601,6 @@ stair = pd.DataFrame(stair_rows)
 clock["staircase"] = time.perf_counter() - start
 dist_titles = {"target_to_ols": "||y - y_ols||: target vs linear fit", "output_to_ols": "||y^ - y_ols||: output vs linear fit",
                "target_to_output": "||y - y^||: training residual"}
-stair["width"] = stair.width.astype(str)
 (charts.line(stair, "step", "target_to_ols", color="width", points=False, title=dist_titles["target_to_ols"])
  | charts.line(stair, "step", "output_to_ols", color="width", points=False, title=dist_titles["output_to_ols"])
  | charts.line(stair, "step", "target_to_output", color="width", points=False, title=dist_titles["target_to_output"]))
@@ -659,15 +659,16 @@ for p in cfg.rand_ps:
 rand = pd.DataFrame(rand_rows)
 rand["label noise p"] = rand.p.map(lambda v: f"p = {v:g}")
 clock["random labels"] = time.perf_counter() - start
-rand_acc = rand[rand.layer == "hidden 1"].melt(id_vars=["label noise p", "epoch"], value_vars=["train_acc", "test_acc"],
-                                               var_name="split", value_name="accuracy")
-rand_acc["series"] = rand_acc["label noise p"] + ", " + rand_acc.split.str.replace("_acc", "")
 last_hidden = f"hidden {cfg.rand_depth - 1}"
-(charts.line(rand[rand.layer == last_hidden], "epoch", "TL", color="label noise p", points=False,
-             y_title=f"TL of {last_hidden} (train)", title="Target linearity of the last hidden layer")
- | charts.line(rand[rand.layer == "hidden 1"], "epoch", "TL", color="label noise p", points=False,
-               y_title="TL of hidden 1 (train)", title="... and of the first")
- | charts.line(rand_acc, "epoch", "accuracy", color="series", points=False, title="Accuracy"))
+first_layer = rand[rand.layer == "hidden 1"]
+((charts.line(rand[rand.layer == last_hidden], "epoch", "TL", color="label noise p", points=False,
+              y_title=f"TL of {last_hidden} (train)", title="Target linearity of the last hidden layer")
+  | charts.line(first_layer, "epoch", "TL", color="label noise p", points=False,
+                y_title="TL of hidden 1 (train)", title="... and of the first"))
+ & (charts.line(first_layer, "epoch", "train_acc", color="label noise p", points=False,
+                y_title="train accuracy (noisy labels)", title="Training accuracy")
+    | charts.line(first_layer, "epoch", "test_acc", color="label noise p", points=False,
+                  y_title="test accuracy (noisy labels)", title="Test accuracy")))
 
 # %%
 rand_first = rand[rand.epoch == rand.epoch.min()].pivot(index="p", columns="layer", values="TL")
@@ -721,15 +722,18 @@ grok["generalisation_gap"] = grok.train_acc - grok.test_acc
 clock["grokking"] = time.perf_counter() - start
 grok_tl = grok.melt(id_vars=["weight_decay", "epoch"], value_vars=[f"TL_{l}" for l in range(1, n_hidden + 1)],
                     var_name="layer", value_name="TL")
-grok_tl["series"] = grok_tl.weight_decay + ", " + grok_tl.layer
 grok_acc = grok.melt(id_vars=["weight_decay", "epoch"], value_vars=["train_acc", "test_acc"], var_name="split",
                      value_name="accuracy")
-grok_acc["series"] = grok_acc.weight_decay + ", " + grok_acc.split.str.replace("_acc", "")
-((charts.line(grok_tl, "epoch", "TL", color="series", points=False, x_title="step", title="Train TL per hidden layer")
-  | charts.line(grok_acc, "epoch", "accuracy", color="series", points=False, x_title="step", title="Accuracy"))
- & charts.scatter(grok, "generalisation_gap", "TL_gap", color="weight_decay",
-                  x_title="generalisation gap (train - test accuracy)",
-                  y_title=f"TL gap TL_{n_hidden} - TL_{n_hidden - 1}", title="TL gap against generalisation gap"))
+grok_chart = charts.scatter(grok, "generalisation_gap", "TL_gap", color="weight_decay",
+                            x_title="generalisation gap (train - test accuracy)",
+                            y_title=f"TL gap TL_{n_hidden} - TL_{n_hidden - 1}", title="TL gap against generalisation gap")
+for wd in reversed(grok.weight_decay.unique()):
+    row = (charts.line(grok_tl[grok_tl.weight_decay == wd], "epoch", "TL", color="layer", points=False,
+                       x_title="step", y_title="train TL", title=f"{wd}: TL per hidden layer")
+           | charts.line(grok_acc[grok_acc.weight_decay == wd], "epoch", "accuracy", color="split", points=False,
+                         x_title="step", title=f"{wd}: accuracy")).resolve_scale(color="independent")
+    grok_chart = row & grok_chart
+grok_chart.resolve_scale(color="independent")
 
 # %%
 grok_summary = []
