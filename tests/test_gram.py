@@ -197,3 +197,37 @@ def test_model_target_linearity_covers_the_hidden_layers():
     tl, sur = gram.model_target_linearity(_mlp("gelu", True, depth=5), x, y, n_classes=3)
     assert len(tl) == len(sur) == 4
     assert all(0 <= t <= 1 for t in tl) and all(s >= 0 for s in sur)
+
+
+def test_collapse_bound_lies_below_target_linearity_and_reaches_one_at_collapse():
+    rng = np.random.default_rng(6)
+    labels = torch.from_numpy(rng.integers(0, 4, size=200))
+    means = torch.from_numpy(rng.normal(size=(4, 20)))
+    for spread in (1.0, 0.3, 0.1, 0.01):
+        h = means[labels] + spread * torch.from_numpy(rng.normal(size=(200, 20)))
+        bound = gram.collapse_tl_bound(h, labels)
+        assert bound <= gram.target_linearity(h, labels) + 1e-12
+    assert bound > 0.999
+    assert gram.collapse_tl_bound(means[labels], labels) == pytest.approx(1.0, abs=1e-12)
+    assert gram.collapse_tl_bound(torch.ones(200, 3), labels) == float("-inf")  # rank-deficient means
+
+
+def test_half_gain_epochs_finds_the_first_epoch_past_half_the_final_gain():
+    curves = [[0.0, 1.0, 0.5], [0.2, 1.0, 0.5], [0.6, 1.0, 0.5], [1.0, 1.0, 0.5]]
+    assert gram.half_gain_epochs(curves, [0, 5, 10, 15]) == [10, None, None]
+
+
+def test_ols_distances_vanish_for_a_network_that_is_its_own_linear_readout():
+    rng = np.random.default_rng(7)
+    h = torch.from_numpy(rng.normal(size=(300, 6)))
+    y = h @ torch.from_numpy(rng.normal(size=6))
+    dist = gram.ols_distances(h, y, y, ridge=1e-10)
+    assert dist["target_to_ols"] < 1e-6 and dist["output_to_ols"] < 1e-6 and dist["target_to_output"] == 0
+    wide = gram.ols_distances(h[:5], y[:5], torch.zeros(5), ridge=0.01)  # sample-space branch, d > n
+    assert wide["target_to_output"] == pytest.approx(float(y[:5].norm()))
+
+
+def test_matrix_cosine_is_one_for_parallel_and_zero_for_orthogonal_matrices():
+    a = torch.randn(4, 4, dtype=torch.float64)
+    assert gram.matrix_cosine(a, 3 * a) == pytest.approx(1.0)
+    assert gram.matrix_cosine(torch.eye(2), torch.tensor([[0.0, 1.0], [1.0, 0.0]])) == pytest.approx(0.0)

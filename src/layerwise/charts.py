@@ -132,3 +132,15 @@ def standalone_html(chart: alt.TopLevelMixin, title: str = "") -> str:
     body = render(chart.to_dict())["text/html"]
     return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\n"
             f"<script>{vega_bundle_js()}</script></head>\n<body>\n{body}\n</body></html>\n")
+
+def small_multiples(df: pd.DataFrame, x: str, y: str, facet: str, *, color: str | None = None,
+                    color_title: str | None = None, x_title: str | None = None, y_title: str | None = None,
+                    title: str = "", columns: int = 3, size: int = 160, point_size: int = 12) -> alt.FacetChart:
+    """Return one small scatter panel per value of `facet` (e.g. a training step), points coloured by a
+    continuous column `color` (viridis), for animation-like sequences of point clouds."""
+    enc = dict(x=alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(zero=False)),
+               y=alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False)))
+    if color:
+        enc["color"] = alt.Color(f"{color}:Q", title=color_title or color, scale=alt.Scale(scheme="viridis"))
+    base = alt.Chart(df).mark_circle(size=point_size, opacity=0.8).encode(**enc).properties(width=size, height=size)
+    return base.facet(facet=alt.Facet(f"{facet}:O", title=facet), columns=columns, title=title)

@@ -68,6 +68,37 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # --- chapter 02 presets ---
 
     # --- chapter 03 presets ---
+    "03": {
+        "book": dict(
+            check_width=32, check_depth=4, check_n=128, check_lr=0.01,
+            roll_n=1000, roll_width=32, roll_steps=100, roll_lr=0.05, roll_gain=700.0, roll_seeds=3,
+            dataset="digits", data_root="", download=False, n_train=0, batch_size=64,
+            tl_width=256, tl_depth=5, tl_epochs=30, tl_lr=0.05, tl_momentum=0.8,
+            white_dataset="digits", white_width=128, white_depth=3, white_epochs=10, white_lr=0.05,
+            white_momentum=0.85, white_seeds=3,
+            stair_n=1000, stair_dim=10, stair_widths=[32, 64, 128, 256, 512], stair_steps=200, stair_lr=0.1,
+            stair_log_every=5,
+            rand_ps=[0.0, 0.5, 1.0], rand_n_train=600, rand_width=64, rand_depth=4, rand_epochs=80,
+            rand_lr=0.02, rand_momentum=0.95, rand_log_every=8,
+            grok_modulus=31, grok_width=128, grok_depth=4, grok_epochs=800, grok_lr=3e-3,
+            grok_weight_decays=[0.0, 3.0], grok_batch_size=0, grok_train_fraction=0.7, grok_log_every=20,
+        ),
+        "smoke": dict(
+            check_n=32, roll_n=200, roll_steps=20, roll_seeds=1, n_train=300, tl_width=32, tl_epochs=3,
+            white_width=16, white_epochs=2, white_seeds=2, stair_n=200, stair_widths=[16, 32],
+            stair_steps=20, rand_ps=[0.0, 1.0], rand_n_train=200, rand_width=32, rand_epochs=4,
+            rand_log_every=2, grok_modulus=7, grok_width=32, grok_epochs=40, grok_weight_decays=[3.0],
+            grok_log_every=10,
+        ),
+        "paper": dict(
+            dataset="cifar10", tl_epochs=100, tl_lr=5e-4, tl_momentum=0.8,
+            white_dataset="mnist", white_width=256, white_epochs=20, white_lr=0.01, white_seeds=5,
+            stair_widths=[32, 128, 512, 1024], stair_steps=2000, stair_lr=0.01, stair_log_every=20,
+            rand_ps=[0.0, 0.25, 0.5, 0.75, 0.9, 1.0], rand_n_train=0, rand_width=256, rand_epochs=200,
+            rand_lr=0.005, rand_log_every=10, grok_modulus=61, grok_width=256, grok_epochs=500, grok_lr=1e-3,
+            grok_weight_decays=[0.0, 0.25, 0.5, 0.75], grok_batch_size=32, grok_log_every=10,
+        ),
+    },
 
     # --- chapter 03b presets ---
     "03b": {
@@ -349,6 +380,36 @@ def _check_ch01(p: dict[str, Any]) -> None:
 # --- chapter 02 checks ---
 
 # --- chapter 03 checks ---
+_CH03_POSITIVE = ("check_width", "check_depth", "check_n", "check_lr", "roll_n", "roll_width", "roll_steps",
+                  "roll_lr", "roll_gain", "roll_seeds", "tl_width", "tl_epochs", "tl_lr", "white_width",
+                  "white_epochs", "white_lr", "white_seeds", "stair_n", "stair_steps", "stair_lr",
+                  "stair_log_every", "rand_width", "rand_epochs", "rand_lr", "rand_log_every", "grok_modulus",
+                  "grok_width", "grok_epochs", "grok_lr", "grok_log_every")
+
+
+def _check_ch03(p: dict[str, Any]) -> None:
+    for name in _CH03_POSITIVE:
+        if p[name] <= 0:
+            raise ConfigError(f"{name} must be > 0, got {p[name]} (set it in the parameters cell or with -p {name} N)")
+    for name in ("check_depth", "tl_depth", "white_depth", "rand_depth", "grok_depth"):
+        if p[name] < 3:
+            raise ConfigError(f"{name} must be >= 3 (at least two hidden layers), got {p[name]}")
+    if p["stair_dim"] < 4:
+        raise ConfigError(f"stair_dim must be >= 4 (the staircase target uses x1..x4), got {p['stair_dim']}")
+    for name in ("tl_momentum", "white_momentum", "rand_momentum"):
+        if not 0 <= p[name] < 1:
+            raise ConfigError(f"{name} must be in [0, 1), got {p[name]}")
+    if not all(0 <= q <= 1 for q in p["rand_ps"]):
+        raise ConfigError(f"rand_ps must lie in [0, 1] (label-noise probabilities), got {p['rand_ps']}")
+    if not 0 < p["grok_train_fraction"] < 1:
+        raise ConfigError(f"grok_train_fraction must be in (0, 1), got {p['grok_train_fraction']}")
+    if any(w < 0 for w in p["grok_weight_decays"]) or any(w < 1 for w in p["stair_widths"]):
+        raise ConfigError("grok_weight_decays must be >= 0 and stair_widths >= 1, got "
+                          f"{p['grok_weight_decays']} and {p['stair_widths']}")
+    if p["white_dataset"] not in CHOICES["dataset"]:
+        raise ConfigError(f"white_dataset must be one of {', '.join(CHOICES['dataset'])}, got {p['white_dataset']!r}")
+    if p["grok_batch_size"] < 0 or p["rand_n_train"] < 0:
+        raise ConfigError("grok_batch_size and rand_n_train must be >= 0 (0 = full batch / all samples)")
 
 # --- chapter 03b checks ---
 
@@ -383,6 +444,7 @@ CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     # --- chapter 02 cross-check entry ---
 
     # --- chapter 03 cross-check entry ---
+    "03": [_check_ch03],
 
     # --- chapter 03b cross-check entry ---
     "03b": [_check_ch03b],
