@@ -84,7 +84,8 @@ def test_ensemble_loss_is_the_sum_of_member_losses():
     ens = DeepLinearEnsemble(ws, output_scale=1.5)
     xs = [torch.randn(6, 4, generator=gen, dtype=torch.float64) for _ in range(3)]
     y = torch.randn(6, 2, generator=gen, dtype=torch.float64)
-    out = ens(side_by_side(xs))
+    with torch.no_grad():
+        out = ens(side_by_side(xs))
     total = (out - y.repeat(1, 3)).pow(2).sum(1).mean()
     members = sum((1.5 * xs[m] @ ws[0][m].T @ ws[1][m].T - y).pow(2).sum(1).mean() for m in range(3))
     assert float(total) == pytest.approx(float(members), rel=1e-12)
