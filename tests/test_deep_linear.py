@@ -84,7 +84,8 @@ def test_ensemble_loss_is_the_sum_of_member_losses():
     ens = DeepLinearEnsemble(ws, output_scale=1.5)
     xs = [torch.randn(6, 4, generator=gen, dtype=torch.float64) for _ in range(3)]
     y = torch.randn(6, 2, generator=gen, dtype=torch.float64)
-    out = ens(side_by_side(xs))
+    with torch.no_grad():
+        out = ens(side_by_side(xs))
     total = (out - y.repeat(1, 3)).pow(2).sum(1).mean()
     members = sum((1.5 * xs[m] @ ws[0][m].T @ ws[1][m].T - y).pow(2).sum(1).mean() for m in range(3))
     assert float(total) == pytest.approx(float(members), rel=1e-12)
@@ -99,3 +100,14 @@ def test_ensemble_refuses_members_of_different_shapes():
     reds = [reduce_orthogonal_init(_net(3, 0, width=w).weights(), XI) for w in (10, 40)]
     with pytest.raises(WeightsError, match="group them by shape"):
         DeepLinearEnsemble.from_reductions(reds)
+
+
+def test_reduced_balance_gaps_equal_the_full_gaps_and_norms(float64_default):
+    from layerwise.deep_linear import reduced_balance_gaps
+    from layerwise.metrics.weights import balance_gaps
+
+    w = _net(4, seed=5).weights()
+    red = reduce_orthogonal_init(w, XI)
+    gaps, norms = reduced_balance_gaps(red.weights, red.complement, XI)
+    assert gaps == pytest.approx(balance_gaps(w), rel=1e-10, abs=1e-12)
+    assert norms == pytest.approx([float(torch.linalg.matrix_norm(m.double())) for m in w[:-1]], rel=1e-12)

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from layerwise.metrics.weights import (WeightsError, balance_gaps, balancedness, bulk_singular_value_variance,
-                                       bulk_singular_values, end_to_end, min_norm_residual, min_norm_solution)
+                                       bulk_singular_values, end_to_end, min_norm_residual, min_norm_solution,
+                                       spectral_compression_rates)
 from layerwise.models import MLP
 
 
@@ -167,3 +168,10 @@ def test_gradient_descent_leaves_the_data_null_space_part_of_w1_at_its_init():
     assert torch.allclose(ws[0] @ p_perp, w1_init @ p_perp, atol=1e-10)
     predicted = float(torch.linalg.matrix_norm(2.0 * end_to_end(ws[1:]) @ w1_init @ p_perp))
     assert min_norm_residual(ws, data.x, data.labels, alpha=2.0) == pytest.approx(predicted, rel=1e-5)
+
+
+def test_spectral_rate_of_a_two_level_spectrum_is_the_squared_level_ratio():
+    w1 = _with_singular_values([2.0, 2.0, 0.5, 0.5, 0.5, 0.5], 8, 6, 7)
+    w2 = _with_singular_values([2.0, 2.0] + [0.5] * 6, 8, 8, 8)
+    rates = spectral_compression_rates([w1, w2, torch.randn(2, 8, dtype=torch.float64)], k=2)
+    assert rates == pytest.approx([(0.5 / 2.0) ** 2] * 2, rel=1e-12)

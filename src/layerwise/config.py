@@ -66,6 +66,30 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         ),
     },
     # --- chapter 02 presets ---
+    "02": {
+        "book": dict(
+            n_per_class=10, n_classes=3, dim=50, init_scale=0.1, alpha=1.0, lr=0.1, lr_min=1e-4,
+            epochs=100000, stop_loss=1e-10, n_seeds=2,
+            sweep_depths=[2, 3, 4, 5], width=400, sweep_widths=[200, 400, 700], depth=5,
+            rate_depth=6, rate_width=50, rate_init_scale=0.3, rate_alpha=100.0, rate_lr=0.1, rate_lr_min=0.01,
+            rate_epochs=5000, rate_stop_loss=1e-11, rate_init_scales=[0.4, 0.5, 0.6],
+            rate_weight_decays=[3e-3, 1e-2, 3e-2], decay_epochs=300, rate_activations=["tanh", "relu"],
+            nonlinear_epochs=1000,
+            dataset="digits", data_root="", download=False, n_train=0, net_width=64, extractor_depth=2,
+            head_depths=[1, 2, 3, 4, 5], net_epochs=200, net_lr=1e-3, net_init_scale=0.3,
+            n_probe_per_class=10, n_probe_draws=5,
+        ),
+        "smoke": dict(
+            n_seeds=1, epochs=3000, stop_loss=1e-6, sweep_depths=[2, 3], width=60, sweep_widths=[60, 100], depth=3,
+            rate_epochs=300, rate_init_scales=[0.5], rate_weight_decays=[1e-2], decay_epochs=30,
+            rate_activations=["relu"], nonlinear_epochs=30, net_width=16, head_depths=[1, 3], net_epochs=5,
+            n_probe_draws=2,
+        ),
+        "paper": dict(
+            n_seeds=10, sweep_widths=[200, 300, 400, 500, 600, 700], dataset="cifar10", net_width=1024,
+            net_epochs=200,
+        ),
+    },
 
     # --- chapter 03 presets ---
     "03": {
@@ -378,6 +402,29 @@ def _check_ch01(p: dict[str, Any]) -> None:
 
 
 # --- chapter 02 checks ---
+def _check_ch02(p: dict[str, Any]) -> None:
+    for name in ("extractor_depth", "n_probe_per_class", "n_probe_draws", "decay_epochs", "nonlinear_epochs"):
+        if p[name] < 1:
+            raise ConfigError(f"{name} must be an integer >= 1, got {p[name]}")
+    if min(p["head_depths"]) < 1:
+        raise ConfigError(f"head_depths must all be >= 1 (projection-head layers), got {p['head_depths']}")
+    bad = [a for a in p["rate_activations"] if a not in CHOICES["activation"]]
+    if bad:
+        raise ConfigError(f"rate_activations must be among {', '.join(CHOICES['activation'])}, got {bad}")
+    if p["n_per_class"] * p["n_classes"] > p["dim"]:
+        raise ConfigError(f"the Fig. 6 data need N = n_per_class * n_classes <= dim (orthonormal inputs); got "
+                          f"N = {p['n_per_class'] * p['n_classes']} > dim = {p['dim']}")
+    if p["n_classes"] < 2 or p["dim"] - 2 * p["n_classes"] < 1:
+        raise ConfigError(f"need n_classes >= 2 and dim > 2 * n_classes for the bulk singular values, got "
+                          f"n_classes={p['n_classes']}, dim={p['dim']}")
+    if min([p["width"], *p["sweep_widths"], p["rate_width"]]) < p["n_classes"]:
+        raise ConfigError(f"widths must be >= n_classes = {p['n_classes']} (orthogonal init)")
+    if min(p["sweep_depths"]) < 2 or p["depth"] < 2 or p["rate_depth"] < 3:
+        raise ConfigError("sweep_depths and depth must be >= 2 and rate_depth >= 3 (balance needs two layers, "
+                          "a rate needs a hidden layer)")
+    if p["net_width"] < 5:
+        raise ConfigError(f"net_width must be >= 5 (the 5 source classes), got {p['net_width']}")
+
 
 # --- chapter 03 checks ---
 _CH03_POSITIVE = ("check_width", "check_depth", "check_n", "check_lr", "roll_n", "roll_width", "roll_steps",
@@ -442,6 +489,7 @@ def _check_ch03b(p: dict[str, Any]) -> None:
 CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     "01": [_check_ch01],
     # --- chapter 02 cross-check entry ---
+    "02": [_check_ch02],
 
     # --- chapter 03 cross-check entry ---
     "03": [_check_ch03],

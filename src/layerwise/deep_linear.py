@@ -98,15 +98,12 @@ def _hidden(l: int, depth: int) -> bool:
     return 2 <= l <= depth - 1  # 1-based: W_1 and W_L have no complement block
 
 
-def reduced_weight_assumptions(reduced: Sequence[torch.Tensor], complement: Sequence[int], init_scale: float,
-                               x: torch.Tensor, y: torch.Tensor, *, k: int, alpha: float = 1.0,
-                               dim: int | None = None) -> dict[str, float]:
-    """Return the full-width net's residual, balance and bulk_variance from its reduced weights alone.
+def reduced_balance_gaps(reduced: Sequence[torch.Tensor], complement: Sequence[int],
+                         init_scale: float) -> tuple[list[float], list[float]]:
+    """Return ([||W_{l+1}^T W_{l+1} - W_l W_l^T||_F], [||W_l||_F]) for l = 1..L-1 of the full-width net.
 
-    Equals `metrics.weights.weight_assumptions(lift(...), x, y, k=k, alpha=alpha, dim=dim)` exactly:
-    the complement block of every hidden W_l adds xi^2 P_perp to W_l W_l^T and to W_l^T W_l, adds
-    xi^2 (h - r) to ||W_l||_F^2, and adds h - r singular values equal to xi. reduced: [R_1..R_L];
-    complement: [h_l - r_l, l = 1..L-1]; x (N, d) rows; y (N, K) or labels (N,).
+    From the reduced weights [R_1..R_L] alone: the complement block of every hidden W_l adds
+    xi^2 P_perp to W_l W_l^T and to W_l^T W_l, and xi^2 (h - r) to ||W_l||_F^2; W_1 and W_L have none.
     """
     rs = _as_float64(reduced)
     depth, xi2 = len(rs), init_scale ** 2
@@ -118,6 +115,21 @@ def reduced_weight_assumptions(reduced: Sequence[torch.Tensor], complement: Sequ
         gaps.append(float(torch.sqrt(core + xi2 ** 2 * complement[l - 1] * step ** 2)))
         extra = xi2 * complement[l - 1] if _hidden(l, depth) else 0.0
         norms.append(float(torch.sqrt(torch.linalg.matrix_norm(r_lo) ** 2 + extra)))
+    return gaps, norms
+
+
+def reduced_weight_assumptions(reduced: Sequence[torch.Tensor], complement: Sequence[int], init_scale: float,
+                               x: torch.Tensor, y: torch.Tensor, *, k: int, alpha: float = 1.0,
+                               dim: int | None = None) -> dict[str, float]:
+    """Return the full-width net's residual, balance and bulk_variance from its reduced weights alone.
+
+    Equals `metrics.weights.weight_assumptions(lift(...), x, y, k=k, alpha=alpha, dim=dim)` exactly
+    (see `reduced_balance_gaps`; each hidden W_l also has h - r extra singular values equal to xi).
+    reduced: [R_1..R_L]; complement: [h_l - r_l, l = 1..L-1]; x (N, d) rows; y (N, K) or labels (N,).
+    """
+    rs = _as_float64(reduced)
+    depth = len(rs)
+    gaps, norms = reduced_balance_gaps(rs, complement, init_scale)
     balance = sum(g / n for g, n in zip(gaps, norms)) / len(gaps)
     dim = rs[0].shape[1] if dim is None else dim
     pooled = []

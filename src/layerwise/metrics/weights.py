@@ -160,3 +160,21 @@ def weight_assumptions(weights: Sequence[torch.Tensor], x: torch.Tensor, y: torc
     return {"residual": min_norm_residual(weights, x, y, alpha),
             "balance": balancedness(weights),
             "bulk_variance": bulk_singular_value_variance(weights, k, dim)}
+
+
+def spectral_compression_rates(weights: Sequence[torch.Tensor], k: int) -> list[float]:
+    """Return [mean(sigma_bulk^2) / mean(sigma_top^2) of W_l for l = 1..L-1], the rates the spectrum implies.
+
+    sigma_top are the k largest singular values of W_l and sigma_bulk all the others (W_1: min(h, d)
+    values; hidden (h, h) layers: h values). If class means travel along the top-k directions and
+    within-class spread along the bulk, layer l multiplies C by this ratio; for min-norm balanced
+    weights from init scale xi it is the closed form xi^2 alpha^(2/L) n^(-1/L). The classifier is excluded.
+    """
+    ws = _as_float64(weights)
+    rates = []
+    for w in ws[:-1]:
+        s2 = torch.linalg.svdvals(w).pow(2)
+        if s2.numel() <= k:
+            raise WeightsError(f"a layer of shape {tuple(w.shape)} has no singular values beyond the top k={k}")
+        rates.append(float(s2[k:].mean() / s2[:k].mean()))
+    return rates
