@@ -10,6 +10,7 @@ from layerwise.metrics.signal_propagation import (KAPPA, SignalError, asymptotic
                                                   balance_point, empirical_correlations, forward_correlations,
                                                   input_correlations, meanfield_balance, meanfield_correlations,
                                                   power_law_fit, relu_correlation_map, relu_correlation_slope)
+from layerwise.data import equicorrelated_inputs
 from layerwise.models import MLP
 
 NOTE_TABLE = {10: 4, 20: 7, 30: 10, 40: 13, 50: 15, 100: 25, 200: 42, 400: 67, 800: 106, 1600: 166}
@@ -42,10 +43,10 @@ def test_balance_points_reproduce_the_note_finite_depth_table():
 
 def test_finite_depth_slopes_match_the_note():
     small, large = [10, 20, 30, 40, 50], [200, 400, 800, 1600, 3200]
-    assert power_law_fit(small, [meanfield_balance(L, 0.5) for L in small])["slope"] == pytest.approx(0.83, abs=0.01)
-    assert power_law_fit(small, [meanfield_balance(L, 0.0) for L in small])["slope"] == pytest.approx(0.74, abs=0.01)
-    assert power_law_fit(large, [meanfield_balance(L, 0.5) for L in large])["slope"] == pytest.approx(0.65, abs=0.01)
-    assert power_law_fit(large, [meanfield_balance(L, 0.0) for L in large])["slope"] == pytest.approx(0.64, abs=0.01)
+    assert power_law_fit(small, [meanfield_balance(L, 0.5) for L in small]).slope == pytest.approx(0.83, abs=0.01)
+    assert power_law_fit(small, [meanfield_balance(L, 0.0) for L in small]).slope == pytest.approx(0.74, abs=0.01)
+    assert power_law_fit(large, [meanfield_balance(L, 0.5) for L in large]).slope == pytest.approx(0.65, abs=0.01)
+    assert power_law_fit(large, [meanfield_balance(L, 0.0) for L in large]).slope == pytest.approx(0.64, abs=0.01)
 
 
 @pytest.mark.parametrize("c0", [0.0, 0.5, 0.9])
@@ -81,16 +82,10 @@ def test_balance_point_first_crossing_and_interpolation():
         balance_point(fwd, bwd[:3])
 
 
-def _equicorrelated(n, d, c, seed):
-    """Return n points of norm sqrt(d) in R^d whose pairwise cosines all equal c."""
-    q, _ = torch.linalg.qr(torch.randn(d, n + 1, generator=torch.Generator().manual_seed(seed)))
-    return math.sqrt(d) * (math.sqrt(c) * q[:, :1] + math.sqrt(1 - c) * q[:, 1:]).T
-
-
 def test_empirical_correlations_follow_the_mean_field_recursions():
     """Claim 2: width 2048, L = 20 hidden layers, He init, no bias, c_0 = 0.5: forward within 0.05,
     backward within 0.15 of the recursions (one network, averaged over the pairs of 6 inputs)."""
-    x = _equicorrelated(6, 256, 0.5, seed=0)
+    x = equicorrelated_inputs(6, 256, 0.5, seed=0, dtype=torch.float32)
     assert torch.allclose(input_correlations(x), torch.full((15,), 0.5, dtype=torch.float64), atol=1e-5)
     model = MLP(256, 2048, 21, 1, activation="relu", bias=False, init="he", seed=0)
     emp, mf = empirical_correlations(model, x), meanfield_correlations(21, 0.5)
@@ -109,10 +104,10 @@ def test_meanfield_correlations_index_the_weight_layers():
 
 def test_power_law_fit_recovers_an_exponent_and_brackets_it():
     x = [10, 20, 30, 40, 50] * 3
-    assert power_law_fit(x, [2 * v ** 0.6 for v in x])["slope"] == pytest.approx(0.6, abs=1e-12)
+    assert power_law_fit(x, [2 * v ** 0.6 for v in x]).slope == pytest.approx(0.6, abs=1e-12)
     noise = torch.randn(15, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     fit = power_law_fit(x, [2 * v ** 0.6 * math.exp(0.05 * float(e)) for v, e in zip(x, noise)])
-    assert fit["low"] < 0.6 < fit["high"] and fit["n"] == 15
+    assert fit.slope_ci[0] < 0.6 < fit.slope_ci[1]
     with pytest.raises(SignalError):
         power_law_fit([1, 2], [1, 2])
 
@@ -120,3 +115,10 @@ def test_power_law_fit_recovers_an_exponent_and_brackets_it():
 def test_layer_count_is_validated():
     with pytest.raises(SignalError, match="hidden_layers"):
         forward_correlations(0.5, 0)
+
+
+def test_equicorrelated_inputs_have_the_asked_cosines():
+    x = equicorrelated_inputs(5, 12, 0.3, seed=1)
+    assert x.shape == (5, 12)
+    assert torch.allclose(x.norm(dim=1), torch.full((5,), 12 ** 0.5, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(input_correlations(x), torch.full((10,), 0.3, dtype=torch.float64), atol=1e-12)
