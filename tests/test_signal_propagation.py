@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from layerwise.metrics.signal_propagation import (KAPPA, SignalError, asymptotic_balance, backward_correlations,
+                                                  kernel_correlations,
                                                   balance_point, empirical_correlations, forward_correlations,
                                                   input_correlations, meanfield_balance, meanfield_correlations,
                                                   power_law_fit, relu_correlation_map, relu_correlation_slope)
@@ -122,3 +123,15 @@ def test_equicorrelated_inputs_have_the_asked_cosines():
     assert x.shape == (5, 12)
     assert torch.allclose(x.norm(dim=1), torch.full((5,), 12 ** 0.5, dtype=torch.float64), atol=1e-12)
     assert torch.allclose(input_correlations(x), torch.full((10,), 0.3, dtype=torch.float64), atol=1e-12)
+
+
+def test_kernel_correlations_agree_for_full_and_trace_kernels():
+    from layerwise.metrics.ntk import tangent_kernels
+
+    model = MLP(8, 16, 4, 3, seed=2).double()
+    x = torch.randn(9, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    full = kernel_correlations(tangent_kernels(model, x))
+    trace = empirical_correlations(model, x)
+    assert torch.allclose(full.forward, trace.forward, atol=1e-12)
+    assert torch.allclose(full.backward, trace.backward, atol=1e-12)
+    assert float(full.forward[0]) == pytest.approx(float(input_correlations(x).mean()), abs=1e-12)

@@ -174,9 +174,17 @@ def empirical_correlations(model: nn.Module, x: torch.Tensor) -> LayerCorrelatio
     """
     from .ntk import tangent_kernels
 
-    lk = tangent_kernels(model, x, outputs="trace")
+    return kernel_correlations(tangent_kernels(model, x, outputs="trace"))
+
+
+def kernel_correlations(lk) -> LayerCorrelations:
+    """Return the LayerCorrelations of precomputed `metrics.ntk.LayerKernels` ("full" or "trace";
+    a full backward kernel is summed over outputs first)."""
+    from .ntk import output_trace
+
+    backward = lk.backward if lk.outputs == "trace" else output_trace(lk.backward, lk.n_outputs)
     return LayerCorrelations(mean_offdiagonal(cosine_kernel(lk.forward.double())),
-                             mean_offdiagonal(cosine_kernel(lk.backward.double())))
+                             mean_offdiagonal(cosine_kernel(backward.double())))
 
 
 def meanfield_correlations(depth: int, c0: torch.Tensor | float) -> LayerCorrelations:
