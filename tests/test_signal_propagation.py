@@ -11,7 +11,6 @@ from layerwise.metrics.signal_propagation import (KAPPA, SignalError, asymptotic
                                                   balance_point, empirical_correlations, forward_correlations,
                                                   input_correlations, meanfield_balance, meanfield_correlations,
                                                   power_law_fit, relu_correlation_map, relu_correlation_slope)
-from layerwise.data import equicorrelated_inputs
 from layerwise.models import MLP
 
 NOTE_TABLE = {10: 4, 20: 7, 30: 10, 40: 13, 50: 15, 100: 25, 200: 42, 400: 67, 800: 106, 1600: 166}
@@ -86,7 +85,8 @@ def test_balance_point_first_crossing_and_interpolation():
 def test_empirical_correlations_follow_the_mean_field_recursions():
     """Claim 2: width 2048, L = 20 hidden layers, He init, no bias, c_0 = 0.5: forward within 0.05,
     backward within 0.15 of the recursions (one network, averaged over the pairs of 6 inputs)."""
-    x = equicorrelated_inputs(6, 256, 0.5, seed=0, dtype=torch.float32)
+    q, _ = torch.linalg.qr(torch.randn(256, 7, generator=torch.Generator().manual_seed(0)))
+    x = 16 * (0.5 ** 0.5 * q[:, :1] + 0.5 ** 0.5 * q[:, 1:]).T  # six inputs, every pairwise cosine 0.5
     assert torch.allclose(input_correlations(x), torch.full((15,), 0.5, dtype=torch.float64), atol=1e-5)
     model = MLP(256, 2048, 21, 1, activation="relu", bias=False, init="he", seed=0)
     emp, mf = empirical_correlations(model, x), meanfield_correlations(21, 0.5)
@@ -116,13 +116,6 @@ def test_power_law_fit_recovers_an_exponent_and_brackets_it():
 def test_layer_count_is_validated():
     with pytest.raises(SignalError, match="hidden_layers"):
         forward_correlations(0.5, 0)
-
-
-def test_equicorrelated_inputs_have_the_asked_cosines():
-    x = equicorrelated_inputs(5, 12, 0.3, seed=1)
-    assert x.shape == (5, 12)
-    assert torch.allclose(x.norm(dim=1), torch.full((5,), 12 ** 0.5, dtype=torch.float64), atol=1e-12)
-    assert torch.allclose(input_correlations(x), torch.full((10,), 0.3, dtype=torch.float64), atol=1e-12)
 
 
 def test_kernel_correlations_agree_for_full_and_trace_kernels():
