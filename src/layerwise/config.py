@@ -156,6 +156,23 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 
     # --- chapter 04 presets ---
+    "04": {
+        "book": dict(
+            datasets=["digits"], data_root="", download=False, n_train=0, n_align=100,
+            hidden_layers=10, width=256, lr=0.01, scale_lr_with_depth=True, momentum=0.9,
+            weight_decay=5e-4, batch_size=128, epochs=40, stop_loss=1e-2,
+            sweep_hidden_layers=[4, 8, 12, 16], sweep_width=128, sweep_epochs=60, n_seeds=3,
+            theory_width=2048, theory_hidden_layers=20,
+        ),
+        "smoke": dict(
+            n_train=200, n_align=30, hidden_layers=3, width=32, epochs=3, sweep_hidden_layers=[2, 3, 4],
+            sweep_width=32, sweep_epochs=2, n_seeds=1, theory_width=256,
+        ),
+        "paper": dict(
+            datasets=["mnist", "cifar10"], sweep_hidden_layers=[10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+            sweep_width=256, epochs=200, sweep_epochs=200, n_seeds=3,
+        ),
+    },
 
     # --- chapter 05 presets ---
 
@@ -479,6 +496,25 @@ def _check_ch03b(p: dict[str, Any]) -> None:
                           f"{p['tl_depth']}, {p['nfa_depth']}")
 
 # --- chapter 04 checks ---
+def _check_ch04(p: dict[str, Any]) -> None:
+    bad = [d for d in p["datasets"] if d not in CHOICES["dataset"]]
+    if bad:
+        raise ConfigError(f"datasets must list names from {', '.join(CHOICES['dataset'])}, got {bad[0]!r} "
+                          "(e.g. -p datasets mnist,cifar10)")
+    for name, value in (("hidden_layers", p["hidden_layers"]), ("theory_hidden_layers", p["theory_hidden_layers"]),
+                        ("n_align", p["n_align"]), *(("sweep_hidden_layers", v) for v in p["sweep_hidden_layers"])):
+        if value < 1:
+            raise ConfigError(f"{name} must hold integers >= 1, got {value} (set it in the parameters cell "
+                              f"or with -p {name} VALUE)")
+    if p["n_align"] < 10 or p["n_align"] > 2000:
+        raise ConfigError(f"n_align must be in [10, 2000] (kernels are (10 n_align)^2 per layer), got {p['n_align']}")
+    if min(p["width"], p["sweep_width"]) < 10:
+        raise ConfigError(f"width and sweep_width must be >= 10 (the number of classes), got "
+                          f"{p['width']} and {p['sweep_width']}")
+    if 0 < p["n_train"] < p["n_align"]:
+        raise ConfigError(f"n_train={p['n_train']} must be 0 (all) or >= n_align={p['n_align']}: the alignment "
+                          "sample is drawn from the training set")
+
 
 # --- chapter 05 checks ---
 
@@ -498,6 +534,7 @@ CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     "03b": [_check_ch03b],
 
     # --- chapter 04 cross-check entry ---
+    "04": [_check_ch04],
 
     # --- chapter 05 cross-check entry ---
 

@@ -635,3 +635,22 @@ def majority_sequences(n: int, *, seq_len: int = 16, n_classes: int = 4, boost: 
     counts = torch.nn.functional.one_hot(x, n_classes).sum(1)
     labels = counts.argmax(1)  # argmax returns the first maximum: ties go to the smallest id
     return Dataset(x, labels, n_classes, "majority-sequences")
+
+# --- chapter 04 data ---
+def equicorrelated_inputs(n: int, dim: int, correlation: float, *, seed: int = 0,
+                          dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """Return n inputs (n, dim) of norm sqrt(dim) whose pairwise cosines all equal `correlation`.
+
+    x_i = sqrt(dim) (sqrt(c) q_0 + sqrt(1 - c) q_i) with q_0..q_n orthonormal (QR of a Gaussian);
+    needs dim >= n + 1 and c in [0, 1]. Used to start mean-field recursions from a known c_0.
+    """
+    import math
+
+    if not 0 <= correlation <= 1:
+        raise DataError(f"correlation must be in [0, 1], got {correlation}")
+    if dim < n + 1:
+        raise DataError(f"dim must be >= n + 1 = {n + 1} for {n} equicorrelated inputs, got {dim}")
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(dim, n + 1, generator=gen, dtype=torch.float64))
+    x = math.sqrt(dim) * (math.sqrt(correlation) * q[:, :1] + math.sqrt(1 - correlation) * q[:, 1:]).T
+    return x.to(dtype)
