@@ -11,6 +11,7 @@ def test_tunnel_start_is_the_first_layer_reaching_98_percent_of_the_best_probe()
     assert tunnel_start(probe) == 3  # 0.98 * 1.00 = 0.98: layer 2 (0.97) misses, layer 3 reaches
     assert tunnel_start(probe, fraction=0.9) == 2
     assert saturation_gap(probe, 3) == pytest.approx(0.01)
+    assert saturation_gap([0.971, 0.951], 0) == 0.02  # 9/450 exactly, without float round-off
 
 
 def test_largest_late_rise_reads_only_the_last_half_of_the_layers():

@@ -80,12 +80,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             width=128, depth=12, compare_depth=6, epochs=100, lr=0.01, momentum=0.9, weight_decay=5e-4,
             batch_size=128, n_seeds=1, class_counts=[2, 5, 10], ood_train_classes=5, early_fraction=0.1,
             mb_batch_size=256, mb_epochs=10,
-            cs_depths=[2, 3, 4, 5, 7, 9], cs_width=120, cs_core_strengths=[0.1, 0.25, 1.0], cs_n_train=1000,
+            cs_depths=[2, 3, 5, 9], cs_width=120, cs_core_strengths=[0.1, 0.25, 1.0], cs_n_train=600,
             cs_epochs=300, cs_lr=0.02,
-            ntk_depths=[2, 3, 4, 5, 6, 7, 8, 9], ntk_width=120, ntk_n_train=1000, ntk_n_kernel=200,
-            ntk_epochs=500, ntk_lr=0.02, ntk_seeds=2,
-            hmm_depth=9, hmm_width=120, hmm_n_train=1000, hmm_latent_dim=10, hmm_ambient_dim=100,
-            hmm_epochs=300, hmm_lr=0.02,
+            ntk_depths=[2, 3, 4, 5, 6, 7, 8, 9], ntk_width=120, ntk_n_train=400, ntk_n_kernel=200,
+            ntk_epochs=300, ntk_optimizer="adam", ntk_lr=3e-3, ntk_seeds=2,
+            hmm_depth=9, hmm_width=120, hmm_n_train=600, hmm_latent_dim=10, hmm_ambient_dim=100,
+            hmm_epochs=300, hmm_optimizer="adam", hmm_lr=3e-3,
         ),
         "smoke": dict(
             n_train=300, width=32, depth=4, compare_depth=3, epochs=2, class_counts=[2, 10], mb_epochs=1,
@@ -96,7 +96,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "paper": dict(
             dataset="cifar10", width=1024, depth=12, compare_depth=6, epochs=100, n_seeds=3, n_measure=10000,
             cs_depths=[2, 3, 4, 5, 6, 7, 8, 9], cs_n_train=1200, cs_epochs=1500,
-            ntk_epochs=1500, ntk_n_kernel=500, ntk_seeds=5,
+            ntk_n_train=1200, ntk_epochs=1500, ntk_n_kernel=500, ntk_seeds=5,
             hmm_n_train=5000, hmm_ambient_dim=784, hmm_epochs=1500,
         ),
     },
@@ -378,6 +378,9 @@ def _check_ch05(p: dict[str, Any]) -> None:
                           f"{p['ood_train_classes']} {hint}")
     if not 0 < p["early_fraction"] < 1:
         raise ConfigError(f"early_fraction must be in (0, 1), got {p['early_fraction']} {hint}")
+    for name in ("ntk_optimizer", "hmm_optimizer"):
+        if p[name] not in CHOICES["optimizer"]:
+            raise ConfigError(f"{name} must be one of {', '.join(CHOICES['optimizer'])}, got {p[name]!r} {hint}")
     if p["mb_batch_size"] < 4 or p["ntk_n_kernel"] < 4:
         raise ConfigError(f"mb_batch_size and ntk_n_kernel must be >= 4 (debiased HSIC needs 4 samples) {hint}")
 

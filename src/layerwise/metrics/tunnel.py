@@ -58,9 +58,10 @@ def tunnel_start(probe: Sequence[float], *, fraction: float = 0.98) -> int:
 
 def saturation_gap(probe: Sequence[float], start: int) -> float:
     """Return max over layers l >= start of (max probe - probe_l), in accuracy units (claim 2 asks
-    for <= 0.02 after l*)."""
+    for <= 0.02 after l*). Rounded to 12 decimals: accuracies are ratios of counts, so a gap of
+    exactly 9/450 must read 0.02, not 0.020000000000000018."""
     top = max(probe)
-    return max(top - a for a in probe[start:])
+    return round(max(top - a for a in probe[start:]), 12)
 
 
 def largest_late_rise(ranks: Sequence[float]) -> tuple[float, int]:
