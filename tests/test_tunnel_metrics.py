@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from layerwise.metrics.tunnel import (largest_late_rise, layer_profile, peak_layer, saturation_gap,
+from layerwise.metrics.tunnel import (largest_late_rise, layer_profile, peak_index, saturation_gap,
                                       top_eigvec_label_energy, tunnel_start, within_fraction)
 
 
@@ -20,9 +20,9 @@ def test_largest_late_rise_reads_only_the_last_half_of_the_layers():
     assert rise == pytest.approx(0.1) and count == 1
 
 
-def test_within_fraction_and_peak_layer():
+def test_within_fraction_and_peak_index():
     assert within_fraction([75, 125], [100, 100]) == pytest.approx([0.25, 0.25])
-    assert peak_layer([3, 7, 7, 1]) == 1
+    assert peak_index([3, 7, 7, 1]) == 1
 
 
 def test_layer_profile_measures_every_layer_on_the_training_features():

@@ -78,8 +78,8 @@ def within_fraction(values: Sequence[float], reference: Sequence[float]) -> list
     return [abs(v / r - 1) for v, r in zip(values, reference)]
 
 
-def peak_layer(values: Sequence[float]) -> int:
-    """Return the index of the largest value (the first on ties)."""
+def peak_index(values: Sequence[float]) -> int:
+    """Return the 0-based position of the largest value (the first on ties); add 1 for a hidden-layer index."""
     values = list(values)
     return values.index(max(values))
 
