@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from layerwise.data import DataError, disk, hidden_manifold, yin_yang
+from layerwise.data import DataError, disk, hidden_manifold, hidden_manifold_parameters, yin_yang
 
 
 def test_yin_yang_is_balanced_and_inside_the_disk():
@@ -75,6 +75,16 @@ def test_hidden_manifold_labels_depend_on_the_latent_only():
     tanh, c2 = hidden_manifold(300, nonlinearity="tanh", noise=0.5, seed=3)
     assert torch.equal(c1, c2) and torch.equal(sign.labels, tanh.labels)
     assert abs(sign.labels.double().mean().item() - 0.5) < 0.1
+
+
+def test_hidden_manifold_labels_are_the_sign_of_the_published_teacher():
+    data, c = hidden_manifold(400, latent_dim=8, teacher_hidden=3, seed=4, manifold_seed=2)
+    _, teacher = hidden_manifold_parameters(latent_dim=8, teacher_hidden=3, manifold_seed=2)
+    score = torch.erf(c @ teacher.T / 8 ** 0.5).sum(1)
+    assert torch.equal((score > 0).long(), data.labels)
+    bern, cb = hidden_manifold(400, latent="bernoulli", seed=4, manifold_seed=2)
+    _, theta = hidden_manifold_parameters(latent="bernoulli", manifold_seed=2)
+    assert theta.shape == (1, 10) and torch.equal((cb @ theta[0] > 0).long(), bern.labels)
 
 
 def test_hidden_manifold_sign_inputs_are_standardised_and_bernoulli_latents_are_binary():

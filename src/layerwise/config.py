@@ -175,6 +175,32 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 
     # --- chapter 05 presets ---
+    "05": {
+        "book": dict(
+            dataset="digits", data_root="", download=False, n_train=0, n_measure=0,
+            width=128, depth=12, compare_depth=6, epochs=100, lr=0.01, momentum=0.9, weight_decay=5e-4,
+            batch_size=128, n_seeds=1, class_counts=[2, 5, 10], ood_train_classes=5, early_fraction=0.1,
+            mb_batch_size=256, mb_epochs=10,
+            cs_depths=[2, 3, 5, 9], cs_width=120, cs_core_strengths=[0.1, 0.25, 1.0], cs_n_train=600,
+            cs_epochs=300, cs_lr=0.02,
+            ntk_depths=[2, 3, 4, 5, 6, 7, 8, 9], ntk_width=120, ntk_n_train=400, ntk_n_kernel=200,
+            ntk_epochs=300, ntk_optimizer="adam", ntk_lr=3e-3, ntk_seeds=2,
+            hmm_depth=9, hmm_width=120, hmm_n_train=600, hmm_latent_dim=10, hmm_ambient_dim=100,
+            hmm_epochs=300, hmm_optimizer="adam", hmm_lr=3e-3,
+        ),
+        "smoke": dict(
+            n_train=300, width=32, depth=4, compare_depth=3, epochs=2, class_counts=[2, 10], mb_epochs=1,
+            cs_depths=[2, 3], cs_width=32, cs_core_strengths=[0.25, 1.0], cs_n_train=200, cs_epochs=20,
+            ntk_depths=[2, 3], ntk_width=32, ntk_n_train=200, ntk_n_kernel=40, ntk_epochs=20, ntk_seeds=1,
+            hmm_depth=3, hmm_width=32, hmm_n_train=200, hmm_epochs=20,
+        ),
+        "paper": dict(
+            dataset="cifar10", width=1024, depth=12, compare_depth=6, epochs=100, n_seeds=3, n_measure=10000,
+            cs_depths=[2, 3, 4, 5, 6, 7, 8, 9], cs_n_train=1200, cs_epochs=1500,
+            ntk_n_train=1200, ntk_epochs=1500, ntk_n_kernel=500, ntk_seeds=5,
+            hmm_n_train=5000, hmm_ambient_dim=784, hmm_epochs=1500,
+        ),
+    },
 
     # --- chapter 06 presets ---
 
@@ -517,6 +543,38 @@ def _check_ch04(p: dict[str, Any]) -> None:
 
 
 # --- chapter 05 checks ---
+def _check_ch05(p: dict[str, Any]) -> None:
+    hint = "(set it in the parameters cell or with -p NAME VALUE)"
+    ints = ["n_measure", "compare_depth", "ood_train_classes", "mb_batch_size", "mb_epochs", "cs_width",
+            "cs_n_train", "cs_epochs", "ntk_width", "ntk_n_train", "ntk_n_kernel", "ntk_epochs", "ntk_seeds",
+            "hmm_depth", "hmm_width", "hmm_n_train", "hmm_latent_dim", "hmm_ambient_dim", "hmm_epochs"]
+    for name in ints:
+        if p[name] < (0 if name == "n_measure" else 1):
+            raise ConfigError(f"{name} must be an integer >= {0 if name == 'n_measure' else 1}, got {p[name]} {hint}")
+    for name in ("cs_lr", "ntk_lr", "hmm_lr"):
+        if p[name] <= 0:
+            raise ConfigError(f"{name} must be a number > 0, got {p[name]} {hint}")
+    if min(p["cs_core_strengths"]) <= 0:
+        raise ConfigError(f"every entry of cs_core_strengths must be > 0, got {p['cs_core_strengths']} {hint}")
+    for name in ("depth", "compare_depth", "hmm_depth"):
+        if p[name] < 3:
+            raise ConfigError(f"{name} must be >= 3 (at least two hidden layers to compare), got {p[name]} {hint}")
+    for name in ("cs_depths", "ntk_depths"):
+        if min(p[name]) < 2:
+            raise ConfigError(f"every entry of {name} must be >= 2 (one hidden layer), got {p[name]} {hint}")
+    if any(not 2 <= c <= 10 for c in p["class_counts"]):
+        raise ConfigError(f"class_counts must lie in [2, 10] (the data sets have 10 classes), got {p['class_counts']} {hint}")
+    if not 2 <= p["ood_train_classes"] <= 8:
+        raise ConfigError(f"ood_train_classes must be in [2, 8] so that >= 2 classes are held out, got "
+                          f"{p['ood_train_classes']} {hint}")
+    if not 0 < p["early_fraction"] < 1:
+        raise ConfigError(f"early_fraction must be in (0, 1), got {p['early_fraction']} {hint}")
+    for name in ("ntk_optimizer", "hmm_optimizer"):
+        if p[name] not in CHOICES["optimizer"]:
+            raise ConfigError(f"{name} must be one of {', '.join(CHOICES['optimizer'])}, got {p[name]!r} {hint}")
+    if p["mb_batch_size"] < 4 or p["ntk_n_kernel"] < 4:
+        raise ConfigError(f"mb_batch_size and ntk_n_kernel must be >= 4 (debiased HSIC needs 4 samples) {hint}")
+
 
 # --- chapter 06 checks ---
 
@@ -537,6 +595,7 @@ CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     "04": [_check_ch04],
 
     # --- chapter 05 cross-check entry ---
+    "05": [_check_ch05],
 
     # --- chapter 06 cross-check entry ---
 

@@ -555,10 +555,8 @@ def hidden_manifold(n: int, *, latent_dim: int = 10, ambient_dim: int = 100, lat
     et al.). x is float32 (n, ambient_dim), labels = (y + 1) / 2 in {0, 1}; latent is float64.
     """
     _check_hmm(n, latent_dim, ambient_dim, latent, p, nonlinearity, teacher_hidden)
-    mgen = torch.Generator().manual_seed(manifold_seed)
-    mixing = torch.randn(latent_dim, ambient_dim, generator=mgen, dtype=torch.float64)
-    teacher = torch.randn(teacher_hidden if latent == "gaussian" else 1, latent_dim, generator=mgen,
-                          dtype=torch.float64)
+    mixing, teacher = hidden_manifold_parameters(latent_dim=latent_dim, ambient_dim=ambient_dim, latent=latent,
+                                                 teacher_hidden=teacher_hidden, manifold_seed=manifold_seed)
     gen = torch.Generator().manual_seed(seed)
     if latent == "gaussian":
         c = torch.randn(n, latent_dim, generator=gen, dtype=torch.float64)
@@ -572,6 +570,19 @@ def hidden_manifold(n: int, *, latent_dim: int = 10, ambient_dim: int = 100, lat
         x = (x - x.mean()) / x.std().clamp_min(1e-12)
     labels = (score > 0).long()
     return Dataset(x.float(), labels, 2, f"hidden-manifold-{latent}"), c
+
+
+def hidden_manifold_parameters(*, latent_dim: int = 10, ambient_dim: int = 100, latent: str = "gaussian",
+                               teacher_hidden: int = 2, manifold_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (mixing F (latent_dim, ambient_dim), teacher (M, latent_dim)) of `hidden_manifold` with the
+    same arguments, float64: M = teacher_hidden rows w_m for the Gaussian latent, one row theta for the
+    Bernoulli one. `latent @ teacher.T` gives the teacher's pre-activations, the only directions of the
+    latent the labels depend on."""
+    mgen = torch.Generator().manual_seed(manifold_seed)
+    mixing = torch.randn(latent_dim, ambient_dim, generator=mgen, dtype=torch.float64)
+    teacher = torch.randn(teacher_hidden if latent == "gaussian" else 1, latent_dim, generator=mgen,
+                          dtype=torch.float64)
+    return mixing, teacher
 
 
 _HMM_F = {
