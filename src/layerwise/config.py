@@ -57,8 +57,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             alpha_hybrid=100.0, alpha_mlp=1.0,
         ),
         "smoke": dict(
-            n_seeds=1, rate_init_scales=[0.3], rate_alphas=[100.0], sweep_depths=[4, 6],
-            sweep_n_per_class=[10, 30], net_width=32, net_epochs=2, n_train=300,
+            n_seeds=1, epochs=400, rate_init_scales=[0.3], rate_alphas=[100.0], sweep_depths=[4, 6],
+            sweep_n_per_class=[10, 20], net_width=32, net_epochs=2, n_train=300,
         ),
         "paper": dict(
             n_seeds=10, sweep_n_per_class=[10, 15, 20, 30, 50, 100], dataset="cifar10",

@@ -55,7 +55,7 @@ class MLP(nn.Module):
         self.depth, self.activation_name, self.init, self.parametrization = depth, activation, init, parametrization
         self.output_scale = float(output_scale)
         dims = [in_dim] + [width] * (depth - 1) + [out_dim]
-        self.dims = dims
+        self.dims, self.out_dim = dims, out_dim
         self.layers = nn.ModuleList(nn.Linear(dims[i], dims[i + 1], bias=bias) for i in range(depth))
         n_nonlinear = depth - 1 if nonlinear_layers is None else nonlinear_layers
         self.nonlinear = [i < n_nonlinear for i in range(depth - 1)] + [False]

@@ -117,8 +117,7 @@ def _targets(y: torch.Tensor, model: nn.Module, x: torch.Tensor, loss: str) -> t
     if loss == "ce":
         return y.long()
     if y.dtype in (torch.int64, torch.int32):
-        with torch.no_grad():
-            n_out = model(x[:1]).shape[-1]
+        n_out = getattr(model, "out_dim", None) or int(y.max()) + 1
         return one_hot(y, n_out, x.dtype)
     return check_finite(y, "training targets").to(x.dtype)
 

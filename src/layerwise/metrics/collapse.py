@@ -37,3 +37,13 @@ def layerwise_collapse(features: list[torch.Tensor], labels: torch.Tensor) -> tu
     """Return ([C_l], [D_l]) for every feature matrix in `features` (list of (n, d_l))."""
     return ([within_class_compression(z, labels) for z in features],
             [between_class_discrimination(z, labels) for z in features])
+
+
+def predicted_compression_rate(init_scale: float, alpha: float, n_per_class: int, depth: int) -> float:
+    """Return the closed-form per-layer compression rate rho = xi^2 alpha^(2/L) n^(-1/L).
+
+    For min-norm, balanced deep linear weights the top-K singular values of every layer approach
+    (sqrt(n)/alpha)^(1/L) while the bulk stays at the init scale xi, so C_l / C_{l-1} ~ rho
+    (reference note 01, section 3; an inference checked numerically, not the paper's statement).
+    """
+    return init_scale ** 2 * alpha ** (2 / depth) * n_per_class ** (-1 / depth)

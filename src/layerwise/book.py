@@ -1,0 +1,214 @@
+"""Run chapters with papermill and build the static site with Jupyter Book 1.x.
+
+Layout under the book root (the folder holding `_toc.yml`):
+    notebooks/NN_slug.py                 the chapter source (jupytext percent)
+    _build/chapters/NN_slug/             a `layerwise book` run: NN_slug.ipynb, claims.json, run.json
+    _build/runs/NN_slug/<preset>/        a `layerwise run` (unless --output DIR)
+    _build/site-src/                     the staged book sources (copied, never edited in place)
+    _build/html/index.html               the site
+Every result folder is written through `io.atomic_dir`: a killed run leaves the previous result or
+nothing, never a half-written folder. `run.json` says whether the run succeeded.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import config
+from .io import atomic_dir, atomic_write_text, ensure_writable_dir, read_json
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one chapter run: where it went and whether it succeeded."""
+
+    chapter: str
+    output: Path
+    ok: bool
+    seconds: float
+    error: str = ""
+    skipped: bool = False
+
+
+def book_root(root: str | Path | None = None) -> Path:
+    """Return the book root (the folder with `_toc.yml`), from `root` or the working directory."""
+    found = config.find_root(root)
+    if found is None:
+        raise config.ConfigError("no _toc.yml found here or above: run from the book's folder or pass --root")
+    return found
+
+
+def chapter_source(number: str, root: Path) -> Path:
+    """Return notebooks/<slug>.py of chapter `number`, raising ConfigError if it is missing."""
+    path = root / "notebooks" / f"{config.CHAPTERS[number].slug}.py"
+    if not path.is_file():
+        raise config.ConfigError(f"chapter {number} has no source {path}")
+    return path
+
+
+def discover(root: Path) -> list[str]:
+    """Return the numbers of the chapters whose source notebook exists, in book order."""
+    return [n for n, c in config.CHAPTERS.items()
+            if n in config.PRESETS and (root / "notebooks" / f"{c.slug}.py").is_file()]
+
+
+def run_hash(number: str, preset: str, params: dict[str, Any], root: Path) -> str:
+    """Return a content hash of what a chapter run depends on: its source, the package, its parameters."""
+    h = hashlib.sha256(chapter_source(number, root).read_bytes())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode())
+        h.update(path.read_bytes())
+    h.update(json.dumps({"preset": preset, "params": params}, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def run_chapter(chapter: str | int, *, preset: str = "book", params: dict[str, Any] | None = None,
+                output: str | Path | None = None, device: str = "auto", seed: int = 0,
+                root: str | Path | None = None, progress: bool = True, force: bool = True) -> RunResult:
+    """Execute one chapter with papermill into `output` (atomically) and return the RunResult.
+
+    Parameters are validated with `config.resolve` before papermill starts. With `force=False` a
+    run whose stored hash matches (same source, package and parameters) and which succeeded is
+    skipped. A failed run still writes its folder, with `run.json` status "failed" and the error.
+    """
+    import papermill
+
+    root = book_root(root)
+    number = config.chapter_number(chapter)
+    params = dict(params or {})
+    source = chapter_source(number, root)
+    with tempfile.TemporaryDirectory() as scratch:  # validate everything before any work
+        config.resolve(number, preset, device=device, seed=seed, results_dir=scratch, **params)
+    slug = config.CHAPTERS[number].slug
+    output = Path(output) if output else root / "_build" / "runs" / slug / preset
+    ensure_writable_dir(output.parent)
+    digest = run_hash(number, preset, {**params, "device": device, "seed": seed}, root)
+    if not force and _up_to_date(output, digest):
+        return RunResult(number, output, True, 0.0, skipped=True)
+    start = time.perf_counter()
+    error = ""
+    with atomic_dir(output) as tmp:
+        notebook = tmp / f"{slug}.ipynb"
+        source_nb = tmp / ".source.ipynb"
+        _write_notebook(source, source_nb)
+        try:
+            papermill.execute_notebook(
+                str(source_nb), str(notebook), kernel_name=KERNELSPEC["name"], cwd=str(tmp),
+                parameters={"preset": preset, "device": device, "seed": seed, "results_dir": ".", **params},
+                progress_bar=progress, log_output=False, report_mode=False)
+        except papermill.PapermillExecutionError as err:
+            error = f"{err.ename}: {err.evalue}"
+        finally:
+            source_nb.unlink(missing_ok=True)
+        seconds = time.perf_counter() - start
+        status = {"chapter": number, "slug": slug, "preset": preset, "device": device, "seed": seed,
+                  "params": params, "status": "failed" if error else "ok", "error": error,
+                  "seconds": round(seconds, 2), "hash": digest}
+        atomic_write_text(tmp / "run.json", json.dumps(status, indent=2, default=str) + "\n")
+    return RunResult(number, output, not error, seconds, error)
+
+
+def _up_to_date(output: Path, digest: str) -> bool:
+    try:
+        status = read_json(output / "run.json")
+    except (OSError, ValueError):
+        return False
+    return status.get("hash") == digest and status.get("status") == "ok"
+
+
+def _write_notebook(source: Path, target: Path) -> None:
+    """Convert a jupytext .py chapter to .ipynb with the kernelspec papermill needs."""
+    import jupytext
+    import nbformat
+
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.pop("jupytext", None)
+    nbformat.write(nb, str(target))
+
+
+def chapters_dir(root: Path) -> Path:
+    """Return where `layerwise book` keeps its executed chapters."""
+    return root / "_build" / "chapters"
+
+
+def run_book(*, preset: str = "book", force: bool = False, only: list[str] | None = None,
+             root: str | Path | None = None, device: str = "auto", progress: bool = True,
+             log=print) -> list[RunResult]:
+    """Execute every chapter (or `only` those) into _build/chapters/, skipping up-to-date ones."""
+    root = book_root(root)
+    numbers = [config.chapter_number(c) for c in only] if only else discover(root)
+    results = []
+    for number in numbers:
+        slug = config.CHAPTERS[number].slug
+        log(f"[{number}] {slug} (preset {preset}) ...")
+        res = run_chapter(number, preset=preset, output=chapters_dir(root) / slug, device=device,
+                          root=root, progress=progress, force=force)
+        state = "up to date, skipped" if res.skipped else ("ok" if res.ok else f"FAILED: {res.error}")
+        log(f"[{number}] {state} ({res.seconds:.0f} s)")
+        results.append(res)
+    return results
+
+
+def build_site(*, root: str | Path | None = None, log=print) -> Path:
+    """Stage the book sources with the executed chapters and build the HTML site; return index.html.
+
+    Chapters that are missing or failed get a page that says so (never silently missing).
+    """
+    root = book_root(root)
+    stage = root / "_build" / "site-src"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, stage / name)
+    if (root / "book").is_dir():
+        shutil.copytree(root / "book", stage / "book")
+    (stage / "notebooks").mkdir()
+    for number, chapter in config.CHAPTERS.items():
+        if (root / "notebooks" / f"{chapter.slug}.py").is_file():
+            _stage_chapter(number, root, stage)
+    (stage / "_static").mkdir(exist_ok=True)
+    from .charts import vega_bundle_js
+
+    atomic_write_text(stage / "_static" / "vega-bundle.js", vega_bundle_js())
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe if exe.exists() else "jupyter-book"), "build", str(stage), "--path-output", str(root),
+           "-W", "-n", "--keep-going"]
+    log("building the site: " + " ".join(cmd[1:]))
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return root / "_build" / "html" / "index.html"
+
+
+def _stage_chapter(number: str, root: Path, stage: Path) -> None:
+    slug = config.CHAPTERS[number].slug
+    run_dir = chapters_dir(root) / slug
+    target = stage / "notebooks" / f"{slug}.ipynb"
+    try:
+        status = read_json(run_dir / "run.json")
+    except (OSError, ValueError):
+        status = {"status": "missing", "error": "this chapter has not been executed (run `layerwise book`)"}
+    if status.get("status") == "ok":
+        shutil.copy2(run_dir / f"{slug}.ipynb", target)
+        return
+    import nbformat
+
+    title = config.CHAPTERS[number].title
+    text = (f"# {title}\n\n```{{error}}\nThis chapter failed to execute at preset "
+            f"{status.get('preset', '?')}: {status.get('error', 'unknown error')}\n```\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nbformat.write(nb, str(target))
+

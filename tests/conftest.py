@@ -1,0 +1,33 @@
+"""Shared fixtures: a copy of the book sources in a temporary folder, executed once at `smoke`."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def copy_book(target: Path) -> Path:
+    """Copy the book sources (not _build) to `target` and return it."""
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, target / name)
+    shutil.copytree(ROOT / "book", target / "book")
+    shutil.copytree(ROOT / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns("*.ipynb", ".*"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def book_copy(tmp_path_factory) -> Path:
+    """A fresh copy of the book sources, so tests never touch the repository's own _build."""
+    return copy_book(tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="session")
+def smoke_book(book_copy):
+    """Every chapter executed once at preset smoke in the book copy: {number: RunResult}."""
+    from layerwise import book
+
+    results = book.run_book(preset="smoke", root=book_copy, device="cpu", progress=False, log=lambda *_: None)
+    return {r.chapter: r for r in results}

@@ -1,0 +1,32 @@
+"""The command line rejects bad input before papermill starts (these tests take seconds)."""
+import pytest
+
+from layerwise.cli import main
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "01", "--preset", "fast"], "preset must be one of smoke, book, paper"),
+    (["run", "01", "-p", "depth", "0"], "depth must be an integer >= 1, got 0"),
+    (["run", "01", "-p", "net_width", "wide"], "net_width must be an integer, got 'wide'"),
+    (["run", "01", "-p", "colour", "red"], "unknown parameter 'colour'"),
+    (["run", "42"], "unknown chapter '42'"),
+    (["run", "01", "--device", "cuda:7"], "cuda:7"),
+])
+def test_bad_input_is_a_clear_error_with_exit_code_2(argv, message, capsys, book_copy):
+    assert main(["--root", str(book_copy), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+    assert not (book_copy / "_build" / "runs").exists()
+
+
+def test_unwritable_output_is_rejected_before_running(capsys, book_copy, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["--root", str(book_copy), "run", "01", "--output", str(blocker / "out")]) == 2
+    assert "cannot be written" in capsys.readouterr().err
+
+
+def test_chapters_lists_every_chapter(capsys, book_copy):
+    assert main(["--root", str(book_copy), "chapters"]) == 0
+    assert "01_deep_linear_compression" in capsys.readouterr().out

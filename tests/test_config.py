@@ -1,0 +1,79 @@
+import pytest
+import torch
+
+from layerwise import config
+from layerwise.config import ConfigError
+
+
+def resolve(tmp_path, preset="smoke", **params):
+    return config.resolve("01", preset, results_dir=tmp_path, **params)
+
+
+def test_none_parameters_come_from_the_preset(tmp_path):
+    cfg = resolve(tmp_path, depth=None, net_epochs=None)
+    assert cfg.depth == config.PRESETS["01"]["book"]["depth"]
+    assert cfg.net_epochs == config.PRESETS["01"]["smoke"]["net_epochs"]
+
+
+def test_every_preset_of_every_chapter_resolves(tmp_path):
+    for number in config.PRESETS:
+        for preset in config.PRESET_NAMES:
+            table = config.preset_table(number, preset)
+            assert set(table) == set(config.PRESETS[number]["book"]), (number, preset)
+            config.resolve(number, preset, results_dir=tmp_path)
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(depth=0), "depth must be an integer >= 1, got 0"),
+    (dict(net_width=0), "net_width must be an integer >= 1"),
+    (dict(net_width=2.5), "net_width must be an integer"),
+    (dict(lr=-0.1), "lr must be a number > 0"),
+    (dict(lr=float("nan")), "lr must be a finite number"),
+    (dict(net_momentum=1.5), "net_momentum must be in"),
+    (dict(dataset="imagenet"), "dataset must be one of"),
+    (dict(sweep_depths=[4, 0]), "sweep_depths must be an integer >= 1"),
+    (dict(sweep_depths=[]), "sweep_depths must be a non-empty list"),
+    (dict(hybrid_nonlinear=9), "hybrid_nonlinear must be < net_depth"),
+    (dict(bogus=1), "unknown parameter 'bogus' for chapter 01"),
+])
+def test_bad_values_are_rejected_with_the_parameter_named(tmp_path, params, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        resolve(tmp_path, **params)
+
+
+def test_unknown_preset_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="preset must be one of smoke, book, paper, got 'fast'"):
+        resolve(tmp_path, preset="fast")
+
+
+def test_unknown_chapter_is_rejected():
+    with pytest.raises(ConfigError, match="unknown chapter '99'"):
+        config.chapter_number("99")
+
+
+def test_command_line_values_are_parsed_by_the_parameter_type():
+    assert config.parse_value("01", "net_depth", "8") == 8
+    assert config.parse_value("01", "lr", "0.05") == 0.05
+    assert config.parse_value("01", "sweep_depths", "4,6,8") == [4, 6, 8]
+    assert config.parse_value("01", "download", "true") is True
+    with pytest.raises(ConfigError, match="depth must be an integer, got 'six'"):
+        config.parse_value("01", "depth", "six")
+
+
+def test_missing_device_is_an_error_before_any_work(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ConfigError, match="not available"):
+        resolve(tmp_path, device="cuda")
+    with pytest.raises(ConfigError, match="device must be"):
+        config.resolve_device("tpu")
+    assert config.resolve_device("auto") == torch.device("cpu")
+
+
+def test_unwritable_results_dir_is_an_error(tmp_path):
+    from layerwise.io import OutputError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot be written"):
+        config.resolve("01", "smoke", results_dir=blocker / "sub")
