@@ -125,3 +125,21 @@ def scatter(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, x_tit
         ref = pd.DataFrame({x: [lo, hi], y: [lo, hi]})
         chart = alt.Chart(ref).mark_line(color="#999", strokeDash=[4, 4]).encode(x=x, y=y) + chart
     return chart
+
+
+# --- chapter 06 charts ---
+def decision_boundary(points: pd.DataFrame, segments: pd.DataFrame, *, x: str = "x1", y: str = "x2",
+                      color: str = "what", title: str = "", x_title: str | None = None,
+                      y_title: str | None = None) -> alt.Chart:
+    """Return 2-D points over decision-boundary segments, one shared colour legend.
+
+    `points` has columns x, y, color (e.g. "class 0"); `segments` has x, y, x + "_end", y + "_end"
+    and color (e.g. "ERM boundary"), one row per segment, as traced by metrics.boundary.
+    """
+    enc_x = alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(zero=False))
+    enc_y = alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False))
+    lines = alt.Chart(segments).mark_rule(strokeWidth=2).encode(
+        x=enc_x, y=enc_y, x2=f"{x}_end:Q", y2=f"{y}_end:Q", color=alt.Color(f"{color}:N", title=""))
+    dots = alt.Chart(points).mark_point(filled=True, size=25, opacity=0.7).encode(
+        x=enc_x, y=enc_y, color=alt.Color(f"{color}:N", title=""), tooltip=[x, y, color])
+    return alt.layer(lines, dots, title=title)
