@@ -100,7 +100,8 @@ def digits(*, seed: int = 0, test_fraction: float = 0.25, standardize: bool = Tr
     y = bunch.target.astype(np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
     if standardize:
-        mean, std = x_tr.mean(0), x_tr.std(0) + 1e-6
+        mean, std = x_tr.mean(0), x_tr.std(0)
+        std[std < 1e-6] = 1.0  # pixels constant in the training set (e.g. always 0) stay in pixel units
         x_tr, x_te = (x_tr - mean) / std, (x_te - mean) / std
     return Split(Dataset(torch.from_numpy(x_tr), torch.from_numpy(y_tr), 10, "digits"),
                  Dataset(torch.from_numpy(x_te), torch.from_numpy(y_te), 10, "digits"))
@@ -397,3 +398,204 @@ def shifted_moons(n: int = 300, *, margin: float = 0.1, noise: float = 0.1, seed
     second = -ypm * second.abs() - ypm * margin
     out = torch.stack([second, x[:, 0]], 1)
     return Dataset(out.float(), torch.from_numpy(lab).long(), 2, "shifted-moons")
+
+# --- chapter 03 data ---
+
+
+def swiss_roll(n: int = 1000, *, noise: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (x (n, 2), t (n,)): the Swiss roll's (x, z) plane and its roll parameter, both min-max
+    scaled to [0, 1] (note 03, Fig. 1).
+
+    t0 = 1.5 pi (1 + 2 u), u ~ U(0, 1); (x, z) = (t0 cos t0, t0 sin t0) + noise * N(0, I). This is
+    scikit-learn's `make_swiss_roll` formula without the height coordinate, drawn from a torch
+    generator seeded with `seed` (so not the same points as sklearn's random_state=0).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    t = 1.5 * np.pi * (1 + 2 * torch.rand(n, generator=gen, dtype=torch.float64))
+    x = torch.stack([t * torch.cos(t), t * torch.sin(t)], 1)
+    x = x + noise * torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    return _minmax(x).float(), _minmax(t).float()
+
+
+def _minmax(a: torch.Tensor) -> torch.Tensor:
+    lo, hi = a.min(0).values, a.max(0).values
+    return (a - lo) / (hi - lo)
+
+
+def staircase(n: int = 1000, dim: int = 10, *, seed: int = 42) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (x (n, dim), y (n,)) with x ~ N(0, I) and the staircase target
+    y = x1 x2 x3 x4 + x1 x2 x3 + x1 x2 + x1 (note 03, Fig. 8); dim must be >= 4."""
+    if dim < 4:
+        raise DataError(f"staircase needs dim >= 4 (the target uses x1..x4), got {dim}")
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dim, generator=gen)
+    p = torch.cumprod(x[:, :4], 1)  # x1, x1x2, x1x2x3, x1x2x3x4
+    return x, p.sum(1)
+
+
+def modular_addition(modulus: int, *, train_fraction: float = 0.7, seed: int = 0) -> Split:
+    """Return all pairs (a, b), 0 <= a, b < modulus, as inputs [one_hot(a), one_hot(b)] (2 * modulus)
+    with label (a + b) mod modulus, split at random into train/test (note 03, Fig. 13: 61, 70/30)."""
+    if not 0 < train_fraction < 1:
+        raise DataError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    a, b = torch.meshgrid(torch.arange(modulus), torch.arange(modulus), indexing="ij")
+    a, b = a.reshape(-1), b.reshape(-1)
+    x = torch.cat([one_hot(a, modulus), one_hot(b, modulus)], 1)
+    labels = (a + b) % modulus
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    cut = int(round(train_fraction * len(labels)))
+    name = f"mod-{modulus}-addition"
+    return Split(Dataset(x[order[:cut]], labels[order[:cut]], modulus, name),
+                 Dataset(x[order[cut:]], labels[order[cut:]], modulus, name))
+
+
+def random_labels(data: Dataset, p: float, *, seed: int = 0) -> Dataset:
+    """Return `data` with each label replaced, with probability p, by a class drawn uniformly from
+    all n_classes (so it may stay correct), as in note 03, Fig. 12."""
+    if not 0 <= p <= 1:
+        raise DataError(f"random-label probability p must be in [0, 1], got {p}")
+    gen = torch.Generator().manual_seed(seed)
+    flip = torch.rand(len(data), generator=gen) < p
+    draw = torch.randint(0, data.n_classes, (len(data),), generator=gen)
+    return Dataset(data.x, torch.where(flip, draw, data.labels), data.n_classes, f"{data.name}-random{p:g}")
+
+
+# --- chapter 05 data ---
+
+HMM_NONLINEARITIES = ("sign", "tanh", "erf", "relu", "linear")
+HMM_LATENTS = ("gaussian", "bernoulli")
+
+
+def yin_yang(n: int, *, n_classes: int = 2, radius: float = 1.0, dot_radius: float = 0.2,
+             balanced: bool = True, seed: int = 0) -> Dataset:
+    """Return n points (n, 2) float32 of the yin-yang symbol, labels in 0..n_classes-1.
+
+    Points lie in the disk of `radius` centred at 0. The S-shaped boundary is made of two half
+    circles of radius R/2 centred at (0, +R/2) and (0, -R/2): class 0 is the left half plus the upper
+    small disk minus the lower small disk, class 1 the rest. Two dots of `dot_radius` (relative to R)
+    sit at the small disks' centres with the opposite class, as in the symbol (n_classes=2), or form
+    a class 2 of their own (n_classes=3, the data set of Kriener et al. 2021). `balanced=True` draws
+    by rejection until every class holds n // n_classes points (the rest go to class 0), else the
+    classes follow their areas.
+    """
+    if n_classes not in (2, 3):
+        raise DataError(f"n_classes must be 2 or 3 for yin-yang data, got {n_classes!r}")
+    if not 0 < dot_radius < 0.5:
+        raise DataError(f"dot_radius must be in (0, 0.5) (relative to the radius), got {dot_radius!r}")
+    _check_count("n", n)
+    gen = torch.Generator().manual_seed(seed)
+    if not balanced:
+        pts = _uniform_disk(n, gen)
+        return Dataset((radius * pts).float(), _yin_yang_label(pts, n_classes, dot_radius), n_classes, "yin-yang")
+    quota = [n // n_classes] * n_classes
+    quota[0] += n - sum(quota)
+    xs, labels = [], []
+    while any(q > 0 for q in quota):
+        pts = _uniform_disk(4 * n, gen)
+        lab = _yin_yang_label(pts, n_classes, dot_radius)
+        for c in range(n_classes):
+            take = torch.nonzero(lab == c).flatten()[: quota[c]]
+            quota[c] -= len(take)
+            xs.append(pts[take])
+            labels.append(lab[take])
+    order = torch.randperm(n, generator=gen)
+    return Dataset((radius * torch.cat(xs)[order]).float(), torch.cat(labels)[order], n_classes, "yin-yang")
+
+
+def _uniform_disk(m: int, gen: torch.Generator) -> torch.Tensor:
+    """Return m points (m, 2) float64 uniform in the unit disk."""
+    r = torch.rand(m, generator=gen, dtype=torch.float64).sqrt()
+    theta = 2 * torch.pi * torch.rand(m, generator=gen, dtype=torch.float64)
+    return torch.stack([r * torch.cos(theta), r * torch.sin(theta)], 1)
+
+
+def _yin_yang_label(pts: torch.Tensor, n_classes: int, dot_radius: float) -> torch.Tensor:
+    """Return the yin-yang class (0, 1, or 2 for the dots) of points in the unit disk."""
+    up = torch.tensor([0.0, 0.5], dtype=pts.dtype)
+    d_up, d_down = (pts - up).norm(dim=1), (pts + up).norm(dim=1)
+    left = ((pts[:, 0] < 0) | (d_up < 0.5)) & ~(d_down < 0.5)
+    label = torch.where(left, 0, 1)
+    in_up_dot, in_down_dot = d_up < dot_radius, d_down < dot_radius
+    if n_classes == 3:
+        return torch.where(in_up_dot | in_down_dot, 2, label)
+    label = torch.where(in_up_dot, 1, label)  # the up dot sits in class 0's lobe: opposite colour
+    return torch.where(in_down_dot, 0, label)
+
+
+def disk(n: int, *, radius: float | None = None, noise: float = 0.0, seed: int = 0) -> Dataset:
+    """Return n points (n, 2) float32 uniform in the square [-1, 1]^2, label 1 inside the disk of
+    `radius` centred at 0 and 0 outside. radius None = sqrt(2 / pi), which halves the square's area
+    so the classes are balanced in expectation. `noise` adds N(0, noise^2) to the inputs after
+    labelling (labels stay those of the clean points)."""
+    _check_count("n", n)
+    r = float(np.sqrt(2 / np.pi)) if radius is None else float(radius)
+    if not 0 < r < np.sqrt(2):
+        raise DataError(f"radius must be in (0, sqrt(2)) so both classes exist, got {radius!r}")
+    gen = torch.Generator().manual_seed(seed)
+    x = 2 * torch.rand(n, 2, generator=gen, dtype=torch.float64) - 1
+    labels = (x.norm(dim=1) < r).long()
+    x = x + noise * torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    return Dataset(x.float(), labels, 2, "disk")
+
+
+def hidden_manifold(n: int, *, latent_dim: int = 10, ambient_dim: int = 100, latent: str = "gaussian",
+                    p: float = 0.5, nonlinearity: str = "sign", teacher_hidden: int = 2,
+                    noise: float = 0.0, standardize: bool = True, seed: int = 0,
+                    manifold_seed: int = 0) -> tuple[Dataset, torch.Tensor]:
+    """Return (data, latent): n samples of a hidden manifold model and their latent c (n, latent_dim).
+
+    The manifold F (latent_dim, ambient_dim) ~ N(0, 1) and the teacher come from `manifold_seed`,
+    the samples from `seed`: draw train and test with different seeds and the same manifold_seed.
+    - latent="gaussian" (Goldt et al. 2020, their code): c ~ N(0, I_D), x = f(c F / sqrt(D)) with f
+      = `nonlinearity` (their default: sign); labels from a two-layer teacher acting on c only,
+      y = sign(sum_m erf(w_m . c / sqrt(D))), m = 1..teacher_hidden, w_m ~ N(0, I_D) (their M = 2).
+    - latent="bernoulli" (the seed project's variant, in neither paper): c ~ Bernoulli(p)^D in
+      {0, 1}, x = f(c F / sqrt(D)), y = sign(c . theta) with theta ~ N(0, I_D).
+    `noise` adds N(0, noise^2) to x; `standardize` then rescales x globally to mean 0, std 1 (Goldt
+    et al.). x is float32 (n, ambient_dim), labels = (y + 1) / 2 in {0, 1}; latent is float64.
+    """
+    _check_hmm(n, latent_dim, ambient_dim, latent, p, nonlinearity, teacher_hidden)
+    mgen = torch.Generator().manual_seed(manifold_seed)
+    mixing = torch.randn(latent_dim, ambient_dim, generator=mgen, dtype=torch.float64)
+    teacher = torch.randn(teacher_hidden if latent == "gaussian" else 1, latent_dim, generator=mgen,
+                          dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    if latent == "gaussian":
+        c = torch.randn(n, latent_dim, generator=gen, dtype=torch.float64)
+        score = torch.erf(c @ teacher.T / latent_dim ** 0.5).sum(1)
+    else:
+        c = (torch.rand(n, latent_dim, generator=gen, dtype=torch.float64) < p).double()
+        score = c @ teacher[0]
+    x = _HMM_F[nonlinearity](c @ mixing / latent_dim ** 0.5)
+    x = x + noise * torch.randn(n, ambient_dim, generator=gen, dtype=torch.float64)
+    if standardize:
+        x = (x - x.mean()) / x.std().clamp_min(1e-12)
+    labels = (score > 0).long()
+    return Dataset(x.float(), labels, 2, f"hidden-manifold-{latent}"), c
+
+
+_HMM_F = {
+    "sign": torch.sign,
+    "tanh": torch.tanh,
+    "erf": torch.erf,
+    "relu": torch.relu,
+    "linear": lambda z: z,
+}
+
+
+def _check_hmm(n: int, latent_dim: int, ambient_dim: int, latent: str, p: float, nonlinearity: str,
+               teacher_hidden: int) -> None:
+    for name, value in (("n", n), ("latent_dim", latent_dim), ("ambient_dim", ambient_dim),
+                        ("teacher_hidden", teacher_hidden)):
+        _check_count(name, value)
+    if latent not in HMM_LATENTS:
+        raise DataError(f"latent must be one of {', '.join(HMM_LATENTS)}, got {latent!r}")
+    if nonlinearity not in HMM_NONLINEARITIES:
+        raise DataError(f"nonlinearity must be one of {', '.join(HMM_NONLINEARITIES)}, got {nonlinearity!r}")
+    if not (isinstance(p, (int, float)) and 0.0 < p < 1.0):
+        raise DataError(f"p (the Bernoulli latent's probability of 1) must be in (0, 1), got {p!r}")
+
+
+def _check_count(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(f"{name} must be an integer >= 1, got {value!r}")

@@ -39,11 +39,18 @@ def layerwise_collapse(features: list[torch.Tensor], labels: torch.Tensor) -> tu
             [between_class_discrimination(z, labels) for z in features])
 
 
-def predicted_compression_rate(init_scale: float, alpha: float, n_per_class: int, depth: int) -> float:
-    """Return the closed-form per-layer compression rate rho = xi^2 alpha^(2/L) n^(-1/L).
+def predicted_compression_rate(init_scale: float, alpha: float, n_per_class: float, depth: int) -> float:
+    """Return the closed-form layer-to-layer ratio C_l / C_{l-1} = xi^2 alpha^(2/L) n^(-1/L) (note 01, §3).
 
-    For min-norm, balanced deep linear weights the top-K singular values of every layer approach
-    (sqrt(n)/alpha)^(1/L) while the bulk stays at the init scale xi, so C_l / C_{l-1} ~ rho
-    (reference note 01, section 3; an inference checked numerically, not the paper's statement).
+    For a deep linear net trained to a minimum-norm, balanced solution from orthogonal init of scale
+    xi = `init_scale`, with output multiplier alpha, n = `n_per_class` samples per class and L =
+    `depth` weight matrices: the K top singular values of every W_l are (sqrt(n) / alpha)^(1/L) and
+    the bulk stays at xi, so each layer shrinks within-class spread relative to the class means by
+    (xi / top)^2. An inference of note 01, checked numerically there; dimensionless.
     """
+    for name, value in (("init_scale", init_scale), ("alpha", alpha), ("n_per_class", n_per_class)):
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be an integer >= 1 (the number of weight matrices L), got {depth!r}")
     return init_scale ** 2 * alpha ** (2 / depth) * n_per_class ** (-1 / depth)

@@ -1,0 +1,308 @@
+"""The weight Gram matrix and what it tracks (Cha et al. 2026, note 03).
+
+Batch-row convention throughout: H_{l-1} (n, d_{l-1}) holds the inputs of layer l, one row per
+sample; W_l (d_l, d_{l-1}); Z_l = H_{l-1} W_l^T (+ b_l); Delta_l = dL/dZ_l (n, d_l). Then
+grad_{W_l} L = Delta_l^T H_{l-1} and grad_{H_{l-1}} L = Delta_l W_l, so
+
+    W_l^T grad_{W_l} L = (grad_{H_{l-1}} L)^T H_{l-1}        (d_{l-1}, d_{l-1})
+
+exactly: the Feature Learning Equation. `G_l = W_l^T W_l` lives on the layer's INPUT space.
+
+- `weight_gram`: W^T W (conv kernels reshaped to out x in*k*k).
+- `layer_gradients`, `feature_learning_residual`: the identity, per layer, by autograd.
+- `virtual_covariance`, `one_step_decomposition`: the Gram change of one GD step against the
+  second-moment change of the virtually updated layer inputs H - lr grad_H L.
+- `target_linearity` (fast, in the cheaper space) and `target_linearity_lstsq` (reference),
+  `gram_surrogate` S_l, and per-model helpers over the hidden layers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..data import one_hot
+from ..train import loss_fn
+
+
+class GramError(ValueError):
+    """A Gram measure was called with arguments it cannot use; the message says what it accepts."""
+
+
+# ----------------------------------------------------------------------------------------------
+# weight Gram and the Feature Learning Equation
+
+
+def weight_gram(w: torch.Tensor) -> torch.Tensor:
+    """Return G = W^T W (d_in, d_in) of a weight W (d_out, d_in) on the layer's input space.
+
+    A conv kernel (out, in, k, k) (any trailing shape) is first reshaped to (out, in*k*k), the
+    matrix that acts on unfolded patches.
+    """
+    if w.ndim < 2:
+        raise GramError(f"weight_gram needs a weight with >= 2 dimensions (d_out, d_in, ...), got shape "
+                        f"{tuple(w.shape)}")
+    m = w.reshape(w.shape[0], -1)
+    return m.T @ m
+
+
+@dataclass
+class LayerGradient:
+    """Layer l's input H (n, d_in), its gradient dL/dH (n, d_in) with H treated as a free variable,
+    the effective weight W (d_out, d_in) (multiplier applied) and dL/dW (d_out, d_in)."""
+
+    h: torch.Tensor
+    grad_h: torch.Tensor
+    weight: torch.Tensor
+    grad_weight: torch.Tensor
+
+
+def targets_for(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Return the targets `train.loss_fn` expects: integer labels for "ce"; for "mse", integer labels
+    one-hot encoded to out's width, float targets reshaped to out's shape."""
+    if loss == "ce":
+        return y.long()
+    if not y.is_floating_point():
+        return one_hot(y, out.shape[-1], out.dtype)
+    return y.to(out.dtype).reshape(out.shape)
+
+
+def layer_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "mse") -> list[LayerGradient]:
+    """Return one LayerGradient per weight layer l = 1..L of an `MLP` on (x (n, d_0), y).
+
+    The loss is `train.loss_fn` (mean over samples). Layer inputs are `model.features(x)[l-1]`; their
+    gradients come from autograd on those tensors, which in an MLP feed only layer l, so they equal
+    dL/dH_{l-1} with H_{l-1} a free variable. The model's train/eval mode is left as it is.
+    """
+    x = x.detach().clone().requires_grad_(True)
+    feats = model.features(x)
+    value = loss_fn(feats[-1], targets_for(feats[-1], y, loss), loss)
+    raw = [layer.weight for layer in model.layers]
+    grads = torch.autograd.grad(value, [*feats[:-1], *raw])
+    depth = len(raw)
+    mults = getattr(model, "weight_multipliers", [1.0] * depth)
+    out = []
+    for i in range(depth):
+        m = mults[i]
+        out.append(LayerGradient(h=feats[i].detach(), grad_h=grads[i].detach(),
+                                 weight=(raw[i] * m).detach(), grad_weight=grads[depth + i].detach() / m))
+    return out
+
+
+def feature_learning_terms(g: LayerGradient) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (W^T grad_W L, (grad_H L)^T H), both (d_in, d_in), for one layer."""
+    return g.weight.T @ g.grad_weight, g.grad_h.T @ g.h
+
+
+def feature_learning_residual(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
+                              loss: str = "mse") -> list[float]:
+    """Return, per layer l = 1..L, max|W^T grad_W L - (grad_H L)^T H| / max|W^T grad_W L|.
+
+    Zero in exact arithmetic (the Feature Learning Equation); about 1e-16 in float64.
+    """
+    res = []
+    for g in layer_gradients(model, x, y, loss=loss):
+        lhs, rhs = feature_learning_terms(g)
+        res.append(float((lhs - rhs).abs().max() / lhs.abs().max().clamp_min(torch.finfo(lhs.dtype).tiny)))
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
+# virtual covariance and the one-step decomposition
+
+
+def virtual_covariance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float, *, loss: str = "mse",
+                       batch_size: int = 0, layer: int = 0) -> torch.Tensor:
+    """Return VC = sum_b (H~_b^T H~_b - H_b^T H_b) (d, d), uncentred and summed over batches.
+
+    H_b are the inputs of weight layer `layer` + 1 (`layer` = 0: the model inputs, note 03's VC;
+    `layer` = l: the hidden features h_l) on the b-th batch of `batch_size` consecutive samples
+    (0 = one full batch), and H~_b = H_b - lr * grad_{H_b} L_b with L_b the batch's mean loss. The
+    model is evaluated in eval mode (restored afterwards). For one full batch this is the FLE's
+    prediction of the change of W^T W in one GD step, correct to O(lr^2).
+    """
+    if not 0 <= layer < len(model.layers):
+        raise GramError(f"layer must be in [0, {len(model.layers) - 1}] (0 = model input), got {layer}")
+    was_training = model.training
+    model.eval()
+    n = x.shape[0]
+    bs = n if batch_size <= 0 else min(batch_size, n)
+    vc = None
+    try:
+        for start in range(0, n, bs):
+            g = layer_gradients(model, x[start:start + bs], y[start:start + bs], loss=loss)[layer]
+            h_virtual = g.h - lr * g.grad_h
+            term = h_virtual.T @ h_virtual - g.h.T @ g.h
+            vc = term if vc is None else vc + term
+    finally:
+        model.train(was_training)
+    return vc
+
+
+@dataclass
+class OneStep:
+    """One GD step W+ = W - lr grad_W L on one layer, split as in note 03, section 1 (all (d_in, d_in)).
+
+    gram_change = G+ - G; vc_change = H~^T H~ - H^T H with H~ = H - lr grad_H L;
+    eta2_term = lr^2 (grad_W^T grad_W - grad_H^T grad_H). Exactly gram_change = vc_change + eta2_term.
+    """
+
+    lr: float
+    gram_change: torch.Tensor
+    vc_change: torch.Tensor
+    eta2_term: torch.Tensor
+
+    @property
+    def identity_residual(self) -> float:
+        """Return ||gram_change - vc_change - eta2_term||_F / ||gram_change||_F (0 in exact arithmetic)."""
+        return _rel(self.gram_change - self.vc_change - self.eta2_term, self.gram_change)
+
+    @property
+    def leftover(self) -> float:
+        """Return ||gram_change - vc_change||_F / ||gram_change||_F, which is O(lr)."""
+        return _rel(self.gram_change - self.vc_change, self.gram_change)
+
+
+def one_step_decomposition(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float, *,
+                           loss: str = "mse") -> list[OneStep]:
+    """Return a OneStep per weight layer l = 1..L for a full-batch GD step of size `lr`.
+
+    The step is taken on the effective weight (multiplier applied; identical to the parameter step
+    in the standard parametrization). Nothing in the model changes. Both changes are formed in
+    expanded form, e.g. G+ - G = -lr (W^T g + g^T W) + lr^2 g^T g with g = grad_W L, which is the
+    exact change of W^T W under W -> W - lr g without the cancellation of subtracting two O(1)
+    matrices (forming W+^T W+ - W^T W directly loses about log10(||G|| / ||G+ - G||) digits).
+    """
+    steps = []
+    for g in layer_gradients(model, x, y, loss=loss):
+        steps.append(OneStep(
+            lr=lr,
+            gram_change=_expanded_change(g.weight, g.grad_weight, lr),
+            vc_change=_expanded_change(g.h, g.grad_h, lr),
+            eta2_term=lr ** 2 * (g.grad_weight.T @ g.grad_weight - g.grad_h.T @ g.grad_h)))
+    return steps
+
+
+def _expanded_change(a: torch.Tensor, grad: torch.Tensor, lr: float) -> torch.Tensor:
+    """Return (a - lr grad)^T (a - lr grad) - a^T a = -lr (a^T grad + grad^T a) + lr^2 grad^T grad."""
+    cross = a.T @ grad
+    return -lr * (cross + cross.T) + lr ** 2 * (grad.T @ grad)
+
+
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(a.norm() / b.norm().clamp_min(torch.finfo(b.dtype).tiny))
+
+
+# ----------------------------------------------------------------------------------------------
+# target linearity and the Gram surrogate
+
+
+def centred_targets(y: torch.Tensor, n_classes: int | None = None) -> torch.Tensor:
+    """Return Y_c (n, K) in float64: one-hot of integer labels y (n,) (K = n_classes or max + 1), or
+    float targets (n,) / (n, K), centred over samples."""
+    if y.is_floating_point():
+        t = y.reshape(y.shape[0], -1).double()
+    else:
+        k = int(y.max()) + 1 if n_classes is None else n_classes
+        t = one_hot(y, k, torch.float64)
+    return t - t.mean(0)
+
+
+def target_linearity(h: torch.Tensor, y: torch.Tensor, *, n_classes: int | None = None, ridge: float = 0.0,
+                     rtol: float | None = None, space: str = "auto") -> float:
+    """Return TL = ||P_H Y_c||_F^2 / ||Y_c||_F^2 in [0, 1]: the multi-output R^2 of least squares from
+    UNCENTRED features h (n, d) (no intercept) to centred targets (note 03, section 3).
+
+    Targets: integer labels (n,) (one-hot, K = n_classes or max + 1) or floats (n,) / (n, K).
+    Solved in float64 in the cheaper space, by the eigendecomposition of the smaller Gram matrix:
+    feature space H^T H (d, d) when d <= n (cost O(n d^2)), sample space H H^T (n, n) otherwise
+    (O(n^2 d)); `space` = "feature" | "sample" forces one. With eigenpairs (lam_i, u_i) of the projection's range,
+    TL = sum_i w_i ||u_i^T Y_c||^2 / ||Y_c||^2.
+    Rank deficiency: with ridge = 0 (default) the solve is a truncated pseudo-inverse, w_i = 1 for
+    lam_i > rtol * lam_max and 0 otherwise, rtol defaulting to max(n, d) * eps64 on the Gram's
+    eigenvalues (torch.linalg.pinv(hermitian=True)'s default), i.e. directions whose singular value is
+    below sqrt(rtol) (about 1e-6 at n = 1e4) of the largest count as null. ridge > 0 gives the
+    paper's fallback H (H^T H + ridge I)^{-1} H^T Y_c, w_i = 1 - (ridge / (lam_i + ridge))^2.
+    The paper's projection of features wider than 1000 on 256 principal directions is NOT applied.
+    """
+    hd, yc = _check_tl(h, y, n_classes, ridge)
+    n, d = hd.shape
+    denom = yc.pow(2).sum()
+    if denom == 0:
+        raise GramError("target_linearity: the centred targets are all zero (a single class or constant y)")
+    if space not in ("auto", "feature", "sample"):
+        raise GramError(f"space must be 'auto', 'feature' or 'sample', got {space!r}")
+    if space == "feature" or (space == "auto" and d <= n):
+        lam, v = torch.linalg.eigh(hd.T @ hd)
+        proj2 = (v.T @ (hd.T @ yc)).pow(2).sum(1)  # = lam_i ||u_i^T Y_c||^2
+        weight_over_lam = _weights(lam, ridge, rtol, n, d, over_lam=True)
+        num = (weight_over_lam * proj2).sum()
+    else:
+        lam, u = torch.linalg.eigh(hd @ hd.T)
+        num = (_weights(lam, ridge, rtol, n, d, over_lam=False) * (u.T @ yc).pow(2).sum(1)).sum()
+    return float((num / denom).clamp(0.0, 1.0))
+
+
+def _weights(lam: torch.Tensor, ridge: float, rtol: float | None, n: int, d: int, *, over_lam: bool) -> torch.Tensor:
+    """Return w_i (or w_i / lam_i) for Gram eigenvalues lam: truncation (ridge 0) or ridge shrinkage."""
+    lam = lam.clamp_min(0.0)
+    if ridge > 0:
+        return (lam + 2 * ridge) / (lam + ridge) ** 2 * (1.0 if over_lam else lam)
+    tol = (max(n, d) * torch.finfo(torch.float64).eps if rtol is None else rtol) * lam.max()
+    keep = lam > tol
+    if over_lam:
+        return torch.where(keep, 1.0 / torch.where(keep, lam, torch.ones_like(lam)), torch.zeros_like(lam))
+    return keep.to(lam.dtype)
+
+
+def target_linearity_lstsq(h: torch.Tensor, y: torch.Tensor, *, n_classes: int | None = None) -> float:
+    """Return TL = 1 - ||Y_c - H B||^2 / ||Y_c||^2 with B from torch.linalg.lstsq on the (n, d) system.
+
+    The slow, direct reference for `target_linearity` (float64; LAPACK gelsy on the CPU).
+    """
+    hd, yc = _check_tl(h, y, n_classes, 0.0)
+    b = torch.linalg.lstsq(hd, yc).solution
+    return float(1 - (yc - hd @ b).pow(2).sum() / yc.pow(2).sum())
+
+
+def _check_tl(h: torch.Tensor, y: torch.Tensor, n_classes: int | None, ridge: float):
+    if h.shape[0] != y.shape[0]:
+        raise GramError(f"target_linearity: h has {h.shape[0]} rows but y has {y.shape[0]}")
+    if ridge < 0:
+        raise GramError(f"ridge must be >= 0, got {ridge}")
+    return h.reshape(h.shape[0], -1).double(), centred_targets(y, n_classes)
+
+
+def gram_surrogate(h: torch.Tensor, w_next: torch.Tensor, y: torch.Tensor, *, n_classes: int | None = None) -> float:
+    """Return S_l = (1/K) tr(Y_c^T H G H^T Y_c) = ||W_next H^T Y_c||_F^2 / K, G = W_next^T W_next.
+
+    h (n, d) are the features of hidden layer l, w_next (d_next, d) the next layer's weight (the
+    readout for the last hidden layer), y as in `target_linearity`. Unnormalised, as in the paper's
+    code: the TL numerator with (H^T H)^{-1} replaced by the weight Gram. Cost O(n d K).
+    """
+    hd, yc = _check_tl(h, y, n_classes, 0.0)
+    w = w_next.reshape(w_next.shape[0], -1).double()
+    return float((w @ (hd.T @ yc)).pow(2).sum() / yc.shape[1])
+
+
+def layerwise_target_linearity(features: Sequence[torch.Tensor], y: torch.Tensor, **kwargs) -> list[float]:
+    """Return [target_linearity(h, y) for h in features] (each h (n, d_l))."""
+    return [target_linearity(h, y, **kwargs) for h in features]
+
+
+def model_target_linearity(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
+                           n_classes: int | None = None) -> tuple[list[float], list[float]]:
+    """Return ([TL_l], [S_l]) for the hidden layers l = 1..L-1 of an MLP on (x (n, d_0), y).
+
+    Features are post-activation (`features.layer_features`, eval mode); S_l uses W_{l+1}.
+    """
+    from ..features import layer_features
+
+    feats = layer_features(model, x)
+    weights = [w.detach().cpu() for w in model.weights()]
+    hidden = range(1, len(weights))
+    tl = [target_linearity(feats[l], y, n_classes=n_classes) for l in hidden]
+    sur = [gram_surrogate(feats[l], weights[l], y, n_classes=n_classes) for l in hidden]
+    return tl, sur
