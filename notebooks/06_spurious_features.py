@@ -91,6 +91,7 @@ moons_seeds = None
 deep_depth = None
 deep_width = None
 deep_epochs = None
+deep_seeds = None
 head_epochs = None
 head_lr = None
 
@@ -102,7 +103,7 @@ import torch
 import layerwise
 from layerwise import charts, claims, data, features, models, train
 from layerwise.data import CORE, SPURIOUS
-from layerwise.metrics import boundary, probes, rank
+from layerwise.metrics import boundary, cka, probes, rank
 
 cfg = layerwise.config.resolve(
     "06", preset, device=device, seed=seed, results_dir=results_dir,
@@ -115,7 +116,7 @@ cfg = layerwise.config.resolve(
     lms_batch_size=lms_batch_size, lms_epochs=lms_epochs, moons_n=moons_n, moons_margin=moons_margin,
     moons_width=moons_width, moons_lr=moons_lr, moons_epochs=moons_epochs, moons_sd=moons_sd,
     moons_seeds=moons_seeds, deep_depth=deep_depth, deep_width=deep_width, deep_epochs=deep_epochs,
-    head_epochs=head_epochs, head_lr=head_lr)
+    deep_seeds=deep_seeds, head_epochs=head_epochs, head_lr=head_lr)
 charts.enable()
 ledger = claims.Ledger(cfg)
 if cfg.device.type == "cpu":
@@ -283,17 +284,19 @@ def snapshot_schedule(n_epochs):
     return [e for e in marks if e <= n_epochs]
 
 
-def train_core_spurious(p, *, n_epochs, stop, sd_coef=0.0, net_depth=None, net_width=None, snapshots=True):
+def train_core_spurious(p, *, n_epochs, stop, sd_coef=0.0, net_depth=None, net_width=None, snapshots=True,
+                        init_seed=None):
     """Train the core/spurious MLP at training p; return (net, History with per-split accuracies)."""
     sp = splits[p]
-    net = models.MLP(in_dim, net_width or cfg.width, net_depth or cfg.depth, 2, init="torch", seed=cfg.seed)
+    init_seed = cfg.seed if init_seed is None else init_seed
+    net = models.MLP(in_dim, net_width or cfg.width, net_depth or cfg.depth, 2, init="torch", seed=init_seed)
     net = net.to(cfg.device)
 
     def record(epoch, model):
         return {name: accuracy(model, sp[name].x, sp[name].labels) for name in ("train", "id", "flipped")}
 
     hist = train.fit(net, sp["train"].x, sp["train"].labels, loss="ce", lr=cfg.lr, momentum=cfg.momentum,
-                     epochs=n_epochs, stop_loss=stop, sd_coef=sd_coef, seed=cfg.seed,
+                     epochs=n_epochs, stop_loss=stop, sd_coef=sd_coef, seed=init_seed,
                      callback=record if snapshots else None,
                      snapshot_epochs=snapshot_schedule(n_epochs) if snapshots else ())
     return net, hist
@@ -560,56 +563,93 @@ ledger.table().iloc[-1:]
 #    for `head_epochs` epochs). At $k=L-1$ this is a linear head trained by gradient descent; at $k=0$
 #    it is the whole network trained from scratch on the held-out set.
 #
-# **Where the boundary is.** Chapter 5 locates the tunnel with the numerical rank of each layer's
-# features (tunnel convention: eigenvalues of the centred covariance above $10^{-3}$ of the largest),
-# inter-layer CKA and linear probes. Chapter 5's CKA module was not yet on the book's main branch when
-# this chapter was written, so the boundary here comes from the rank and the probes only. The *tunnel
-# start* $l^*$ is the first hidden layer from which the rank never exceeds the penultimate layer's
-# rank again, measured on the training features as chapter 5 does; the rank on the balanced split
-# (where all four groups are present, unlike the $p=1$ training set) and the probe profile
-# (least-squares probe fitted on training features, scored on the ID split) are shown beside it.
+# **Where the boundary is.** As chapter 5 does (note 05), on the training features: the numerical
+# rank of each layer (tunnel convention: eigenvalues of the centred covariance above $10^{-3}$ of the
+# largest) stops rising and stays at the penultimate layer's value through the tunnel, and the linear
+# CKA (`metrics.cka`) of every tunnel layer with the penultimate layer is at least 0.9. The *tunnel
+# start* $l^*$ is the first hidden layer from which **both** hold for every deeper hidden layer; the
+# extractor is hidden layers $1..l^*-1$. (A first draft of this chapter, written before chapter 5's
+# CKA module reached the book, used the rank alone; its boundary is printed below too.) At $p=1$
+# the training set holds only the two groups where $x_s$ agrees with $y$, so we also show the rank
+# on the balanced split, where all four groups are present, and the probe profile (least-squares
+# probe fitted on training features, scored on the ID split).
 
 # %%
-deep_net, deep_hist = train_core_spurious(1.0, n_epochs=cfg.deep_epochs, stop=None, net_depth=cfg.deep_depth,
-                                          net_width=cfg.deep_width, snapshots=False)
 sp1 = splits[1.0]
 L = cfg.deep_depth
-feats = {name: features.layer_features(deep_net, sp1[name].x) for name in ("train", "id", "heldout", "balanced", "flipped")}
-deep_rows = []
-for k in range(L):
-    head = probes.dfr(feats["heldout"][k], sp1["heldout"].labels, sp1["heldout"].groups, n_refits=cfg.dfr_refits,
-                      seed=cfg.seed)
-    new = probes.retrain_head(feats["heldout"][k], sp1["heldout"].labels, depth=L - k, width=cfg.deep_width,
-                              epochs=cfg.head_epochs, lr=cfg.head_lr, seed=cfg.seed)
-    bal = sp1["balanced"]
-    deep_rows.append(dict(
-        layer=k, rank=rank.numerical_rank(feats["train"][k], convention="tunnel"),
-        rank_balanced=rank.numerical_rank(feats["balanced"][k], convention="tunnel"),
-        effective_rank=rank.effective_rank(feats["train"][k], center=True),
-        probe_id=probes.linear_probe_accuracy(feats["train"][k], sp1["train"].labels, feats["id"][k], sp1["id"].labels),
-        dfr_worst_group=probes.worst_group_accuracy(head.predict(feats["balanced"][k]), bal.labels, bal.groups),
-        dfr_flipped=float((head.predict(feats["flipped"][k]) == sp1["flipped"].labels).double().mean()),
-        head_worst_group=probes.worst_group_accuracy(new.predict(feats["balanced"][k]), bal.labels, bal.groups)))
-deep_df = pd.DataFrame(deep_rows).set_index("layer")
-print(f"deep network: train loss {deep_hist.loss[-1]:.2e}, ERM flipped accuracy "
-      f"{accuracy(deep_net, sp1['flipped'].x, sp1['flipped'].labels):.3f}")
+bal = sp1["balanced"]
+
+
+def first_layer_from_which(ok):
+    """Return the first hidden layer l such that ok(m) holds for every hidden layer m >= l."""
+    hidden_layers = list(range(1, L))
+    return next(l for l in hidden_layers if all(ok(m) for m in hidden_layers if m >= l))
+
+
+def retraining_profile(init_seed):
+    """Train the deep network at p = 1 from `init_seed`; return its per-layer table, CKA matrix and summary."""
+    net, hist = train_core_spurious(1.0, n_epochs=cfg.deep_epochs, stop=None, net_depth=L, net_width=cfg.deep_width,
+                                    snapshots=False, init_seed=init_seed)
+    f = {name: features.layer_features(net, sp1[name].x) for name in ("train", "id", "heldout", "balanced", "flipped")}
+    rows = []
+    for k in range(L):
+        head = probes.dfr(f["heldout"][k], sp1["heldout"].labels, sp1["heldout"].groups, n_refits=cfg.dfr_refits,
+                          seed=cfg.seed)
+        new = probes.retrain_head(f["heldout"][k], sp1["heldout"].labels, depth=L - k, width=cfg.deep_width,
+                                  epochs=cfg.head_epochs, lr=cfg.head_lr, seed=init_seed)
+        rows.append(dict(
+            layer=k, rank=rank.numerical_rank(f["train"][k], convention="tunnel"),
+            rank_balanced=rank.numerical_rank(f["balanced"][k], convention="tunnel"),
+            effective_rank=rank.effective_rank(f["train"][k], center=True),
+            probe_id=probes.linear_probe_accuracy(f["train"][k], sp1["train"].labels, f["id"][k], sp1["id"].labels),
+            dfr_worst_group=probes.worst_group_accuracy(head.predict(f["balanced"][k]), bal.labels, bal.groups),
+            dfr_flipped=float((head.predict(f["flipped"][k]) == sp1["flipped"].labels).double().mean()),
+            head_worst_group=probes.worst_group_accuracy(new.predict(f["balanced"][k]), bal.labels, bal.groups)))
+    table = pd.DataFrame(rows).set_index("layer")
+    cka_train = cka.cka_matrix(f["train"][:L])  # layers 0..L-1: the input and every hidden layer
+    table["cka_with_penultimate"] = cka_train[:, L - 1].numpy()
+    table["cka_balanced_with_penultimate"] = cka.cka_matrix(f["balanced"][:L])[:, L - 1].numpy()
+    start_rank = first_layer_from_which(lambda m: table.loc[m, "rank"] <= table.loc[L - 1, "rank"])
+    start_cka = first_layer_from_which(lambda m: table.loc[m, "cka_with_penultimate"] >= 0.9)
+    best = table.dfr_worst_group.max()
+    summary = dict(
+        seed=init_seed, train_loss=hist.loss[-1],
+        erm_flipped=accuracy(net, sp1["flipped"].x, sp1["flipped"].labels),
+        l_star_rank=start_rank, l_star_cka=start_cka, l_star=max(start_rank, start_cka),
+        l_star_rank_balanced=first_layer_from_which(
+            lambda m: table.loc[m, "rank_balanced"] <= table.loc[L - 1, "rank_balanced"]),
+        l_star_cka_balanced=first_layer_from_which(lambda m: table.loc[m, "cka_balanced_with_penultimate"] >= 0.9),
+        best_k=int(max(k for k in table.index if table.loc[k, "dfr_worst_group"] >= best - 0.01)),
+        dfr_best=best, dfr_last_layer=table.loc[L - 1, "dfr_worst_group"])
+    return table, cka_train, summary
+
+
+profiles = [retraining_profile(cfg.seed + i) for i in range(cfg.deep_seeds)]
+deep_df, cka_first, _ = profiles[0]
+deep_summary = pd.DataFrame([summary for _, _, summary in profiles]).set_index("seed")
+print(f"per-layer profile of seed {cfg.seed}:")
 deep_df.style.format(precision=3)
 
+# %% [markdown]
+# One line per initialisation: the tunnel start from the training features ($l^*$, and from rank or
+# CKA alone), the same two criteria on the balanced split, the deepest layer $k$ whose DFR
+# worst-group accuracy is within 0.01 of the best, and DFR's worst-group accuracy there and at the
+# last layer.
+
 # %%
-hidden = deep_df.loc[1:L - 1]
-tunnel_start = next(l for l in hidden.index if (hidden.loc[l:, "rank"] <= hidden.loc[L - 1, "rank"]).all())
-best_wga = deep_df.dfr_worst_group.max()
-best_k = int(max(k for k in deep_df.index if deep_df.loc[k, "dfr_worst_group"] >= best_wga - 0.01))
-print(f"tunnel start l* = {tunnel_start} (extractor: hidden layers 1..{tunnel_start - 1}); "
-      f"deepest layer whose DFR worst-group accuracy is within 0.01 of the best: k = {best_k}")
+deep_summary.style.format(precision=3)
+
+# %%
 long = deep_df.reset_index().melt(id_vars="layer", value_vars=["dfr_worst_group", "head_worst_group", "probe_id"],
                                   var_name="measure", value_name="accuracy")
 ranks_long = deep_df.reset_index().melt(id_vars="layer", value_vars=["rank", "rank_balanced"], var_name="features",
                                         value_name="numerical rank")
-(charts.by_layer(long, "accuracy", color="measure", y_title="accuracy",
-                 title="Retraining from layer k: worst-group accuracy on the balanced split")
- | charts.by_layer(ranks_long, "numerical rank", color="features", y_title="numerical rank (tunnel convention)",
-                   title="Feature rank per layer (0 = input)"))
+((charts.by_layer(long, "accuracy", color="measure", y_title="accuracy",
+                  title=f"Retraining from layer k (seed {cfg.seed}): worst-group accuracy, balanced split")
+  | charts.by_layer(ranks_long, "numerical rank", color="features", y_title="numerical rank (tunnel convention)",
+                    title="Feature rank per layer (0 = input)"))
+ & charts.heatmap(cka_first.numpy(), title="Linear CKA between layers (training features; 0 = input)",
+                  value_title="CKA", domain=(0.0, 1.0)))
 
 # %% [markdown]
 # The seed's question as a test: the deepest layer from which DFR still reaches the best worst-group
@@ -617,13 +657,17 @@ ranks_long = deep_df.reset_index().melt(id_vars="layer", value_vars=["rank", "ra
 # $l^*-1$ or the tunnel start $l^*$. The last-layer number is recorded beside it.
 
 # %%
+at_boundary = [row.best_k in (row.l_star - 1, row.l_star) for row in deep_summary.itertuples()]
 ledger.check("seed-retrain-depth-at-boundary",
-             measured={"best k": best_k, "tunnel start l*": tunnel_start, "DFR worst group at best k": deep_df.loc[best_k, "dfr_worst_group"],
-                       f"DFR worst group at k = L-1 = {L - 1}": deep_df.loc[L - 1, "dfr_worst_group"]},
-             test="best k in {l* - 1, l*}", passed=best_k in (tunnel_start - 1, tunnel_start),
+             measured={"best k": deep_summary.best_k.tolist(), "tunnel start l*": deep_summary.l_star.tolist(),
+                       "DFR worst group at best k": deep_summary.dfr_best.round(3).tolist(),
+                       f"DFR worst group at k = L-1 = {L - 1}": deep_summary.dfr_last_layer.round(3).tolist()},
+             test="best k in {l* - 1, l*} for every initialisation", passed=all(at_boundary),
              source="extractor/tunnel research seed (open question)", section="8",
              statement=f"on a depth-{L} width-{cfg.deep_width} MLP at p = 1, the deepest layer worth retraining "
-                       "from sits at the extractor/tunnel boundary (rank-based; CKA not used)")
+                       f"from sits at the extractor/tunnel boundary (rank and CKA on training features; "
+                       f"{cfg.deep_seeds} initialisations)",
+             note="rank on the balanced split gives l* = " + ", ".join(map(str, deep_summary.l_star_rank_balanced)))
 ledger.table().iloc[-1:]
 
 # %% [markdown]

@@ -91,18 +91,18 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             moons_n=300, moons_margin=0.1, moons_width=500, moons_lr=0.01, moons_epochs=300,
             moons_sd=0.003, moons_seeds=10,
             # the retraining-depth question
-            deep_depth=8, deep_width=120, deep_epochs=300, head_epochs=100, head_lr=0.01,
+            deep_depth=8, deep_width=120, deep_epochs=300, deep_seeds=3, head_epochs=100, head_lr=0.01,
         ),
         "smoke": dict(
             n_train=300, n_test=400, n_heldout=400, p_values=[0.9, 1.0], epochs=120, n_inits=3,
             sd_coefs=[0.1], sd_epochs=60, dfr_refits=2, lms_n_train=1000, lms_n_test=500, lms_epochs=2,
-            moons_width=100, moons_epochs=40, moons_seeds=2, deep_depth=4, deep_width=32, deep_epochs=40,
+            moons_width=100, moons_epochs=40, moons_seeds=2, deep_depth=4, deep_width=32, deep_epochs=40, deep_seeds=1,
             head_epochs=10,
         ),
         "paper": dict(
             n_train=1200, n_test=4000, n_heldout=2000, epochs=3000, sd_epochs=3000,
             lms_n_train=100000, lms_n_test=10000, lms_epochs=20, moons_epochs=1000,
-            deep_epochs=2000, head_epochs=300,
+            deep_epochs=2000, deep_seeds=10, head_epochs=300,
         ),
     },
 
@@ -359,7 +359,7 @@ def _check_ch01(p: dict[str, Any]) -> None:
 # --- chapter 06 checks ---
 _CH06_POSITIVE_INT = ("n_heldout", "n_inits", "sd_epochs", "dfr_refits", "lms_n_train", "lms_n_test",
                       "lms_dim", "lms_width", "lms_depth", "lms_batch_size", "lms_epochs", "moons_n",
-                      "moons_width", "moons_epochs", "moons_seeds", "deep_depth", "deep_width", "deep_epochs",
+                      "moons_width", "moons_epochs", "moons_seeds", "deep_depth", "deep_width", "deep_epochs", "deep_seeds",
                       "head_epochs")
 _CH06_POSITIVE_FLOAT = ("mu", "sigma", "a_core", "a_spurious", "noise_scale", "lms_lr", "moons_lr", "head_lr")
 
