@@ -94,9 +94,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             deep_depth=8, deep_width=120, deep_epochs=300, deep_seeds=3, head_epochs=100, head_lr=0.01,
         ),
         "smoke": dict(
-            n_train=300, n_test=400, n_heldout=400, p_values=[0.9, 1.0], epochs=120, n_inits=3,
-            sd_coefs=[0.1], sd_epochs=60, dfr_refits=2, lms_n_train=1000, lms_n_test=500, lms_epochs=2,
-            moons_width=100, moons_epochs=40, moons_seeds=2, deep_depth=4, deep_width=32, deep_epochs=40, deep_seeds=1,
+            n_train=300, n_test=400, n_heldout=400, p_values=[0.9, 1.0], epochs=80, n_inits=3,
+            sd_coefs=[0.1], sd_epochs=40, dfr_refits=2, lms_n_train=600, lms_n_test=400, lms_epochs=2,
+            moons_width=64, moons_epochs=30, moons_seeds=2, deep_depth=4, deep_width=32, deep_epochs=30, deep_seeds=1,
             head_epochs=10,
         ),
         "paper": dict(
