@@ -79,3 +79,10 @@ def test_retrain_head_depth_one_learns_a_linearly_decodable_label_and_is_seeded(
         assert float((head.predict(z) == labels).double().mean()) >= 0.97
     again = probes.retrain_head(z, labels, depth=3, width=8, epochs=100, lr=0.05, seed=0)
     assert torch.equal(again.logits(z), heads[1].logits(z))
+
+
+def test_dfr_on_an_unbalanced_heldout_set_averages_balanced_refits_and_still_finds_the_core():
+    held = data.core_spurious(3000, p=0.8, seed=11)  # groups of unequal size: refits differ
+    flipped = data.core_spurious(1000, p=0.0, seed=12)
+    head = probes.dfr(_hand_features(held), held.labels, held.groups, n_refits=5, seed=1)
+    assert float((head.predict(_hand_features(flipped)) == flipped.labels).double().mean()) >= 0.97

@@ -144,3 +144,20 @@ def small_multiples(df: pd.DataFrame, x: str, y: str, facet: str, *, color: str 
         enc["color"] = alt.Color(f"{color}:Q", title=color_title or color, scale=alt.Scale(scheme="viridis"))
     base = alt.Chart(df).mark_circle(size=point_size, opacity=0.8).encode(**enc).properties(width=size, height=size)
     return base.facet(facet=alt.Facet(f"{facet}:O", title=facet), columns=columns, title=title)
+
+# --- chapter 06 charts ---
+def decision_boundary(points: pd.DataFrame, segments: pd.DataFrame, *, x: str = "x1", y: str = "x2",
+                      color: str = "what", title: str = "", x_title: str | None = None,
+                      y_title: str | None = None) -> alt.Chart:
+    """Return 2-D points over decision-boundary segments, one shared colour legend.
+
+    `points` has columns x, y, color (e.g. "class 0"); `segments` has x, y, x + "_end", y + "_end"
+    and color (e.g. "ERM boundary"), one row per segment, as traced by metrics.boundary.
+    """
+    enc_x = alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(zero=False))
+    enc_y = alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(zero=False))
+    lines = alt.Chart(segments).mark_rule(strokeWidth=2).encode(
+        x=enc_x, y=enc_y, x2=f"{x}_end:Q", y2=f"{y}_end:Q", color=alt.Color(f"{color}:N", title=""))
+    dots = alt.Chart(points).mark_point(filled=True, size=25, opacity=0.7).encode(
+        x=enc_x, y=enc_y, color=alt.Color(f"{color}:N", title=""), tooltip=[x, y, color])
+    return alt.layer(lines, dots, title=title)

@@ -203,6 +203,35 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 
     # --- chapter 06 presets ---
+    "06": {
+        "book": dict(
+            # core/spurious data (note 06, section 4) and the network of its calibration run
+            n_train=600, n_test=1000, n_heldout=800, p_values=[0.9, 0.99, 1.0], mu=2.0, sigma=0.2,
+            a_core=0.25, a_spurious=6.0, n_noise=10, noise_scale=0.1,
+            width=120, depth=5, lr=0.02, momentum=0.9, epochs=600, stop_loss=1e-3, n_inits=10,
+            # spectral decoupling, DFR
+            sd_coefs=[1e-3, 1e-2, 1e-1], sd_epochs=250, dfr_refits=20,
+            # Shah et al.'s LMS-5
+            lms_n_train=5000, lms_n_test=2000, lms_dim=50, lms_margin=0.1, lms_width=100, lms_depth=3,
+            lms_lr=0.1, lms_weight_decay=5e-5, lms_batch_size=256, lms_epochs=8,
+            # Pezeshki et al.'s shifted two moons
+            moons_n=300, moons_margin=0.1, moons_width=500, moons_lr=0.01, moons_epochs=300,
+            moons_sd=0.003, moons_seeds=10,
+            # the retraining-depth question
+            deep_depth=8, deep_width=120, deep_epochs=300, deep_seeds=3, head_epochs=100, head_lr=0.01,
+        ),
+        "smoke": dict(
+            n_train=300, n_test=400, n_heldout=400, p_values=[0.9, 1.0], epochs=80, n_inits=3,
+            sd_coefs=[0.1], sd_epochs=40, dfr_refits=2, lms_n_train=600, lms_n_test=400, lms_epochs=2,
+            moons_width=64, moons_epochs=30, moons_seeds=2, deep_depth=4, deep_width=32, deep_epochs=30, deep_seeds=1,
+            head_epochs=10,
+        ),
+        "paper": dict(
+            n_train=1200, n_test=4000, n_heldout=2000, epochs=3000, sd_epochs=3000,
+            lms_n_train=100000, lms_n_test=10000, lms_epochs=20, moons_epochs=1000,
+            deep_epochs=2000, deep_seeds=10, head_epochs=300,
+        ),
+    },
 
     # --- chapter 07 presets ---
 }
@@ -577,6 +606,40 @@ def _check_ch05(p: dict[str, Any]) -> None:
 
 
 # --- chapter 06 checks ---
+_CH06_POSITIVE_INT = ("n_heldout", "n_inits", "sd_epochs", "dfr_refits", "lms_n_train", "lms_n_test",
+                      "lms_dim", "lms_width", "lms_depth", "lms_batch_size", "lms_epochs", "moons_n",
+                      "moons_width", "moons_epochs", "moons_seeds", "deep_depth", "deep_width", "deep_epochs", "deep_seeds",
+                      "head_epochs")
+_CH06_POSITIVE_FLOAT = ("mu", "sigma", "a_core", "a_spurious", "noise_scale", "lms_lr", "moons_lr", "head_lr")
+
+
+def _check_ch06(p: dict[str, Any]) -> None:
+    for name in _CH06_POSITIVE_INT:
+        if p[name] < 1:
+            raise ConfigError(f"{name} must be an integer >= 1, got {p[name]} (set it with -p {name} N)")
+    if p["n_noise"] < 0:
+        raise ConfigError(f"n_noise must be an integer >= 0, got {p['n_noise']}")
+    for name in _CH06_POSITIVE_FLOAT:
+        if p[name] <= 0:
+            raise ConfigError(f"{name} must be a number > 0, got {p[name]} (set it with -p {name} X)")
+    for name in ("lms_weight_decay", "moons_sd"):
+        if p[name] < 0:
+            raise ConfigError(f"{name} must be a number >= 0, got {p[name]}")
+    for sd in p["sd_coefs"]:
+        if sd < 0:
+            raise ConfigError(f"sd_coefs must hold numbers >= 0, got {p['sd_coefs']}")
+    if not all(0.5 <= prob <= 1.0 for prob in p["p_values"]) or not {0.9, 1.0} <= set(p["p_values"]):
+        raise ConfigError(f"p_values must lie in [0.5, 1] (the probability that s = y in training) and include "
+                          f"0.9 and 1.0, where note 06 states its claims; got {p['p_values']}")
+    if not 0 < p["lms_margin"] < 0.25:
+        raise ConfigError(f"lms_margin must be in (0, 0.25) so five slabs fit in [-1, 1], got {p['lms_margin']}")
+    if p["moons_margin"] == 0:
+        raise ConfigError("moons_margin must be non-zero (> 0 separable, < 0 overlapping), got 0")
+    if p["deep_depth"] < 2 or p["depth"] < 2:
+        raise ConfigError(f"depth and deep_depth must be >= 2 (a hidden layer to retrain from), got "
+                          f"{p['depth']} and {p['deep_depth']}")
+    if p["n_heldout"] < 16:
+        raise ConfigError(f"n_heldout must be >= 16 so DFR has a few samples per group in both halves, got {p['n_heldout']}")
 
 # --- chapter 07 checks ---
 
@@ -598,6 +661,7 @@ CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     "05": [_check_ch05],
 
     # --- chapter 06 cross-check entry ---
+    "06": [_check_ch06],
 
     # --- chapter 07 cross-check entry ---
 }

@@ -111,7 +111,9 @@ def dfr(z: torch.Tensor, labels: torch.Tensor, groups: torch.Tensor, *, Cs=DFR_C
     with the held-out mean and std; split the held-out set in two halves stratified by group; for each
     C, fit on a group-balanced subsample of the first half and score worst-group accuracy on the
     second; keep the best C (the first in `Cs` on ties); refit on `n_refits` group-balanced
-    subsamples of the whole held-out set and average coefficients and intercepts.
+    subsamples of the whole held-out set and average coefficients and intercepts. When the held-out
+    groups already have equal sizes every balanced subsample is the whole set, so one refit is made.
+    liblinear may stop at its iteration cap on nearly collinear deep features; its warning is muted.
     """
     zn, yn, gn = _numpy(z), _numpy(labels).astype(int), _numpy(groups).astype(int)
     if not len(zn) == len(yn) == len(gn):
@@ -131,6 +133,8 @@ def dfr(z: torch.Tensor, labels: torch.Tensor, groups: torch.Tensor, *, Cs=DFR_C
                                                 torch.from_numpy(yn[second]), torch.from_numpy(gn[second]))
     best = max(tuning, key=lambda c: (tuning[c], -list(tuning).index(c)))
     coefs, intercepts = [], []
+    if len({int((gn == g).sum()) for g in np.unique(gn)}) == 1:
+        n_refits = 1
     for r in range(n_refits):
         idx = _balanced_index(gn, rng)
         clf = _l1_logistic(best, seed + r).fit(zs[idx], yn[idx])
@@ -146,7 +150,23 @@ def _l1_logistic(c: float, seed: int):
 
     major, minor = (int(v) for v in sklearn.__version__.split(".")[:2])
     penalty = {"l1_ratio": 1.0} if (major, minor) >= (1, 8) else {"penalty": "l1"}
-    return LogisticRegression(C=c, solver="liblinear", random_state=seed, max_iter=1000, **penalty)
+    return _Quiet(LogisticRegression(C=c, solver="liblinear", random_state=seed, max_iter=1000, **penalty))
+
+
+class _Quiet:
+    """Wrap an estimator so that `fit` mutes scikit-learn's ConvergenceWarning."""
+
+    def __init__(self, est):
+        self.est = est
+
+    def fit(self, x, y):
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return self.est.fit(x, y)
 
 
 def _balanced_index(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
