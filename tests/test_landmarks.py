@@ -139,3 +139,15 @@ def test_layerwise_map_linearity_has_one_value_per_consecutive_pair():
 def test_bad_inputs_raise_landmark_errors(call):
     with pytest.raises(LandmarkError):
         call()
+
+
+def test_a_map_between_collapsed_layers_is_affine_but_its_within_class_part_need_not_be():
+    gen = torch.Generator().manual_seed(6)
+    labels = torch.arange(300) % 3
+    means = torch.randn(3, 10, generator=gen, dtype=torch.float64) * 10
+    x = means[labels] + 0.01 * torch.randn(300, 10, generator=gen, dtype=torch.float64)
+    y = torch.relu(x @ torch.randn(10, 10, generator=gen, dtype=torch.float64)) + x.pow(2)
+    assert landmarks.map_linearity(x, y) > 0.99
+    within = landmarks.map_linearity(landmarks.class_centred(x, labels), landmarks.class_centred(y, labels))
+    assert within < 0.9
+    assert landmarks.class_centred(x, labels)[labels == 1].mean(0).abs().max() < 1e-12

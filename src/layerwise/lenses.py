@@ -6,7 +6,8 @@
 - the numerical rank (tunnel convention) and effective rank of the centred features (`metrics.rank`),
 - linear-probe test accuracy (`metrics.probes`),
 - linear CKA between every pair of layers (`metrics.cka.cka_matrix`),
-- R^2 of the affine map from layer l-1 to layer l (`metrics.landmarks.map_linearity`),
+- R^2 of the affine map from layer l-1 to layer l, on the features and on their within-class
+  parts (`metrics.landmarks.map_linearity`, `class_centred`),
 - the kernel-target alignment of each weight layer's tangent kernel (`metrics.ntk`,
   `metrics.alignment`),
 and returns them with the special layers (`Lenses.landmarks`). Layer numbering follows
@@ -83,19 +84,23 @@ class Lenses:
 
         tunnel = hidden layers start..L-1. map_r2_tunnel: mean R^2 of the maps between tunnel layers
         (into layers start+1..L-1); map_r2_extractor: mean R^2 of the maps into layers 2..start
-        (between hidden layers before the tunnel); log_c_r2 / c_ratio: `landmarks.log_linear_r2` of
+        (between hidden layers before the tunnel); the same for map_r2_within (class-centred features,
+        `landmarks.class_centred`); log_c_r2 / c_ratio: `landmarks.log_linear_r2` of
         C_l over the tunnel (NaN when it holds fewer than 3 layers).
         """
         start, last = self.landmarks()["tunnel start"], self.depth - 1
-        r2 = self.profile["map_r2"]
-        tunnel_maps = r2[start + 1:last + 1]
-        extractor_maps = r2[2:start + 1]
+        out = {"tunnel length": float(last - start + 1)}
+        for key in ("map_r2", "map_r2_within"):
+            r2 = self.profile[key]
+            out[f"{key}_tunnel"] = _mean(r2[start + 1:last + 1])
+            out[f"{key}_extractor"] = _mean(r2[2:start + 1])
         layers = np.arange(start, last + 1)
-        fit_r2, ratio = landmarks.log_linear_r2(self.profile["C"][layers], layers)
-        return {"tunnel length": float(last - start + 1),
-                "map_r2_tunnel": float(np.mean(tunnel_maps)) if tunnel_maps.size else float("nan"),
-                "map_r2_extractor": float(np.mean(extractor_maps)) if extractor_maps.size else float("nan"),
-                "log_c_r2": fit_r2, "c_ratio": ratio}
+        out["log_c_r2"], out["c_ratio"] = landmarks.log_linear_r2(self.profile["C"][layers], layers)
+        return out
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.mean(values)) if values.size else float("nan")
 
 
 def all_lenses(model: nn.Module, train: data_mod.Dataset, test: data_mod.Dataset,
@@ -122,6 +127,8 @@ def all_lenses(model: nn.Module, train: data_mod.Dataset, test: data_mod.Dataset
         "effective rank": np.array([rank.effective_rank(f[sub], center=True) for f in f_tr]),
         "probe": np.array([probes.linear_probe_accuracy(a, y_tr, b, y_te) for a, b in zip(f_tr, f_te)]),
         "map_r2": np.array([np.nan, *landmarks.layerwise_map_linearity(f_tr, f_te)]),
+        "map_r2_within": np.array([np.nan, *landmarks.layerwise_map_linearity(
+            [landmarks.class_centred(f, y_tr) for f in f_tr], [landmarks.class_centred(f, y_te) for f in f_te])]),
         "alignment": np.array([np.nan, *layer_alignment(model, train, s.n_kernel, s.seed)]),
     }
     m = cka.cka_matrix([f[sub] for f in f_tr]).cpu().numpy()

@@ -161,6 +161,18 @@ def layerwise_map_linearity(features: Sequence[torch.Tensor], test_features: Seq
     return out
 
 
+def class_centred(h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Return h (n, d) minus each sample's class mean (float64): the within-class part of h.
+
+    A map between collapsed layers (features near K class means) is affine on the means whenever
+    K <= d + 1, so `map_linearity` of class-centred features is the stricter test of linearity.
+    """
+    from .collapse import class_means
+
+    z = _matrix(h)
+    return z - class_means(z, labels)[labels.long()]
+
+
 def log_linear_r2(c: Sequence[float], layers: Sequence[int] | None = None) -> tuple[float, float]:
     """Return (R^2, ratio) of the least-squares line of log C_l on l: how geometric C_l is.
 
