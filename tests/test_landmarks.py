@@ -151,3 +151,12 @@ def test_a_map_between_collapsed_layers_is_affine_but_its_within_class_part_need
     within = landmarks.map_linearity(landmarks.class_centred(x, labels), landmarks.class_centred(y, labels))
     assert within < 0.9
     assert landmarks.class_centred(x, labels)[labels == 1].mean(0).abs().max() < 1e-12
+
+
+def test_map_linearity_survives_dead_units():
+    gen = torch.Generator().manual_seed(7)
+    x = torch.relu(torch.randn(200, 6, generator=gen, dtype=torch.float64))
+    x[:, 2] = 0.0  # a dead unit: the Gram is singular
+    y = x @ torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    assert landmarks.map_linearity(x, y, ridge=0.0) == pytest.approx(1.0, abs=1e-10)
+    assert landmarks.map_linearity(x[:4], y[:4], ridge=0.0) == pytest.approx(1.0, abs=1e-10)  # d > n

@@ -114,7 +114,9 @@ def map_linearity(h_in: torch.Tensor, h_out: torch.Tensor, h_in_test: torch.Tens
     pair is scored on the second, centred with the fitting set's means (out-of-sample R^2; use it
     when d_in is not small against n, since an in-sample fit then also explains noise).
     Solved in float64 in the cheaper space: the (d_in, d_in) system when d_in <= n, else the
-    (n, n) one, with ridge lam = ridge * ||H_in||_F^2 / d_in (scale-free; only for stability).
+    (n, n) one, with ridge lam = ridge * ||H_in||_F^2 / d_in (scale-free; only for stability) and
+    directions of the Gram below m * eps64 of its largest eigenvalue dropped (dead ReLU units make
+    it singular), i.e. a truncated, ridged pseudo-inverse.
     A constant h_out gives R^2 = 1 when it is also constant on the scored set.
     """
     if ridge < 0:
@@ -129,9 +131,9 @@ def map_linearity(h_in: torch.Tensor, h_out: torch.Tensor, h_in_test: torch.Tens
     n, d = xc.shape
     lam = ridge * float(xc.pow(2).sum()) / max(d, 1)
     if d <= n:
-        b = torch.linalg.solve(xc.T @ xc + lam * torch.eye(d, dtype=xc.dtype), xc.T @ yc)
+        b = _pinv_solve(xc.T @ xc, xc.T @ yc, lam)
     else:
-        b = xc.T @ torch.linalg.solve(xc @ xc.T + lam * torch.eye(n, dtype=xc.dtype), yc)
+        b = xc.T @ _pinv_solve(xc @ xc.T, yc, lam)
     if h_in_test is not None:
         xt, yt = _matrix(h_in_test), _matrix(h_out_test)
         if xt.shape[0] != yt.shape[0] or xt.shape[1] != d or yt.shape[1] != y.shape[1]:
@@ -188,6 +190,15 @@ def log_linear_r2(c: Sequence[float], layers: Sequence[int] | None = None) -> tu
         return float("nan"), float("nan")
     fit = linear_fit(idx, np.log(v))
     return fit.r2, float(np.exp(fit.slope))
+
+
+def _pinv_solve(gram: torch.Tensor, rhs: torch.Tensor, lam: float) -> torch.Tensor:
+    """Return (G + lam I)^+ rhs for a PSD Gram G (m, m), dropping eigenvalues <= m * eps64 * max."""
+    ev, vec = torch.linalg.eigh(gram)
+    ev = ev.clamp_min(0.0)
+    keep = ev > gram.shape[0] * torch.finfo(torch.float64).eps * ev.max()
+    inv = torch.where(keep, 1.0 / (ev + lam).clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(ev))
+    return vec @ (inv.unsqueeze(1) * (vec.T @ rhs))
 
 
 def _matrix(h: torch.Tensor) -> torch.Tensor:
