@@ -172,6 +172,7 @@ for name, (split, difficulty) in tasks.items():
             runs.append(dict(task=name, difficulty=difficulty, depth=depth, seed=cfg.seed + s, lenses=lz,
                              **lz.landmarks(), **lz.tunnel_summary(),
                              train_acc=lz.train_accuracy, test_acc=lz.test_accuracy))
+    print(f"{name}: done after {time.time() - start:.0f} s", flush=True)
 nets = pd.DataFrame(runs)
 print(f"{len(nets)} networks trained and measured in {time.time() - start:.0f} s")
 nets.groupby(["task", "depth"])[["train_acc", "test_acc"]].mean().unstack("depth").style.format(precision=3)
