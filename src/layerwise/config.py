@@ -234,6 +234,22 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 
     # --- chapter 07 presets ---
+    "07": {
+        "book": dict(
+            width=256, sweep_depths=[6, 10, 16, 24], n_seeds=2, epochs=20, lr=0.01, momentum=0.9,
+            batch_size=128, dataset="digits", data_root="", download=False, n_train=0,
+            latent_dims=[2, 8, 32], ambient_dim=100, n_samples=1000, n_test=500,
+            n_kernel=100, n_cka=512, cka_threshold=0.9, tl_rel=0.05, onset_tol=0.1,
+        ),
+        "smoke": dict(
+            width=32, sweep_depths=[3, 5], n_seeds=1, epochs=2, n_train=300, latent_dims=[2, 8],
+            n_samples=200, n_test=100, n_kernel=20, n_cka=100,
+        ),
+        "paper": dict(
+            sweep_depths=[6, 10, 16, 24, 32, 50], n_seeds=5, epochs=50, dataset="mnist", n_train=10000,
+            latent_dims=[2, 4, 8, 16, 32, 64], n_samples=10000, n_test=2000, n_kernel=200, n_cka=2000,
+        ),
+    },
 }
 
 # Names that mean the same thing in every chapter, with the values they accept.
@@ -642,6 +658,18 @@ def _check_ch06(p: dict[str, Any]) -> None:
         raise ConfigError(f"n_heldout must be >= 16 so DFR has a few samples per group in both halves, got {p['n_heldout']}")
 
 # --- chapter 07 checks ---
+def _check_ch07(p: dict[str, Any]) -> None:
+    for name in ("latent_dims", "ambient_dim", "n_kernel", "n_cka"):
+        values = p[name] if isinstance(p[name], list) else [p[name]]
+        if any(v < 1 for v in values):
+            raise ConfigError(f"{name} must hold integers >= 1, got {p[name]!r}")
+    if min(p["sweep_depths"]) < 3:
+        raise ConfigError(f"sweep_depths must be >= 3 (two hidden layers at least), got {p['sweep_depths']}")
+    if p["n_test"] < 1:
+        raise ConfigError(f"n_test must be >= 1 (held-out samples of the hidden manifold task), got {p['n_test']}")
+    for name in ("cka_threshold", "tl_rel", "onset_tol"):
+        if not 0 <= p[name] < 1:
+            raise ConfigError(f"{name} must be in [0, 1), got {p[name]}")
 
 CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     "01": [_check_ch01],
@@ -664,4 +692,5 @@ CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     "06": [_check_ch06],
 
     # --- chapter 07 cross-check entry ---
+    "07": [_check_ch07],
 }
