@@ -318,10 +318,67 @@ def model_target_linearity(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     from ..features import layer_features
 
     weights = [w.detach().cpu() for w in model.weights()]
-    hidden = range(1, len(weights))
-    tl = [target_linearity(feats[l], y, n_classes=n_classes) for l in hidden]
-    sur = [gram_surrogate(feats[l], weights[l], y, n_classes=n_classes) for l in hidden]
-    return tl, sur
+    return hidden_target_linearity(layer_features(model, x), weights, y.cpu(), n_classes=n_classes)
+
+
+def collapse_tl_bound(h: torch.Tensor, labels: torch.Tensor, *, n_classes: int | None = None) -> float:
+    """Return the lower bound 1 - ||E M^+ (I - 1 ybar^T)||_F^2 / ||Y_c||_F^2 <= TL(h, labels).
+
+    Write the features h (n, d) as H = Y M + E with Y the one-hot labels (n, K), M the (K, d)
+    uncentred class means and E the within-class deviations. If M has rank K, Y = H M^+ - E M^+ and
+    Y_c = Y (I - 1 ybar^T), so the part of Y_c outside span(H) is at most E M^+ (I - 1 ybar^T): as the
+    within-class variability collapses (NC1, E -> 0) TL is forced to 1. Returns -inf when the class
+    means are rank deficient (the bound says nothing then).
+    """
+    hd = h.reshape(h.shape[0], -1).double()
+    k = int(labels.max()) + 1 if n_classes is None else n_classes
+    y = one_hot(labels, k, torch.float64)
+    means = (y.T @ hd) / y.sum(0).clamp_min(1).unsqueeze(1)
+    if int(torch.linalg.matrix_rank(means)) < k:
+        return float("-inf")
+    e = hd - y @ means
+    centring = torch.eye(k, dtype=torch.float64) - torch.ones(k, 1, dtype=torch.float64) @ y.mean(0, keepdim=True)
+    outside = e @ torch.linalg.pinv(means) @ centring
+    yc = y - y.mean(0)
+    return float(1 - outside.pow(2).sum() / yc.pow(2).sum())
+
+
+def half_gain_epochs(curves: torch.Tensor | Sequence[Sequence[float]], epochs: Sequence[int]) -> list[int | None]:
+    """Return, per column of `curves` (T, L) (one row per entry of `epochs`), the first epoch at which
+    the value has covered half of its final gain over the first row; None where the gain is <= 0."""
+    c = torch.as_tensor(curves, dtype=torch.float64)
+    out: list[int | None] = []
+    for j in range(c.shape[1]):
+        gain = c[-1, j] - c[0, j]
+        if gain <= 0:
+            out.append(None)
+            continue
+        reached = torch.nonzero(c[:, j] - c[0, j] >= 0.5 * gain).flatten()
+        out.append(int(epochs[int(reached[0])]))
+    return out
+
+
+def ols_distances(h: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor, *, ridge: float = 0.01) -> dict[str, float]:
+    """Return the staircase distances (note 03, Fig. 8) with y_ols = H (H^T H + ridge I)^{-1} H^T y:
+    {"target_to_ols": ||y - y_ols||, "output_to_ols": ||y_hat - y_ols||, "target_to_output": ||y - y_hat||}.
+
+    h (n, d) are the last hidden features, y (n,) the target and y_hat (n,) the network output.
+    """
+    hd, yd, od = h.reshape(h.shape[0], -1).double(), y.reshape(-1).double(), y_hat.reshape(-1).double()
+    n, d = hd.shape
+    if d <= n:
+        y_ols = hd @ torch.linalg.solve(hd.T @ hd + ridge * torch.eye(d, dtype=hd.dtype), hd.T @ yd)
+    else:  # the same fit in sample space: K (K + ridge I)^{-1} y
+        k = hd @ hd.T
+        y_ols = k @ torch.linalg.solve(k + ridge * torch.eye(n, dtype=hd.dtype), yd)
+    return {"target_to_ols": float((yd - y_ols).norm()), "output_to_ols": float((od - y_ols).norm()),
+            "target_to_output": float((yd - od).norm())}
+
+
+def matrix_cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Return <a, b>_F / (||a||_F ||b||_F) for two matrices of the same shape (1 = same direction)."""
+    a, b = a.double(), b.double()
+    return float((a * b).sum() / (a.norm() * b.norm()).clamp_min(torch.finfo(torch.float64).tiny))
 
 
 # --- chapter 03b ---
@@ -441,65 +498,3 @@ def half_gain_epoch(epochs: Sequence[int], values: Sequence[float]) -> int:
         if v - start >= 0.5 * (end - start):
             return int(e)
     return int(epochs[-1])
-
-    return hidden_target_linearity(layer_features(model, x), weights, y.cpu(), n_classes=n_classes)
-
-
-def collapse_tl_bound(h: torch.Tensor, labels: torch.Tensor, *, n_classes: int | None = None) -> float:
-    """Return the lower bound 1 - ||E M^+ (I - 1 ybar^T)||_F^2 / ||Y_c||_F^2 <= TL(h, labels).
-
-    Write the features h (n, d) as H = Y M + E with Y the one-hot labels (n, K), M the (K, d)
-    uncentred class means and E the within-class deviations. If M has rank K, Y = H M^+ - E M^+ and
-    Y_c = Y (I - 1 ybar^T), so the part of Y_c outside span(H) is at most E M^+ (I - 1 ybar^T): as the
-    within-class variability collapses (NC1, E -> 0) TL is forced to 1. Returns -inf when the class
-    means are rank deficient (the bound says nothing then).
-    """
-    hd = h.reshape(h.shape[0], -1).double()
-    k = int(labels.max()) + 1 if n_classes is None else n_classes
-    y = one_hot(labels, k, torch.float64)
-    means = (y.T @ hd) / y.sum(0).clamp_min(1).unsqueeze(1)
-    if int(torch.linalg.matrix_rank(means)) < k:
-        return float("-inf")
-    e = hd - y @ means
-    centring = torch.eye(k, dtype=torch.float64) - torch.ones(k, 1, dtype=torch.float64) @ y.mean(0, keepdim=True)
-    outside = e @ torch.linalg.pinv(means) @ centring
-    yc = y - y.mean(0)
-    return float(1 - outside.pow(2).sum() / yc.pow(2).sum())
-
-
-def half_gain_epochs(curves: torch.Tensor | Sequence[Sequence[float]], epochs: Sequence[int]) -> list[int | None]:
-    """Return, per column of `curves` (T, L) (one row per entry of `epochs`), the first epoch at which
-    the value has covered half of its final gain over the first row; None where the gain is <= 0."""
-    c = torch.as_tensor(curves, dtype=torch.float64)
-    out: list[int | None] = []
-    for j in range(c.shape[1]):
-        gain = c[-1, j] - c[0, j]
-        if gain <= 0:
-            out.append(None)
-            continue
-        reached = torch.nonzero(c[:, j] - c[0, j] >= 0.5 * gain).flatten()
-        out.append(int(epochs[int(reached[0])]))
-    return out
-
-
-def ols_distances(h: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor, *, ridge: float = 0.01) -> dict[str, float]:
-    """Return the staircase distances (note 03, Fig. 8) with y_ols = H (H^T H + ridge I)^{-1} H^T y:
-    {"target_to_ols": ||y - y_ols||, "output_to_ols": ||y_hat - y_ols||, "target_to_output": ||y - y_hat||}.
-
-    h (n, d) are the last hidden features, y (n,) the target and y_hat (n,) the network output.
-    """
-    hd, yd, od = h.reshape(h.shape[0], -1).double(), y.reshape(-1).double(), y_hat.reshape(-1).double()
-    n, d = hd.shape
-    if d <= n:
-        y_ols = hd @ torch.linalg.solve(hd.T @ hd + ridge * torch.eye(d, dtype=hd.dtype), hd.T @ yd)
-    else:  # the same fit in sample space: K (K + ridge I)^{-1} y
-        k = hd @ hd.T
-        y_ols = k @ torch.linalg.solve(k + ridge * torch.eye(n, dtype=hd.dtype), yd)
-    return {"target_to_ols": float((yd - y_ols).norm()), "output_to_ols": float((od - y_ols).norm()),
-            "target_to_output": float((yd - od).norm())}
-
-
-def matrix_cosine(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Return <a, b>_F / (||a||_F ||b||_F) for two matrices of the same shape (1 = same direction)."""
-    a, b = a.double(), b.double()
-    return float((a * b).sum() / (a.norm() * b.norm()).clamp_min(torch.finfo(torch.float64).tiny))
