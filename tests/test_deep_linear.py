@@ -110,4 +110,4 @@ def test_reduced_balance_gaps_equal_the_full_gaps_and_norms(float64_default):
     red = reduce_orthogonal_init(w, XI)
     gaps, norms = reduced_balance_gaps(red.weights, red.complement, XI)
     assert gaps == pytest.approx(balance_gaps(w), rel=1e-10, abs=1e-12)
-    assert norms == pytest.approx([float(torch.linalg.matrix_norm(m.double())) for m in w[:-1]], rel=1e-12)
+    assert norms == pytest.approx([float(torch.linalg.matrix_norm(m.detach().double())) for m in w[:-1]], rel=1e-12)
