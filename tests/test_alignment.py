@@ -157,3 +157,14 @@ def test_forward_factor_has_zero_full_alignment():
 def _onehot_gram(y):
     yoh = torch.nn.functional.one_hot(y, O).double()
     return yoh @ yoh.T
+
+
+def test_kernel_alignments_need_full_kernels():
+    from layerwise.metrics.alignment import kernel_alignments
+    from layerwise.metrics.ntk import tangent_kernels
+    from layerwise.models import MLP
+
+    model = MLP(6, 8, 3, O, seed=1).double()
+    x = torch.randn(N, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with pytest.raises(AlignmentError, match="full"):
+        kernel_alignments(tangent_kernels(model, x, outputs="trace"), _labels())

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from layerwise.metrics.signal_propagation import (KAPPA, SignalError, asymptotic_balance, backward_correlations,
+                                                  kernel_correlations,
                                                   balance_point, empirical_correlations, forward_correlations,
                                                   input_correlations, meanfield_balance, meanfield_correlations,
                                                   power_law_fit, relu_correlation_map, relu_correlation_slope)
@@ -42,10 +43,10 @@ def test_balance_points_reproduce_the_note_finite_depth_table():
 
 def test_finite_depth_slopes_match_the_note():
     small, large = [10, 20, 30, 40, 50], [200, 400, 800, 1600, 3200]
-    assert power_law_fit(small, [meanfield_balance(L, 0.5) for L in small])["slope"] == pytest.approx(0.83, abs=0.01)
-    assert power_law_fit(small, [meanfield_balance(L, 0.0) for L in small])["slope"] == pytest.approx(0.74, abs=0.01)
-    assert power_law_fit(large, [meanfield_balance(L, 0.5) for L in large])["slope"] == pytest.approx(0.65, abs=0.01)
-    assert power_law_fit(large, [meanfield_balance(L, 0.0) for L in large])["slope"] == pytest.approx(0.64, abs=0.01)
+    assert power_law_fit(small, [meanfield_balance(L, 0.5) for L in small]).slope == pytest.approx(0.83, abs=0.01)
+    assert power_law_fit(small, [meanfield_balance(L, 0.0) for L in small]).slope == pytest.approx(0.74, abs=0.01)
+    assert power_law_fit(large, [meanfield_balance(L, 0.5) for L in large]).slope == pytest.approx(0.65, abs=0.01)
+    assert power_law_fit(large, [meanfield_balance(L, 0.0) for L in large]).slope == pytest.approx(0.64, abs=0.01)
 
 
 @pytest.mark.parametrize("c0", [0.0, 0.5, 0.9])
@@ -81,16 +82,11 @@ def test_balance_point_first_crossing_and_interpolation():
         balance_point(fwd, bwd[:3])
 
 
-def _equicorrelated(n, d, c, seed):
-    """Return n points of norm sqrt(d) in R^d whose pairwise cosines all equal c."""
-    q, _ = torch.linalg.qr(torch.randn(d, n + 1, generator=torch.Generator().manual_seed(seed)))
-    return math.sqrt(d) * (math.sqrt(c) * q[:, :1] + math.sqrt(1 - c) * q[:, 1:]).T
-
-
 def test_empirical_correlations_follow_the_mean_field_recursions():
     """Claim 2: width 2048, L = 20 hidden layers, He init, no bias, c_0 = 0.5: forward within 0.05,
     backward within 0.15 of the recursions (one network, averaged over the pairs of 6 inputs)."""
-    x = _equicorrelated(6, 256, 0.5, seed=0)
+    q, _ = torch.linalg.qr(torch.randn(256, 7, generator=torch.Generator().manual_seed(0)))
+    x = 16 * (0.5 ** 0.5 * q[:, :1] + 0.5 ** 0.5 * q[:, 1:]).T  # six inputs, every pairwise cosine 0.5
     assert torch.allclose(input_correlations(x), torch.full((15,), 0.5, dtype=torch.float64), atol=1e-5)
     model = MLP(256, 2048, 21, 1, activation="relu", bias=False, init="he", seed=0)
     emp, mf = empirical_correlations(model, x), meanfield_correlations(21, 0.5)
@@ -109,10 +105,10 @@ def test_meanfield_correlations_index_the_weight_layers():
 
 def test_power_law_fit_recovers_an_exponent_and_brackets_it():
     x = [10, 20, 30, 40, 50] * 3
-    assert power_law_fit(x, [2 * v ** 0.6 for v in x])["slope"] == pytest.approx(0.6, abs=1e-12)
+    assert power_law_fit(x, [2 * v ** 0.6 for v in x]).slope == pytest.approx(0.6, abs=1e-12)
     noise = torch.randn(15, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     fit = power_law_fit(x, [2 * v ** 0.6 * math.exp(0.05 * float(e)) for v, e in zip(x, noise)])
-    assert fit["low"] < 0.6 < fit["high"] and fit["n"] == 15
+    assert fit.slope_ci[0] < 0.6 < fit.slope_ci[1]
     with pytest.raises(SignalError):
         power_law_fit([1, 2], [1, 2])
 
@@ -120,3 +116,15 @@ def test_power_law_fit_recovers_an_exponent_and_brackets_it():
 def test_layer_count_is_validated():
     with pytest.raises(SignalError, match="hidden_layers"):
         forward_correlations(0.5, 0)
+
+
+def test_kernel_correlations_agree_for_full_and_trace_kernels():
+    from layerwise.metrics.ntk import tangent_kernels
+
+    model = MLP(8, 16, 4, 3, seed=2).double()
+    x = torch.randn(9, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    full = kernel_correlations(tangent_kernels(model, x))
+    trace = empirical_correlations(model, x)
+    assert torch.allclose(full.forward, trace.forward, atol=1e-12)
+    assert torch.allclose(full.backward, trace.backward, atol=1e-12)
+    assert float(full.forward[0]) == pytest.approx(float(input_correlations(x).mean()), abs=1e-12)

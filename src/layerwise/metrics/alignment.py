@@ -121,6 +121,8 @@ class LayerAlignment:
     forward: A(F_l, Y Y^T) of the forward kernel (n x n; its "full" alignment is identically 0,
     because F_l kron 1 1^T is blind to which output is which); backward: A(B_l) in the "full" convention;
     network: A(sum_l K_l) of the whole network's NTK ("full").
+    backward[-1] is NaN by construction: the readout's backward kernel is s^2 1 1^T kron I_o (s the
+    output scale) for every model, and per-output centring sends it to 0.
     """
 
     tangent: torch.Tensor
@@ -146,13 +148,20 @@ def peak_layer(alignments: torch.Tensor) -> int:
 def layerwise_alignment(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> LayerAlignment:
     """Return the LayerAlignment of `model` (a layerwise MLP) on inputs x (n, in_dim) with integer
     labels (n,) in 0..o-1, o = the number of outputs. One call of `metrics.ntk.tangent_kernels`
-    ("full" kernels, float64 for the alignments); memory O(L (n o)^2)."""
+    ("full" kernels); memory O(L (n o)^2)."""
     from .ntk import tangent_kernels
 
-    lk = tangent_kernels(model, x, outputs="full")
+    return kernel_alignments(tangent_kernels(model, x, outputs="full"), labels)
+
+
+def kernel_alignments(lk, labels: torch.Tensor) -> LayerAlignment:
+    """Return the LayerAlignment of precomputed "full" `metrics.ntk.LayerKernels` with integer labels
+    (n,); the alignments are computed one layer at a time in float64."""
+    if lk.outputs != "full":
+        raise AlignmentError(f"kernel_alignments needs outputs='full' kernels, got {lk.outputs!r}")
     labels = labels.to(lk.kernels.device)
     rows = []
-    for k, b, f in zip(lk.kernels, lk.backward, lk.forward):  # one layer at a time in float64
+    for k, b, f in zip(lk.kernels, lk.backward, lk.forward):
         k, b, f = k.double(), b.double(), f.double()
         rows.append([kernel_target_alignment(k, labels), kernel_target_alignment(k, labels, convention="global"),
                      kernel_target_alignment(k, labels, convention="trace"),

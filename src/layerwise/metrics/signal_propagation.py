@@ -22,8 +22,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
+
+from ..stats import LineFit, linear_fit
 
 KAPPA = 9 * math.pi ** 2 / 2
 
@@ -171,9 +174,17 @@ def empirical_correlations(model: nn.Module, x: torch.Tensor) -> LayerCorrelatio
     """
     from .ntk import tangent_kernels
 
-    lk = tangent_kernels(model, x, outputs="trace")
+    return kernel_correlations(tangent_kernels(model, x, outputs="trace"))
+
+
+def kernel_correlations(lk) -> LayerCorrelations:
+    """Return the LayerCorrelations of precomputed `metrics.ntk.LayerKernels` ("full" or "trace";
+    a full backward kernel is summed over outputs first)."""
+    from .ntk import output_trace
+
+    backward = lk.backward if lk.outputs == "trace" else output_trace(lk.backward, lk.n_outputs)
     return LayerCorrelations(mean_offdiagonal(cosine_kernel(lk.forward.double())),
-                             mean_offdiagonal(cosine_kernel(lk.backward.double())))
+                             mean_offdiagonal(cosine_kernel(backward.double())))
 
 
 def meanfield_correlations(depth: int, c0: torch.Tensor | float) -> LayerCorrelations:
@@ -185,22 +196,13 @@ def meanfield_correlations(depth: int, c0: torch.Tensor | float) -> LayerCorrela
     return LayerCorrelations(c.reshape(depth, -1).mean(1), ct.reshape(depth, -1).mean(1))
 
 
-def power_law_fit(x, y, *, level: float = 0.95) -> dict[str, float]:
-    """Return the least-squares fit log y = a log x + b with a `level` t-interval for the slope a.
-
-    x, y: positive sequences of equal length >= 3 (repeated x, e.g. several seeds, are fine).
-    Returns {"slope", "intercept", "low", "high", "r2", "n"}.
-    """
-    from scipy import stats
-
-    lx = torch.as_tensor(x, dtype=torch.float64).log()
-    ly = torch.as_tensor(y, dtype=torch.float64).log()
-    if lx.shape != ly.shape or lx.numel() < 3 or not bool(torch.isfinite(lx).all() & torch.isfinite(ly).all()):
+def power_law_fit(x, y) -> LineFit:
+    """Return the least-squares line log y = slope * log x + intercept (`stats.LineFit`, with R^2 and
+    the 95% t-interval of the slope) for positive x, y of equal length >= 3 (repeated x allowed)."""
+    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
+    if lx.shape != ly.shape or lx.size < 3 or not (np.isfinite(lx).all() and np.isfinite(ly).all()):
         raise SignalError("power_law_fit needs >= 3 pairs of positive finite numbers of equal length")
-    res = stats.linregress(lx.numpy(), ly.numpy())
-    t = stats.t.ppf(0.5 + level / 2, lx.numel() - 2)
-    return {"slope": float(res.slope), "intercept": float(res.intercept), "low": float(res.slope - t * res.stderr),
-            "high": float(res.slope + t * res.stderr), "r2": float(res.rvalue ** 2), "n": int(lx.numel())}
+    return linear_fit(lx, ly)
 
 
 def _check_layers(hidden_layers: int) -> None:
