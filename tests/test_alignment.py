@@ -123,3 +123,48 @@ def test_bad_arguments_name_what_is_accepted():
         kernel_target_alignment(_psd(N * 2), y)
     with pytest.raises(AlignmentError, match="same size"):
         kernel_alignment(_psd(N), _psd(N + 1))
+
+
+def test_layerwise_alignment_matches_the_kernels_and_peaks():
+    from layerwise.metrics.alignment import LayerAlignment, layerwise_alignment, peak_layer
+    from layerwise.metrics.ntk import full_ntk, layerwise_ntk
+    from layerwise.models import MLP
+
+    model = MLP(6, 16, 4, O, seed=1).double()
+    x = torch.randn(N, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = _labels(6)
+    la = layerwise_alignment(model, x, y)
+    k = layerwise_ntk(model, x)
+    assert torch.allclose(la.tangent, kernel_target_alignment(k, y), atol=1e-12)
+    assert torch.allclose(la.tangent_trace, kernel_target_alignment(k, y, convention="trace"), atol=1e-12)
+    assert la.network == pytest.approx(float(kernel_target_alignment(full_ntk(model, x), y)), abs=1e-12)
+    assert float(la.forward[0]) == pytest.approx(float(kernel_alignment(x @ x.T, _onehot_gram(y))), abs=1e-12)
+    assert la.peak() == peak_layer(la.tangent) == int(la.tangent.argmax()) + 1
+    assert la.peak("trace") == int(la.tangent_trace.argmax()) + 1
+    assert peak_layer(torch.tensor([0.1, 0.3, 0.3, 0.2])) == 2
+    assert isinstance(la, LayerAlignment)
+
+
+def test_forward_factor_has_zero_full_alignment():
+    """F kron 1 1^T cannot tell outputs apart: its per-output-centred alignment with centred one-hot
+    targets vanishes, which is why the forward kernel is aligned as an n x n kernel."""
+    y = _labels(7)
+    f = _psd(N, 9)
+    expanded = torch.kron(f, torch.ones(O, O, dtype=torch.float64))
+    assert abs(float(kernel_target_alignment(expanded, y))) < 1e-12
+
+
+def _onehot_gram(y):
+    yoh = torch.nn.functional.one_hot(y, O).double()
+    return yoh @ yoh.T
+
+
+def test_kernel_alignments_need_full_kernels():
+    from layerwise.metrics.alignment import kernel_alignments
+    from layerwise.metrics.ntk import tangent_kernels
+    from layerwise.models import MLP
+
+    model = MLP(6, 8, 3, O, seed=1).double()
+    x = torch.randn(N, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with pytest.raises(AlignmentError, match="full"):
+        kernel_alignments(tangent_kernels(model, x, outputs="trace"), _labels())

@@ -18,7 +18,10 @@ For centred targets the centring of K changes only the normalisation ||K_c||_F, 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+from torch import nn
 
 from .ntk import output_trace
 
@@ -106,3 +109,63 @@ def kernel_target_alignment(k: torch.Tensor, y: torch.Tensor, *, convention: str
     v = yc.reshape(-1)  # example-major: index i * o + k
     quad = torch.einsum("i,...ij,j->...", v, kc, v)
     return quad / (kc.pow(2).sum((-2, -1)).sqrt() * v.dot(v))
+
+
+@dataclass(frozen=True)
+class LayerAlignment:
+    """Per-layer alignments with the labels of one model on n examples; every field is (L,) except
+    `network`, and entry i belongs to weight layer l = i + 1.
+
+    tangent: A(K_l) in the "full" convention (the precedent; the default everywhere in the book);
+    tangent_global, tangent_trace: the same kernels in the "global" and "trace" conventions;
+    forward: A(F_l, Y Y^T) of the forward kernel (n x n; its "full" alignment is identically 0,
+    because F_l kron 1 1^T is blind to which output is which); backward: A(B_l) in the "full" convention;
+    network: A(sum_l K_l) of the whole network's NTK ("full").
+    backward[-1] is NaN by construction: the readout's backward kernel is s^2 1 1^T kron I_o (s the
+    output scale) for every model, and per-output centring sends it to 0.
+    """
+
+    tangent: torch.Tensor
+    tangent_global: torch.Tensor
+    tangent_trace: torch.Tensor
+    forward: torch.Tensor
+    backward: torch.Tensor
+    network: float
+
+    def peak(self, convention: str = "full") -> int:
+        """Return l_max = argmax_l A_l in weight-layer index 1..L (first maximum on ties)."""
+        values = {"full": self.tangent, "global": self.tangent_global, "trace": self.tangent_trace}
+        if convention not in values:
+            raise AlignmentError(f"convention must be one of {', '.join(CONVENTIONS)}, got {convention!r}")
+        return peak_layer(values[convention])
+
+
+def peak_layer(alignments: torch.Tensor) -> int:
+    """Return the 1-based index l_max of the largest entry of an (L,) profile (first one on ties)."""
+    return int(torch.argmax(torch.as_tensor(alignments))) + 1
+
+
+def layerwise_alignment(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> LayerAlignment:
+    """Return the LayerAlignment of `model` (a layerwise MLP) on inputs x (n, in_dim) with integer
+    labels (n,) in 0..o-1, o = the number of outputs. One call of `metrics.ntk.tangent_kernels`
+    ("full" kernels); memory O(L (n o)^2)."""
+    from .ntk import tangent_kernels
+
+    return kernel_alignments(tangent_kernels(model, x, outputs="full"), labels)
+
+
+def kernel_alignments(lk, labels: torch.Tensor) -> LayerAlignment:
+    """Return the LayerAlignment of precomputed "full" `metrics.ntk.LayerKernels` with integer labels
+    (n,); the alignments are computed one layer at a time in float64."""
+    if lk.outputs != "full":
+        raise AlignmentError(f"kernel_alignments needs outputs='full' kernels, got {lk.outputs!r}")
+    labels = labels.to(lk.kernels.device)
+    rows = []
+    for k, b, f in zip(lk.kernels, lk.backward, lk.forward):
+        k, b, f = k.double(), b.double(), f.double()
+        rows.append([kernel_target_alignment(k, labels), kernel_target_alignment(k, labels, convention="global"),
+                     kernel_target_alignment(k, labels, convention="trace"),
+                     kernel_target_alignment(f, labels, convention="trace"), kernel_target_alignment(b, labels)])
+    cols = torch.tensor([[float(v) for v in r] for r in rows], dtype=torch.float64).T
+    network = float(kernel_target_alignment(lk.ntk().double(), labels))
+    return LayerAlignment(*cols, network=network)

@@ -80,11 +80,13 @@ def tangent_kernels(model: nn.Module, x: torch.Tensor, *, outputs: str = "full")
     hs, deltas = _forward_and_deltas(model, x)
     n, o = x.shape[0], deltas[0].shape[0]
     forward = torch.stack([h @ h.T for h in hs])
-    if outputs == "full":  # rows i * o + k: example-major
-        rows = [d.permute(1, 0, 2).reshape(n * o, -1) for d in deltas]
-    else:  # sum over outputs k of <delta^k(x), delta^k(x')> = one product over the stacked (k, unit) axis
-        rows = [d.permute(1, 0, 2).reshape(n, -1) for d in deltas]
-    backward = torch.stack([r @ r.T for r in rows])
+    m = n * o if outputs == "full" else n
+    backward = x.new_empty(len(deltas), m, m)
+    for i, d in enumerate(deltas):
+        # "full": rows i * o + k (example-major); "trace": the sum over k of <delta^k(x), delta^k(x')>
+        # is one product over the stacked (k, unit) axis
+        r = d.permute(1, 0, 2).reshape(m, -1)
+        torch.mm(r, r.T, out=backward[i])
     alpha = tuple(float(a) for a in model.weight_multipliers)
     has_bias = tuple(layer.bias is not None for layer in model.layers)
     kernels = hadamard(backward, _scaled_forward(forward, alpha, has_bias), outputs, o)
