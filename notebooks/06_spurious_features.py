@@ -563,18 +563,19 @@ ledger.table().iloc[-1:]
 # The research seed asks whether retraining should start at the boundary between the *extractor*
 # (early layers that build linearly separable features) and the *tunnel* (later layers that compress
 # them), rather than at the last layer. We train a deeper network at $p=1$, where the spurious feature
-# wins for good: 7 hidden layers of width 120 (depth $L=8$), same optimiser, `deep_epochs` epochs.
+# wins for good: 7 hidden layers of width 120 (depth $L=8$), same optimiser, `deep_epochs` epochs,
+# from `deep_seeds` initialisations (same data).
 #
 # **What "retrain from layer $k$" means here.** Layers $1..k$ stay frozen; we keep their output $h_k$
 # ($k=0$ is the input) on the balanced held-out set, and fit a new classifier on it in two ways:
 #
 # 1. **DFR at layer $k$**: the linear head of section 7 (`probes.dfr`) on $h_k$;
-# 2. **a new head of depth $L-k$** (first initialisation only, it is the slow part): the layers
-#    above $k$ are discarded and a freshly initialised
-#    ReLU stack of the same shape (depth $L-k$, width 120) is trained on standardised $h_k$ with the
-#    book's one training loop (`probes.retrain_head`: cross-entropy, full batch, Adam at `head_lr`
-#    for `head_epochs` epochs). At $k=L-1$ this is a linear head trained by gradient descent; at $k=0$
-#    it is the whole network trained from scratch on the held-out set.
+# 2. **a new head of depth $L-k$** (first initialisation only; it is the slow part): the layers
+#    above $k$ are discarded and a freshly initialised ReLU stack of the same shape (depth $L-k$,
+#    width 120) is trained on standardised $h_k$ with the book's one training loop
+#    (`probes.retrain_head`: cross-entropy, full batch, Adam at `head_lr` for `head_epochs` epochs).
+#    At $k=L-1$ this is a linear head trained by gradient descent; at $k=0$ it is the whole network
+#    trained from scratch on the held-out set.
 #
 # **Where the boundary is.** As chapter 5 does (note 05), on the training features: the numerical
 # rank of each layer (tunnel convention: eigenvalues of the centred covariance above $10^{-3}$ of the
