@@ -369,7 +369,8 @@ ledger.table()
 # reading.*
 #
 # - **The lenses do not single out one layer.** They fall into three groups. The compression onset and
-#   the rank peak coincide in every network, and both sit at the first or second hidden layer: the
+#   the rank peak lie within one layer of each other in every network, both at the first or second
+#   hidden layer: the
 #   first layer lifts the 64- or 100-dimensional input to width 256 (the rank peaks there), and $C_l$
 #   falls from there on. Neither marks the extractor/tunnel boundary (within $\pm1$ layer in 0% and 6%
 #   of the networks). The tunnel start, TL saturation and the alignment peak form the second and
@@ -380,12 +381,12 @@ ledger.table()
 #   in every one of the 30 networks that have both parts.
 # - **The alignment peak is not at the boundary** (not reproduced: 38% of the networks within
 #   $\pm1$ layer, threshold 75%). It lies inside the tunnel, a median 2 layers after its start, and the
-#   gap grows with depth: on the HMM the tunnel start hardly moves with $L$ (the extractor keeps its
-#   length, as Masarczyk et al. report) while $l^*$ moves from about 4–6 at $L=6$ to 8–12 at $L=24$,
+#   gap grows with depth: on the HMM the tunnel start moves by at most two layers from $L=6$ to 24 (the
+#   extractor keeps its length, as Masarczyk et al. report; on digits it does deepen, 3 → 10.5) while $l^*$ moves from about 4–6 at $L=6$ to 8–12 at $L=24$,
 #   the sublinear growth in $L$ that Lou et al. describe.
 # - **The rank peak is not at the boundary either** (not reproduced: 6%, median 3.5 layers before it).
-#   The numerical rank falls through the whole extractor and reaches about the number of classes inside
-#   the tunnel; the seed project's intermediate rank peak (narrow inputs, width 120) is an input-width
+#   The numerical rank falls through the whole extractor and, on digits, reaches about the number of
+#   classes inside the tunnel; the seed project's intermediate rank peak (narrow inputs, width 120) is an input-width
 #   effect here.
 # - **The boundary moves deeper as the task gets harder** (reproduced). On the HMM the mean tunnel start
 #   goes 3.75 → 4.25 → 6.6 layers for $D = 2 → 8 → 32$ (Spearman $\rho = 0.79$ over 24 networks) while
