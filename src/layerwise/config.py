@@ -52,7 +52,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             rate_init_scales=[0.1, 0.3, 0.5], rate_alphas=[1.0, 100.0],
             sweep_depths=[4, 5, 6, 7, 8, 9, 10], sweep_n_per_class=[10, 15, 20, 30, 50],
             dataset="digits", data_root="", download=False, n_train=0,
-            net_width=256, net_depth=8, hybrid_nonlinear=3, net_epochs=60, net_lr=0.05,
+            net_width=256, net_depth=8, hybrid_nonlinear=3, net_epochs=60, net_lr=0.01,
             net_momentum=0.9, net_weight_decay=1e-4, net_batch_size=128, net_init_scale=0.1,
             alpha_hybrid=100.0, alpha_mlp=1.0,
         ),
