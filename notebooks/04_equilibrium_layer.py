@@ -206,14 +206,16 @@ ledger.check("note04-finite-depth-table", measured=sum(ours[L] == TABLE[L] for L
 table
 
 # %%
-mf_long = pd.concat([
-    pd.DataFrame({"layer": np.arange(L + 1), "value": profile, "information": name, "L": f"L={L}"})
-    for L in (10, 50)
-    for name, profile in zip(("forward 1 - c_l", "backward ct_l"),
-                             (lambda p: (p.forward_info.numpy(), p.backward_info.numpy()))(sp.meanfield_profile(L, 0.5)))])
-(charts.line(mf_long[mf_long.L == "L=10"], "layer", "value", color="information", x_title="hidden layer l",
+def meanfield_frame(hidden):
+    """Return the mean-field forward and backward information profiles (c0 = 0.5) as a long frame."""
+    p = sp.meanfield_profile(hidden, 0.5)
+    return pd.concat([pd.DataFrame({"layer": np.arange(hidden + 1), "value": v.numpy(), "information": name})
+                      for name, v in (("forward 1 - c_l", p.forward_info), ("backward ct_l", p.backward_info))])
+
+
+(charts.line(meanfield_frame(10), "layer", "value", color="information", x_title="hidden layer l",
              y_title="information", title="Mean field, L = 10, c0 = 0.5")
- | charts.line(mf_long[mf_long.L == "L=50"], "layer", "value", color="information", x_title="hidden layer l",
+ | charts.line(meanfield_frame(50), "layer", "value", color="information", x_title="hidden layer l",
                y_title="information", title="Mean field, L = 50, c0 = 0.5", points=False))
 
 # %% [markdown]
