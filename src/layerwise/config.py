@@ -161,7 +161,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             datasets=["digits"], data_root="", download=False, n_train=0, n_align=100,
             hidden_layers=10, width=256, lr=0.01, scale_lr_with_depth=True, momentum=0.9,
             weight_decay=5e-4, batch_size=128, epochs=40, stop_loss=1e-2,
-            sweep_hidden_layers=[4, 8, 12, 16], sweep_width=128, sweep_epochs=60, n_seeds=3,
+            sweep_hidden_layers=[5, 10, 15, 20, 25], sweep_width=128, sweep_epochs=60, n_seeds=3,
             theory_width=2048, theory_hidden_layers=20,
         ),
         "smoke": dict(
