@@ -84,16 +84,7 @@ from layerwise import charts, claims, data, features, models, train
 from layerwise.metrics import collapse, probes, rank
 from layerwise.stats import linear_fit
 
-cfg = layerwise.config.resolve(
-    "01", preset, device=device, seed=seed, results_dir=results_dir,
-    n_per_class=n_per_class, n_classes=n_classes, dim=dim, depth=depth, init_scale=init_scale,
-    alpha=alpha, lr=lr, lr_min=lr_min, epochs=epochs, stop_loss=stop_loss, n_seeds=n_seeds,
-    rate_init_scales=rate_init_scales, rate_alphas=rate_alphas, sweep_depths=sweep_depths,
-    sweep_n_per_class=sweep_n_per_class, dataset=dataset, data_root=data_root, download=download,
-    n_train=n_train, net_width=net_width, net_depth=net_depth, hybrid_nonlinear=hybrid_nonlinear,
-    net_epochs=net_epochs, net_lr=net_lr, net_momentum=net_momentum,
-    net_weight_decay=net_weight_decay, net_batch_size=net_batch_size, net_init_scale=net_init_scale,
-    alpha_hybrid=alpha_hybrid, alpha_mlp=alpha_mlp)
+cfg = layerwise.config.resolve_notebook("01", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
 SOURCE = "Wang et al. 2023"

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -100,18 +102,7 @@ import layerwise
 from layerwise import charts, claims, data, deep_linear, features, models, train
 from layerwise.metrics import collapse, probes, weights
 
-cfg = layerwise.config.resolve(
-    "02", preset, device=device, seed=seed, results_dir=results_dir,
-    n_per_class=n_per_class, n_classes=n_classes, dim=dim, init_scale=init_scale, alpha=alpha, lr=lr,
-    lr_min=lr_min, epochs=epochs, stop_loss=stop_loss, n_seeds=n_seeds, sweep_depths=sweep_depths,
-    width=width, sweep_widths=sweep_widths, depth=depth, rate_depth=rate_depth, rate_width=rate_width,
-    rate_init_scale=rate_init_scale, rate_alpha=rate_alpha, rate_lr=rate_lr, rate_lr_min=rate_lr_min,
-    rate_epochs=rate_epochs, rate_stop_loss=rate_stop_loss, rate_init_scales=rate_init_scales,
-    rate_weight_decays=rate_weight_decays, decay_epochs=decay_epochs, rate_activations=rate_activations,
-    nonlinear_epochs=nonlinear_epochs, dataset=dataset, data_root=data_root, download=download,
-    n_train=n_train, net_width=net_width, extractor_depth=extractor_depth, head_depths=head_depths,
-    net_epochs=net_epochs, net_lr=net_lr, net_init_scale=net_init_scale,
-    n_probe_per_class=n_probe_per_class, n_probe_draws=n_probe_draws)
+cfg = layerwise.config.resolve_notebook("02", globals())
 if cfg.device.type == "cpu":
     torch.set_num_threads(1)  # every tensor here is tiny: a second thread costs more in syncing than it saves
 charts.enable()

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -118,21 +120,7 @@ import layerwise
 from layerwise import charts, claims, data, features, models, optim, train
 from layerwise.metrics import collapse, gram
 
-cfg = layerwise.config.resolve(
-    "03", preset, device=device, seed=seed, results_dir=results_dir,
-    check_width=check_width, check_depth=check_depth, check_n=check_n, check_lr=check_lr,
-    roll_n=roll_n, roll_width=roll_width, roll_steps=roll_steps, roll_lr=roll_lr, roll_gain=roll_gain,
-    roll_seeds=roll_seeds, dataset=dataset, data_root=data_root, download=download, n_train=n_train,
-    batch_size=batch_size, tl_width=tl_width, tl_depth=tl_depth, tl_epochs=tl_epochs, tl_lr=tl_lr,
-    tl_momentum=tl_momentum, white_dataset=white_dataset, white_width=white_width, white_depth=white_depth,
-    white_epochs=white_epochs, white_lr=white_lr, white_momentum=white_momentum, white_seeds=white_seeds,
-    stair_n=stair_n, stair_dim=stair_dim, stair_widths=stair_widths, stair_steps=stair_steps,
-    stair_lr=stair_lr, stair_log_every=stair_log_every, rand_ps=rand_ps, rand_n_train=rand_n_train,
-    rand_width=rand_width, rand_depth=rand_depth, rand_epochs=rand_epochs, rand_lr=rand_lr,
-    rand_momentum=rand_momentum, rand_log_every=rand_log_every, grok_modulus=grok_modulus,
-    grok_width=grok_width, grok_depth=grok_depth, grok_epochs=grok_epochs, grok_lr=grok_lr,
-    grok_weight_decays=grok_weight_decays, grok_batch_size=grok_batch_size,
-    grok_train_fraction=grok_train_fraction, grok_log_every=grok_log_every)
+cfg = layerwise.config.resolve_notebook("03", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
 SOURCE = "Cha et al. 2026"

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -108,19 +110,7 @@ import layerwise
 from layerwise import charts, claims, data, features, models, optim, train
 from layerwise.metrics import gram
 
-cfg = layerwise.config.resolve(
-    "03b", preset, device=device, seed=seed, results_dir=results_dir,
-    dataset=dataset, data_root=data_root, download=download, n_train=n_train, n_test=n_test,
-    tl_width=tl_width, tl_depth=tl_depth, tl_epochs=tl_epochs, tl_batch_size=tl_batch_size, sgd_lr=sgd_lr,
-    sgd_momentum=sgd_momentum, adam_lr=adam_lr, cnn_channels=cnn_channels, cnn_epochs=cnn_epochs,
-    cnn_lr=cnn_lr, cnn_momentum=cnn_momentum, cnn_batch_size=cnn_batch_size, n_seeds=n_seeds,
-    vae_dataset=vae_dataset, vae_width=vae_width, vae_depth=vae_depth, latent_dim=latent_dim,
-    vae_epochs=vae_epochs, vae_lr=vae_lr, vae_batch_size=vae_batch_size, interp_steps=interp_steps,
-    attention=attention, bert_weights=bert_weights, seq_len=seq_len, seq_classes=seq_classes,
-    n_sequences=n_sequences, d_model=d_model, n_heads=n_heads, n_blocks=n_blocks, attn_epochs=attn_epochs,
-    attn_lr=attn_lr, attn_batch_size=attn_batch_size, nfa_n=nfa_n, nfa_width=nfa_width, nfa_depth=nfa_depth,
-    nfa_epochs=nfa_epochs, nfa_lr=nfa_lr, nfa_momentum=nfa_momentum, nfa_batch_size=nfa_batch_size,
-    n_snapshots=n_snapshots)
+cfg = layerwise.config.resolve_notebook("03b", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
 SOURCE = "Cha et al. 2026"

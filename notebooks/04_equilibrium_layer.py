@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -92,14 +94,7 @@ import layerwise
 from layerwise import charts, claims, data, models, train
 from layerwise.metrics import alignment, ntk, signal_propagation as sp
 
-cfg = layerwise.config.resolve(
-    "04", preset, device=device, seed=seed, results_dir=results_dir,
-    datasets=datasets, data_root=data_root, download=download, n_train=n_train, n_align=n_align,
-    hidden_layers=hidden_layers, width=width, lr=lr, scale_lr_with_depth=scale_lr_with_depth,
-    momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, epochs=epochs,
-    stop_loss=stop_loss, sweep_hidden_layers=sweep_hidden_layers, sweep_width=sweep_width,
-    sweep_epochs=sweep_epochs, n_seeds=n_seeds, theory_width=theory_width,
-    theory_hidden_layers=theory_hidden_layers)
+cfg = layerwise.config.resolve_notebook("04", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
 SOURCE = "Lou et al. 2022"

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -110,18 +112,7 @@ from layerwise.metrics.ntk import ntk_effective_rank, ntk_rank, tangent_kernels
 from layerwise.metrics.alignment import kernel_target_alignment
 from layerwise.metrics.probes import linear_probe_accuracy
 
-cfg = layerwise.config.resolve(
-    "05", preset, device=device, seed=seed, results_dir=results_dir,
-    dataset=dataset, data_root=data_root, download=download, n_train=n_train, n_measure=n_measure,
-    width=width, depth=depth, compare_depth=compare_depth, epochs=epochs, lr=lr, momentum=momentum,
-    weight_decay=weight_decay, batch_size=batch_size, n_seeds=n_seeds, class_counts=class_counts,
-    ood_train_classes=ood_train_classes, early_fraction=early_fraction, mb_batch_size=mb_batch_size,
-    mb_epochs=mb_epochs, cs_depths=cs_depths, cs_width=cs_width, cs_core_strengths=cs_core_strengths,
-    cs_n_train=cs_n_train, cs_epochs=cs_epochs, cs_lr=cs_lr, ntk_depths=ntk_depths, ntk_width=ntk_width,
-    ntk_n_train=ntk_n_train, ntk_n_kernel=ntk_n_kernel, ntk_epochs=ntk_epochs, ntk_optimizer=ntk_optimizer,
-    ntk_lr=ntk_lr, ntk_seeds=ntk_seeds, hmm_depth=hmm_depth, hmm_width=hmm_width, hmm_n_train=hmm_n_train,
-    hmm_latent_dim=hmm_latent_dim, hmm_ambient_dim=hmm_ambient_dim, hmm_epochs=hmm_epochs,
-    hmm_optimizer=hmm_optimizer, hmm_lr=hmm_lr)
+cfg = layerwise.config.resolve_notebook("05", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
 TUNNEL = "Masarczyk et al. 2023"

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -105,18 +107,7 @@ from layerwise import charts, claims, data, features, models, train
 from layerwise.data import CORE, SPURIOUS
 from layerwise.metrics import boundary, cka, probes, rank
 
-cfg = layerwise.config.resolve(
-    "06", preset, device=device, seed=seed, results_dir=results_dir,
-    n_train=n_train, n_test=n_test, n_heldout=n_heldout, p_values=p_values, mu=mu, sigma=sigma,
-    a_core=a_core, a_spurious=a_spurious, n_noise=n_noise, noise_scale=noise_scale, width=width,
-    depth=depth, lr=lr, momentum=momentum, epochs=epochs, stop_loss=stop_loss, n_inits=n_inits,
-    sd_coefs=sd_coefs, sd_epochs=sd_epochs, dfr_refits=dfr_refits, lms_n_train=lms_n_train,
-    lms_n_test=lms_n_test, lms_dim=lms_dim, lms_margin=lms_margin, lms_width=lms_width,
-    lms_depth=lms_depth, lms_lr=lms_lr, lms_weight_decay=lms_weight_decay,
-    lms_batch_size=lms_batch_size, lms_epochs=lms_epochs, moons_n=moons_n, moons_margin=moons_margin,
-    moons_width=moons_width, moons_lr=moons_lr, moons_epochs=moons_epochs, moons_sd=moons_sd,
-    moons_seeds=moons_seeds, deep_depth=deep_depth, deep_width=deep_width, deep_epochs=deep_epochs,
-    deep_seeds=deep_seeds, head_epochs=head_epochs, head_lr=head_lr)
+cfg = layerwise.config.resolve_notebook("06", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
 if cfg.device.type == "cpu":

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -78,12 +80,7 @@ from scipy import stats as sps
 import layerwise
 from layerwise import charts, claims, data, lenses, models, train
 
-cfg = layerwise.config.resolve(
-    "07", preset, device=device, seed=seed, results_dir=results_dir,
-    width=width, sweep_depths=sweep_depths, n_seeds=n_seeds, epochs=epochs, lr=lr, momentum=momentum,
-    batch_size=batch_size, dataset=dataset, data_root=data_root, download=download, n_train=n_train,
-    latent_dims=latent_dims, ambient_dim=ambient_dim, n_samples=n_samples, n_test=n_test,
-    n_kernel=n_kernel, n_cka=n_cka, cka_threshold=cka_threshold, tl_rel=tl_rel, onset_tol=onset_tol)
+cfg = layerwise.config.resolve_notebook("07", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
 settings = lenses.LensSettings(n_kernel=cfg.n_kernel, n_cka=cfg.n_cka, tl_rel=cfg.tl_rel,

@@ -77,3 +77,13 @@ def test_unwritable_results_dir_is_an_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(OutputError, match="cannot be written"):
         config.resolve("01", "smoke", results_dir=blocker / "sub")
+
+
+def test_resolve_notebook_reads_the_parameters_cell_from_the_namespace(tmp_path):
+    namespace = {"preset": "smoke", "seed": 3, "results_dir": str(tmp_path), "depth": 4, "net_width": None,
+                 "unrelated": object()}
+    cfg = config.resolve_notebook("01", namespace)
+    assert (cfg.preset, cfg.seed, cfg.depth) == ("smoke", 3, 4)
+    assert cfg.net_width == config.preset_table("01", "smoke")["net_width"]
+    with pytest.raises(ConfigError, match="depth must be an integer >= 1"):
+        config.resolve_notebook("01", {**namespace, "depth": 0})

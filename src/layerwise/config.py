@@ -694,3 +694,12 @@ CROSS_CHECKS: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     # --- chapter 07 cross-check entry ---
     "07": [_check_ch07],
 }
+
+
+def resolve_notebook(chapter: str | int, namespace: dict[str, Any]) -> Config:
+    """Return `resolve(...)` with preset, device, seed, results_dir and every chapter parameter read
+    from `namespace`, a notebook's `globals()` after its `parameters` cell (absent names are None)."""
+    number = chapter_number(chapter)
+    params = {name: namespace.get(name) for name in PRESETS[number]["book"]}
+    return resolve(number, namespace.get("preset", "book"), device=namespace.get("device", "auto"),
+                   seed=namespace.get("seed", 0), results_dir=namespace.get("results_dir"), **params)
