@@ -263,7 +263,7 @@ _NONNEGATIVE_FLOAT = {"weight_decay", "net_weight_decay", "lr_min", "stop_loss",
 _UNIT_INTERVAL = {"momentum", "net_momentum"}
 CHOICES: dict[str, tuple[str, ...]] = {
     "activation": ("relu", "tanh", "gelu", "linear"),
-    "dataset": ("digits", "mnist", "fashionmnist", "cifar10", "fake"),
+    "dataset": ("digits", "mnist1d", "mnist", "fashionmnist", "cifar10", "fake"),
     "optimizer": ("sgd", "adam", "adamw"),
     "loss": ("mse", "ce"),
 }
