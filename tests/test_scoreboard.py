@@ -17,15 +17,17 @@ def write_run(folder, status="ok", claims=(), preset="book", error=""):
         (folder / "claims.json").write_text(json.dumps({"claims": list(claims), "numbers": {}}))
 
 
-def claim(claim_id, verdict="reproduced", measured=0.5, section=""):
-    return {"id": claim_id, "statement": "C_l | falls $fast$", "source": "Wang et al. 2023", "test": ">= 0.4",
-            "measured": measured, "verdict": verdict, "note": "", "section": section}
+def claim(claim_id, verdict="reproduced", measured="0.5 / 0.6 / 0.7 (seeds 0, 1, 2)", section="", reason="3/3 pass"):
+    return {"id": claim_id, "kind": "claim", "statement": "C_l | falls $fast$", "source": "Wang et al. 2023",
+            "test": ">= 0.4", "measured": measured, "verdict": verdict, "note": "", "section": section,
+            "reason": reason, "control": {"name": "untrained net", "measured": "0.1 / 0.2 / 0.1 (seeds 0, 1, 2)"}}
 
 
 @pytest.fixture
 def chapters(tmp_path):
     write_run(tmp_path / "01_deep_linear_compression",
-              claims=[claim("a", section="2. The rate against its closed form"), claim("b", "not reproduced")])
+              claims=[claim("a", section="2. The rate against its closed form"), claim("b", "not reproduced"),
+                      claim("c", "inconclusive", reason="the control passes the same test too")])
     write_run(tmp_path / "02_assumption_checks", status="failed", error="DataError: boom")
     return tmp_path
 
@@ -33,10 +35,26 @@ def chapters(tmp_path):
 def test_every_claim_is_a_row_and_failed_or_missing_chapters_are_failed_rows(chapters):
     rows = scoreboard.gather(chapters, ["01", "02", "03"])
     assert [(r.chapter, r.claim, r.verdict) for r in rows] == [
-        ("01", "a", "reproduced"), ("01", "b", "not reproduced"), ("02", "", "failed"), ("03", "", "failed")]
-    assert "failed to execute: DataError: boom" in rows[2].statement
-    assert "was not executed" in rows[3].statement
-    assert scoreboard.summary(rows) == "1 of 2 claims reproduced at the book preset; 2 chapters failed (02, 03)"
+        ("01", "a", "reproduced"), ("01", "b", "not reproduced"), ("01", "c", "inconclusive"),
+        ("02", "", "failed"), ("03", "", "failed")]
+    assert "failed to execute: DataError: boom" in rows[3].statement
+    assert "was not executed" in rows[4].statement
+    assert rows[0].control == "untrained net: 0.1 / 0.2 / 0.1 (seeds 0, 1, 2)"
+    assert scoreboard.summary(rows) == ("1 of 3 claims reproduced, 1 not reproduced, 1 inconclusive at the book "
+                                        "preset; 2 chapters failed (02, 03)")
+
+
+def test_sanity_entries_are_gathered_apart_and_never_counted(tmp_path):
+    write_run(tmp_path / "01_deep_linear_compression", claims=[claim("a")])
+    path = tmp_path / "01_deep_linear_compression" / "claims.json"
+    ledger = json.loads(path.read_text())
+    ledger["sanity"] = [{"id": "identity", "kind": "sanity", "statement": "holds", "source": "", "test": "<= 1e-12",
+                         "measured": "1e-15", "verdict": "ok"}]
+    path.write_text(json.dumps(ledger))
+    rows, sanity = scoreboard.gather(tmp_path, ["01"]), scoreboard.gather_sanity(tmp_path, ["01"])
+    assert [r.claim for r in rows] == ["a"] and [r.claim for r in sanity] == ["identity"]
+    page = scoreboard.to_markdown(rows, sanity)
+    assert "## Sanity checks" in page and "1 of 1 pass." in page and page.count("`identity`") == 1
 
 
 def test_a_chapter_that_ran_but_saved_no_claims_is_failed(tmp_path):
@@ -53,16 +71,18 @@ def test_section_anchor_is_the_id_sphinx_gives_the_heading(heading):
 
 def test_markdown_links_to_the_section_and_escapes_cells(chapters):
     page = scoreboard.to_markdown(scoreboard.gather(chapters, ["01", "02"]))
-    assert page.startswith("# Scoreboard\n\n**1 of 2 claims reproduced at the book preset; 1 chapter failed (02).**")
+    assert page.startswith("# Scoreboard\n\n**1 of 3 claims reproduced, 1 not reproduced, 1 inconclusive at the "
+                           "book preset; 1 chapter failed (02).**")
     assert '<a href="../notebooks/01_deep_linear_compression.html#the-rate-against-its-closed-form">' in page
     assert r"C\_l \| falls \$fast\$" in page
+    assert "**inconclusive**<br>the control passes the same test too" in page
     table = [line for line in page.splitlines() if line.startswith("| ")]
-    assert len(table) == 2 + 3 and all(line.count(" | ") == 6 for line in table)
+    assert len(table) == 2 + 4 and all(line.count(" | ") == 4 for line in table)
 
 
 def test_terminal_table_has_the_summary_and_every_verdict(chapters):
     text = scoreboard.to_text(scoreboard.gather(chapters, ["01", "02"]))
-    assert text.splitlines()[0].startswith("1 of 2 claims reproduced")
+    assert text.splitlines()[0].startswith("1 of 3 claims reproduced")
     assert "not reproduced" in text and "failed to execute" in text
 
 
@@ -73,7 +93,8 @@ def test_scoreboard_command_prints_the_table_and_fails_when_a_chapter_failed(tmp
         write_run(book.chapters_dir(root) / config.CHAPTERS[n].slug, claims=[claim(f"claim-{n}")])
     assert main(["--root", str(root), "scoreboard"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{len(numbers)} of {len(numbers)} claims reproduced at the book preset")
+    assert out.startswith(f"{len(numbers)} of {len(numbers)} claims reproduced, 0 not reproduced, 0 inconclusive "
+                          "at the book preset")
     assert all(f"claim-{n}" in out for n in numbers)
     write_run(book.chapters_dir(root) / config.CHAPTERS["01"].slug, status="failed", error="boom")
     assert main(["--root", str(root), "scoreboard"]) == 1

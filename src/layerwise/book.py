@@ -244,7 +244,8 @@ def _sync_tree(src: Path, dst: Path) -> None:
 def _stage_scoreboard(root: Path, stage: Path) -> None:
     """Write book/scoreboard.md and put its one-line summary under the front page's title."""
     rows = scoreboard.gather(chapters_dir(root), discover(root))
-    atomic_write_text(stage / "book" / "scoreboard.md", scoreboard.to_markdown(rows))
+    sanity = scoreboard.gather_sanity(chapters_dir(root), discover(root))
+    atomic_write_text(stage / "book" / "scoreboard.md", scoreboard.to_markdown(rows, sanity))
     intro = stage / "book" / "intro.md"
     if intro.is_file():
         title, _, rest = intro.read_text(encoding="utf-8").partition("\n")
