@@ -61,7 +61,7 @@ def claim(ledger, values, control, **kw):
 def test_all_seeds_passing_with_a_failing_control_reproduce(ledger):
     c = claim(ledger, {0: 0.95, 1: 0.97, 2: 0.91}, {0: 0.5, 1: 0.4, 2: 0.6})
     assert c.verdict == REPRODUCED
-    assert "3/3 seeds pass (rule: all)" in c.reason and "untrained net: 3/3 seeds fail" in c.reason
+    assert "3/3 seeds pass (rule: all)" in c.reason and "control does not (untrained net passes on 0/3 seeds)" in c.reason
     assert c.measured == "0.95 / 0.97 / 0.91 (seeds 0, 1, 2)"
     assert c.control["measured"] == "0.5 / 0.4 / 0.6 (seeds 0, 1, 2)"
 
@@ -71,6 +71,11 @@ def test_a_control_that_passes_too_makes_the_claim_inconclusive(ledger):
     assert c.verdict == INCONCLUSIVE and "control passes the same test too" in c.reason
     partly = claim(ledger, [0.95, 0.97, 0.91], [0.93, 0.1, 0.1])  # the control fakes it on one seed
     assert partly.verdict == INCONCLUSIVE
+
+
+def test_a_control_that_only_ties_does_not_fake_the_effect(ledger):
+    c = claim(ledger, [[1, 2, 3]] * 3, [[1, 1, 1]] * 3, test="increasing")
+    assert c.verdict == REPRODUCED
 
 
 def test_a_margin_over_the_control_is_tested_per_seed(ledger):

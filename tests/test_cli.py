@@ -1,6 +1,7 @@
 """The command line rejects bad input before papermill starts (these tests take seconds)."""
 import pytest
 
+from layerwise import config
 from layerwise.cli import main
 
 
@@ -30,3 +31,16 @@ def test_unwritable_output_is_rejected_before_running(capsys, book_copy, tmp_pat
 def test_chapters_lists_every_chapter(capsys, book_copy):
     assert main(["--root", str(book_copy), "chapters"]) == 0
     assert "01_deep_linear_compression" in capsys.readouterr().out
+
+
+def test_params_lists_every_parameter_with_its_three_preset_values_and_help(capsys):
+    assert main(["params", "01"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    row = next(line for line in out if line.startswith("net_epochs "))
+    assert row.split()[1:4] == ["2", "60", "400"] and "training epochs of the nonlinear nets" in row
+    assert len(out) == 2 + len(config.chapter_params("01"))
+
+
+def test_params_of_an_unknown_chapter_is_a_clear_error(capsys):
+    assert main(["params", "99"]) == 2
+    assert "unknown chapter '99'" in capsys.readouterr().err

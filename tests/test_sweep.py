@@ -56,17 +56,17 @@ def run_tiny(book_copy, output, executor, axes, log=None):
 
 @pytest.mark.slow
 def test_local_sweep_gathers_every_point_and_a_failing_point_does_not_stop_the_others(book_copy, tmp_path):
-    result = run_tiny(book_copy, tmp_path, "local", [("dataset", "digits;mnist")])
+    result = run_tiny(book_copy, tmp_path, "local", [("net_lr", "0.01;1e12")])
     ok, failed = result.results
-    assert ok.ok and not failed.ok and "DataError" in failed.error  # mnist needs data_root
+    assert ok.ok and not failed.ok and "DivergenceError" in failed.error  # found only by training
     table = pd.read_csv(result.csv)
-    assert set(table.point) == {"dataset=digits", "dataset=mnist"}
-    assert table[table.point == "dataset=mnist"].verdict.tolist() == ["failed"]
-    digits = table[table.point == "dataset=digits"]
+    assert set(table.point) == {"net_lr=0.01", "net_lr=1e+12"}
+    assert table[table.point == "net_lr=1e+12"].verdict.tolist() == ["failed"]
+    digits = table[table.point == "net_lr=0.01"]
     numbers = digits[digits.kind == "number"].set_index("name").value
     assert {"rate", "r2_log_c", "hybrid_test_accuracy"} <= set(numbers.index) and 0 < numbers["rate"] < 1
     claims = digits[digits.kind == "claim"]
-    assert len(claims) > 0 and claims.verdict.isin(["reproduced", "not reproduced"]).all()
+    assert len(claims) > 0 and claims.verdict.isin(["reproduced", "not reproduced", "inconclusive"]).all()
     assert "vegaEmbed(" in result.chart.read_text()
 
 

@@ -1,6 +1,7 @@
 """The `layerwise` command: list, run and build chapters.
 
     layerwise chapters
+    layerwise params 04                     every parameter with its smoke/book/paper values and help
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
     layerwise book [--preset book] [--force] [--only 01,04]
     layerwise scoreboard
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--only", default="", help="comma-separated chapter numbers to execute")
     book.add_argument("--no-site", action="store_true", help="execute chapters but do not build the site")
     sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run")
+    params = sub.add_parser("params", help="list a chapter's parameters: smoke, book and paper values, help")
+    params.add_argument("chapter", help="chapter number, e.g. 04")
     _sweep_parser(sub)
     return p
 
@@ -128,6 +131,22 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_params(args: argparse.Namespace) -> int:
+    number = config.chapter_number(args.chapter)
+    declared = config.chapter_params(number)
+    table = [("parameter", *config.PRESET_NAMES, "meaning")]
+    table += [(name, *(_short(p.at(preset)) for preset in config.PRESET_NAMES), p.help) for name, p in declared.items()]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    print(f"chapter {number} ({config.CHAPTERS[number].slug}); change any with -p NAME VALUE, lists comma-separated")
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def _short(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def cmd_scoreboard(args: argparse.Namespace) -> int:
     from . import scoreboard
     from .book import book_root, chapters_dir, discover
@@ -162,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `layerwise` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # a killed run cleans up like Ctrl-C: no partial result
-    handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard,
+    handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard, "params": cmd_params,
                "sweep": cmd_sweep}[args.command]
     try:
         return handler(args)

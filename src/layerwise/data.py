@@ -186,6 +186,26 @@ def torchvision_split(name: str, data_root: str | Path = "", *, download: bool =
     return Split(_stack(train, name, n_train, seed), _stack(test, name, n_test, seed))
 
 
+def check_available(name: str, data_root: str | Path = "", *, download: bool = False) -> None:
+    """Raise DataError, without loading anything, when `load(name, ...)` could not find its data:
+    a torchvision data set needs `data_root`, and its files there unless `download` is set."""
+    if name in ("digits", "mnist1d", "fake"):
+        return
+    if name not in _TORCHVISION:
+        raise DataError(f"dataset must be one of digits, mnist1d, {', '.join(_TORCHVISION)}, fake; got {name!r}")
+    if not data_root:
+        raise DataError(f"dataset {name!r} needs its files: set data_root to a folder (-p data_root DIR) and "
+                        f"either put the torchvision files there or allow the download with -p download true")
+    folder = Path(data_root) / _TORCHVISION_FOLDERS[name]
+    if not download and not folder.is_dir():
+        raise DataError(f"{_TORCHVISION[name][0]} was not found under data_root={str(data_root)!r} (expected "
+                        f"{folder}); point data_root at the folder holding it, or pass -p download true to "
+                        f"fetch it over the network")
+
+
+_TORCHVISION_FOLDERS = {"mnist": "MNIST", "fashionmnist": "FashionMNIST", "cifar10": "cifar-10-batches-py"}
+
+
 def _stack(ds, name: str, n: int, seed: int) -> Dataset:
     """Return a torchvision data set (or a stratified subset of n samples) as a flat Dataset."""
     targets = torch.as_tensor(getattr(ds, "targets", None) if hasattr(ds, "targets")

@@ -55,7 +55,7 @@ class SweepResult:
 def parse_grid(chapter: str, pairs: Sequence[tuple[str, str]]) -> dict[str, list[Any]]:
     """Return {name: [values]} from command-line `(NAME, VALUES)` pairs, each value validated."""
     number = config.chapter_number(chapter)
-    book_table = config.PRESETS[number]["book"]
+    book_table = config.preset_table(number, "book")
     grid: dict[str, list[Any]] = {}
     for name, text in pairs:
         if name in grid:

@@ -1,0 +1,50 @@
+"""Chapter 01, deep linear compression: its parameters (book defaults, smoke/paper values, help) and rules."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import ConfigError, Param
+
+PARAMS = dict(
+    n_per_class=Param(10, "points per class n of the theory data (Fig. 4)"),
+    n_classes=Param(3, "number of classes K of the theory data"),
+    dim=Param(50, "input dimension d (and width) of the theory nets; n_per_class * n_classes <= dim keeps the data orthonormal"),
+    depth=Param(6, "weight matrices L of the theory nets"),
+    init_scale=Param(0.3, "orthogonal initialisation scale xi of the theory nets"),
+    alpha=Param(100.0, "output multiplier alpha of the theory nets"),
+    lr=Param(0.1, "initial learning rate of full-batch gradient descent (theory nets)"),
+    lr_min=Param(0.01, "final learning rate of the cosine schedule (theory nets)"),
+    epochs=Param(5000, "epoch budget of the theory nets", smoke=400),
+    stop_loss=Param(1e-11, "training stops once the loss falls below this (the interpolation the theory assumes)"),
+    n_seeds=Param(3, "seeds per claim (data draw and initialisation); claims need >= 3", smoke=1, paper=10),
+    rate_init_scales=Param([0.1, 0.3, 0.5], "values of xi in the closed-form rate grid", smoke=[0.3]),
+    rate_alphas=Param([1.0, 100.0], "values of alpha in the closed-form rate grid", smoke=[100.0]),
+    sweep_depths=Param([4, 5, 6, 7, 8, 9, 10], "depths L of the depth sweep", smoke=[4, 6]),
+    sweep_n_per_class=Param([10, 15, 20, 30, 50], "values of n of the sample-size sweep (N = n K past d breaks orthogonality)", smoke=[10, 20], paper=[10, 15, 20, 30, 50, 100]),
+    dataset=Param('digits', "data set of the nonlinear nets (Figs. 1, 5): mnist1d, digits, or a torchvision set with data_root", paper='cifar10'),
+    data_root=Param('', "folder holding torchvision data sets (paper preset)"),
+    download=Param(False, "allow downloading a torchvision data set into data_root"),
+    n_train=Param(0, "training samples of the nonlinear nets (0 = all; a stratified subset otherwise)", smoke=300),
+    net_width=Param(256, "hidden width of the nonlinear nets", smoke=32, paper=1024),
+    net_depth=Param(8, "weight matrices of the nonlinear nets (hidden layers + classifier)"),
+    hybrid_nonlinear=Param(3, "nonlinear (Linear-BN-ReLU) hidden layers at the front of the hybrid net; the rest are linear"),
+    net_epochs=Param(60, "training epochs of the nonlinear nets", smoke=2, paper=400),
+    net_lr=Param(0.01, "learning rate of the nonlinear nets (SGD, cosine to 1% of it)", paper=0.0001),
+    net_momentum=Param(0.9, "SGD momentum of the nonlinear nets"),
+    net_weight_decay=Param(0.0001, "weight decay of the nonlinear nets"),
+    net_batch_size=Param(128, "minibatch size of the nonlinear nets", paper=128),
+    net_init_scale=Param(0.1, "orthogonal initialisation scale of the nonlinear nets"),
+    alpha_hybrid=Param(100.0, "output multiplier of the hybrid net"),
+    alpha_mlp=Param(1.0, "output multiplier of the all-nonlinear MLP"),
+)
+
+
+def check(p: dict[str, Any]) -> None:
+    for n in [p["n_per_class"], *p["sweep_n_per_class"]]:
+        if n * p["n_classes"] > 10_000:
+            raise ConfigError(f"n_per_class={n} gives more than 10000 samples for the theory data")
+    if p["net_width"] < 10:
+        raise ConfigError(f"net_width must be >= 10 (the number of classes), got {p['net_width']}")
+    if p["hybrid_nonlinear"] >= p["net_depth"]:
+        raise ConfigError(f"hybrid_nonlinear must be < net_depth={p['net_depth']} (it counts hidden "
+                          f"layers), got {p['hybrid_nonlinear']}")
