@@ -48,10 +48,14 @@ def test_a_chapter_that_failed_shows_as_failed(book_copy, smoke_book, tmp_path):
 def test_scoreboard_page_counts_every_claim_and_the_front_page_repeats_the_summary(site, smoke_book):
     ledgers = [read_json(r.output / "claims.json") for r in smoke_book.values() if r.ok]
     claims = [c for ledger in ledgers for c in ledger["claims"]]
-    n = sum(c["verdict"] == "reproduced" for c in claims)
-    line = f"{n} of {len(claims)} claims reproduced at the smoke preset"
+    n = {v: sum(c["verdict"] == v for c in claims) for v in ("reproduced", "not reproduced", "inconclusive")}
+    line = (f"{n['reproduced']} of {len(claims)} claims reproduced, {n['not reproduced']} not reproduced, "
+            f"{n['inconclusive']} inconclusive at the smoke preset")
+    sanity = [e for ledger in ledgers for e in ledger.get("sanity", [])]
     board = (site.parent / "book" / "scoreboard.html").read_text()
-    assert line in board and board.count("<tr") == 1 + len(claims) + sum(not r.ok for r in smoke_book.values())
+    failed = sum(not r.ok for r in smoke_book.values())
+    assert line in board
+    assert board.count("<tr") == 1 + len(claims) + failed + (1 + len(sanity) if sanity else 0)
     assert f"Scoreboard: {line}" in (site.parent / "book" / "intro.html").read_text()
     for result in smoke_book.values():
         assert f'href="../notebooks/{result.output.name}.html' in board

@@ -25,7 +25,7 @@ def test_chapter_executes_at_smoke_and_records_claims(number, smoke_book):
     assert ledger["chapter"] == number and ledger["preset"] == "smoke"
     assert len(ledger["claims"]) > 0
     for claim in ledger["claims"]:
-        assert claim["verdict"] in ("reproduced", "not reproduced")
+        assert claim["verdict"] in ("reproduced", "not reproduced", "inconclusive")
         assert claim["source"] and claim["statement"] and claim["test"]
 
 
