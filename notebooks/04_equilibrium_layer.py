@@ -559,11 +559,31 @@ hit_table.round(2)
 # the depths, the mean-field balance point at {glue:text}`mf_hits_mean`; the null predictors hit at
 # {glue:text}`middle_hits_mean` (middle layer), {glue:text}`random_hits_mean` (random interior
 # layer) and {glue:text}`untrained_hits_mean` (untrained peak). The hit table shows, for every seed
-# and predictor, at which depths it hit. The two balance points are not the same prediction at this
-# width: over $L$ = {glue:text}`sweep_L` the median measured balance point is at layers
-# {glue:text}`balance_by_L` and the mean-field one at {glue:text}`balance_mf_by_L`, while the
-# ratio of depth to width $L/$`sweep_width` reaches {glue:text}`depth_width_ratio` (mean field
-# describes a network whose width is large against its depth).
+# and predictor, at which depths it hit.
+#
+# How close are the two balance points? Over $L$ = {glue:text}`sweep_L` the median measured balance
+# point is at layers {glue:text}`balance_by_L` and the mean-field one at
+# {glue:text}`balance_mf_by_L`; the ratio of depth to width $L/$`sweep_width` reaches
+# {glue:text}`depth_width_ratio`, and mean field describes networks whose width is large against
+# their depth. The next cell measures the balance point at initialisation only (no training, so it
+# is cheap) in networks four times wider, three seeds per depth.
+
+# %%
+wide_balance = {}
+for d in cfg.sweep_depths:
+    wide_balance[d] = float(np.median([
+        sp.empirical_correlations(models.MLP(split.train.x.shape[1], 4 * cfg.sweep_width, d, split.train.n_classes,
+                                             activation="relu", init="he", bias=True, seed=s),
+                                  split.train.x[align_idx]).balance() for s in SEEDS[:3]]))
+glue("wide_width", 4 * cfg.sweep_width, "d")
+glue("balance_wide_by_L", ", ".join(f"{v:g}" for v in wide_balance.values()))
+pd.DataFrame({"measured, width sweep_width (median)": medians.balance.to_numpy(),
+              "measured, width 4 sweep_width (init only)": list(wide_balance.values()),
+              "mean field": medians.balance_mf.to_numpy()}, index=medians.index)
+
+# %% [markdown]
+# At width {glue:text}`wide_width` the measured balance points are at layers
+# {glue:text}`balance_wide_by_L`.
 
 # %% tags=["hide-input"]
 lines = pd.concat([
