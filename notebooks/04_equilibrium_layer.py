@@ -662,6 +662,16 @@ glue("mf_sweep_slope", mf_fit.slope, ".2f")
 glue("mf_gap", gap, ".2f")
 glue("seeds_needed", int(np.ceil(cfg.n_seeds * (half / gap) ** 2)) if gap > 0 else 0, "d")
 glue("middle_slope", middle_slope, ".2f")
+
+
+def inside(value, interval):
+    """Return "contains" or "excludes" for a value against a closed interval."""
+    return "contains" if interval[0] <= value <= interval[1] else "excludes"
+
+
+glue("slope_contains", f"The interval {inside(0.6, pooled.slope_ci)} 3/5, {inside(mf_fit.slope, pooled.slope_ci)} "
+     f"the mean-field balance point's slope over the same depths ({mf_fit.slope:.2f}) and "
+     f"{inside(1.0, pooled.slope_ci)} 1 (a peak proportional to depth).")
 ledger.record("peak_slope", pooled.slope)
 pd.DataFrame({"L0": list(windows), "L range": [f"[{w}, {5 * w}]" for w in windows],
               "mean-field balance slope": list(windows.values()),
@@ -670,7 +680,7 @@ pd.DataFrame({"L0": list(windows), "L range": [f"[{w}, {5 * w}]" for w in window
 # %% [markdown]
 # Pooled over every network, the slope is {glue:text}`pooled_slope` with 95% interval
 # [{glue:text}`pooled_lo`, {glue:text}`pooled_hi`]; the middle layer's slope over the same depths is
-# {glue:text}`middle_slope`. What would the theory itself predict here? The mean-field balance point,
+# {glue:text}`middle_slope`. {glue:text}`slope_contains` What would the theory itself predict here? The mean-field balance point,
 # started from this sample's input correlations, has slope {glue:text}`mf_sweep_slope` over the
 # sweep's depths, {glue:text}`mf_gap` away from $3/5$. A measurement can separate $3/5$ from that
 # finite-depth prediction only if its interval is narrower than that gap; ours has half-width
