@@ -287,8 +287,8 @@ charts.by_layer(corr.melt(id_vars="layer", var_name="correlation"), "value", col
 # batch 128, training stopped when the epoch's mean training loss falls below $10^{-2}$ (Baratin et al.
 # stop after two consecutive logs below $10^{-2}$) or after `epochs` epochs. Alignments are measured
 # on a fixed, class-stratified sample of `n_align` training examples (Baratin et al. use 100).
-# **One deliberate change:** Baratin et al.'s learning rate 0.1 diverged in our trials for a plain
-# (no normalisation, no skip connections) ReLU network with 10 hidden layers, so we use `lr` at
+# **One deliberate change:** Baratin et al.'s learning rate 0.1 diverged in our earlier trials (on
+# digits) for a plain (no normalisation, no skip connections) ReLU network with 10 hidden layers, so we use `lr` at
 # $L=10$ and scale it as `lr` $\cdot 10/L$. The reason is measured in section 4: at the Edge of Chaos
 # every layer contributes about equally to the tangent kernel, so its scale grows linearly with depth
 # and a fixed step would be $L$ times more aggressive in a deeper network.
