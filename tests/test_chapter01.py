@@ -16,11 +16,11 @@ def test_a_geometric_profile_has_its_rate_and_r2_of_one():
 
 
 def test_an_untrained_orthogonal_net_has_rate_one_and_tied_discrimination():
-    st = ch01.profile_stats([1.3] * 6, [0.9 + 1e-16 * k for k in (0, 1, -1, 1, 0, 1)])
+    st = ch01.profile_stats([1.3] * 6, [0.9 + 1e-8 * k for k in (0, 1, -1, 1, 0, 1)])
     assert st["rate"] == pytest.approx(1.0)
     claim_test = {"r2": ">= 0.999", "rate": "< 0.9"}
     assert evaluate_value(claim_test, {"r2": st["r2_log_c"], "rate": st["rate"]}) == FAIL
-    assert evaluate_value("increasing", st["d"]) == TIE  # float noise below 1e-12 reads as a tie
+    assert evaluate_value("increasing", st["d"]) == TIE  # float32 noise of the initial weights reads as a tie
 
 
 def test_rate_errors_are_percent():
