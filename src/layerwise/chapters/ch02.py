@@ -60,6 +60,10 @@ PARAMS = dict(
     net_epochs=Param(300, "full-batch Adam epochs of the transfer nets", smoke=5, paper=200),
     net_lr=Param(0.003, "Adam learning rate of the transfer nets (cosine to 1% of it)"),
     net_init_scale=Param(0.3, "orthogonal init scale of the transfer nets (the theory setting's xi)"),
+    probe_ridge=Param(0.001, "relative ridge of the least-squares transfer probe in the tables, figures and the "
+                             "precondition"),
+    probe_ridges=Param([0.0001, 0.001, 0.01], "relative probe ridges the transfer-accuracy claims must hold at "
+                                              "(an analysis choice)"),
 )
 
 
@@ -74,6 +78,8 @@ def check(p: dict[str, Any]) -> None:
         raise ConfigError(f"head_depths needs at least two different depths to compare, got {p['head_depths']}")
     if len(set(p["sweep_widths"])) < 2:
         raise ConfigError(f"sweep_widths needs at least two widths (the residual's fall), got {p['sweep_widths']}")
+    if p["probe_ridge"] <= 0 or min(p["probe_ridges"]) <= 0:
+        raise ConfigError(f"probe_ridge and probe_ridges must be > 0, got {p['probe_ridge']} and {p['probe_ridges']}")
     if p["control_init_scale"] <= 0:
         raise ConfigError(f"control_init_scale must be a number > 0, got {p['control_init_scale']}")
     bad = [a for a in p["rate_activations"] if a not in CHOICES["activation"]]
@@ -147,7 +153,7 @@ def ratio_last_first(by_depth: Mapping[int, float]) -> float:
     return float(by_depth[keys[-1]] / by_depth[keys[0]])
 
 
-def scaled_probe_accuracy(z_train, y_train, z_test, y_test) -> float:
+def scaled_probe_accuracy(z_train, y_train, z_test, y_test, *, ridge: float = 1e-3) -> float:
     """Return `probes.linear_probe_accuracy` on features divided by their training RMS (one scalar).
 
     The probe's ridge is relative to ||[Z 1]||_F, whose bias column does not scale with Z: a layer
@@ -161,4 +167,4 @@ def scaled_probe_accuracy(z_train, y_train, z_test, y_test) -> float:
 
     scale = float(torch.as_tensor(z_train).double().pow(2).mean().sqrt())
     scale = scale if scale > 0 else 1.0
-    return probes.linear_probe_accuracy(z_train / scale, y_train, z_test / scale, y_test)
+    return probes.linear_probe_accuracy(z_train / scale, y_train, z_test / scale, y_test, ridge=ridge)
