@@ -334,15 +334,17 @@ ledger.claim("wang23-assumptions-min-norm", source=f"{SOURCE}, Fig. 6", section=
              explain={"reproduced": "The small initialisation is what makes the fit minimum-norm: the same gradient "
                                     "descent from a large initialisation fits the data as well but keeps a larger "
                                     "null-space part (section 3).",
-                      "inconclusive": "A fit from a large initialisation is as close to minimum-norm: the test does "
-                                      "not separate the small-init solution from any other fit."})
+                      "inconclusive": "Where it is the control that passes, a fit from a large initialisation is as "
+                                      "close to minimum-norm, and the test does not separate the small-init "
+                                      "solution from any other fit."})
 ledger.claim("wang23-assumptions-balanced", source=f"{SOURCE}, Fig. 6", section=SEC2,
              statement="normalised balancedness <= 0.08 after GD (worst run)", test="<= 0.08",
              values=ch02.worst_per_seed(fig6, "balance"),
              control=Control("the same nets untrained, at step 0 (worst run)", ch02.worst_per_seed(fig6, "balance_init")),
              explain={"reproduced": "Training lowers the measure only by growing the norms it divides by: the "
                                     "imbalance itself is the initial one, conserved (section 3).",
-                      "inconclusive": "The untrained orthogonal initialisation is already this balanced."})
+                      "inconclusive": "Where it is the control that passes, the untrained orthogonal initialisation "
+                                      "is already this balanced."})
 ledger.sanity("bulk-variance-stays-at-init", measured=float(runs.bulk_variance.max()), test="<= 1e-3",
               statement="without weight decay the middle singular values of every hidden layer stay at xi "
                         "(worst run of the Fig. 6 grid; 0 at step 0)", source=f"{SOURCE}, Fig. 6", section=SEC2)
@@ -353,7 +355,8 @@ ledger.claim("wang23-residual-falls-with-width", source=f"{SOURCE}, Fig. 6", sec
                        f"h = {max(cfg.sweep_widths)} at L = {cfg.depth} (relative fall 1 - r(h_max)/r(h_min); "
                        "the figure: 0.51)", test=">= 0.1", values=by_width["trained"],
              control=Control(f"the same GD from xi = {cfg.control_init_scale:g}", by_width["large"]),
-             explain={"inconclusive": "Fits from a large initialisation show the same fall: it is the geometry of "
+             explain={"inconclusive": "Where it is the control that passes, fits from a large initialisation "
+                                      "fall as much with width: the fall is then the geometry of "
                                       "a frozen random block of W_1 meeting a K-dimensional row space (about "
                                       "1/sqrt(h), section 3), not a sign that wider small-init nets approach the "
                                       "minimum-norm solution more closely.",
@@ -574,6 +577,8 @@ charts.scatter(trained.assign(spectral=trained.spectral_rate), "spectral", "meas
 SEC5 = "5. What breaks the assumptions, and does the rate notice?"
 linear_like = trained[~trained.intervention.isin([f"{a} nonlinearity" for a in cfg.rate_activations
                                                   if a not in ("linear", "tanh")])]
+worst_net = "; ".join(f"seed {s}: {g.loc[g.spectral_error.idxmax(), 'intervention']} "
+                      f"({g.loc[g.spectral_error.idxmax(), 'value']})" for s, g in linear_like.groupby("seed"))
 ledger.claim("layerwise-spectrum-sets-the-rate", source="this book", section=SEC5,
              statement="for every trained linear (and tanh) net, each C_l/C_(l-1) is within 10% of the rate its "
                        "singular values imply (max relative error over the nets of a seed)", test="<= 0.1",
@@ -581,17 +586,15 @@ ledger.claim("layerwise-spectrum-sets-the-rate", source="this book", section=SEC
              control=Control("the closed form xi^2 alpha^(2/L) n^(-1/L) on the same nets",
                              {s: float(g.rate_error.max()) for s, g in linear_like.groupby("seed")}),
              note="interventions: " + ", ".join(sorted(set(linear_like.intervention))),
-             explain={"not reproduced": "The spectral rate is a small-rate approximation too: it degrades where "
-                                        "the bulk approaches the top singular values (large xi); see the table.",
+             explain={"not reproduced": "The spectral rate is a small-rate approximation too; it misses by more "
+                                        f"than 10% on the worst net of each seed ({worst_net}).",
                       "inconclusive": "Either the seeds disagree or the closed form does as well as the spectrum "
                                       "on these nets."})
 
 
-def decoupling(s, intervention_row):
-    base = broken[(broken.seed == s) & (broken.intervention == "baseline (converged)")].iloc[0]
-    return {"residual change": float(intervention_row.residual - base.residual),
-            "balance change": float(intervention_row.balance - base.balance),
-            "rate error": float(intervention_row.rate_error)}
+def decoupling(row):
+    base = broken[(broken.seed == row.seed) & (broken.intervention == "baseline (converged)")].iloc[0]
+    return ch02.change_from_baseline(row._asdict(), base.to_dict())
 
 
 strongest = trained[(trained.intervention == "weight decay") & (trained.value == max(cfg.rate_weight_decays))]
@@ -600,12 +603,12 @@ ledger.claim("layerwise-weight-decay-decouples-rate-from-assumptions", source="t
              statement=f"with weight decay {max(cfg.rate_weight_decays):g} the residual and the balancedness fall "
                        "below the converged baseline's while the rate leaves the closed form by more than 10%",
              test={"residual change": "< 0", "balance change": "< 0", "rate error": "> 0.1"},
-             values={int(r.seed): decoupling(r.seed, r) for r in strongest.itertuples()},
+             values={int(r.seed): decoupling(r) for r in strongest.itertuples()},
              control=Control("the converged baseline without weight decay",
-                             {int(r.seed): decoupling(r.seed, r) for r in baselines.itertuples()}),
+                             {int(r.seed): decoupling(r) for r in baselines.itertuples()}),
              explain={"reproduced": "Better assumption measures, worse rate: the measures are not what sets the "
-                                    "rate. Weight decay shrinks the bulk singular values below xi, which the "
-                                    "closed form takes as fixed."})
+                                    "rate. Weight decay also shrinks the bulk singular values, which the closed "
+                                    "form takes to stay at xi."})
 ledger.table().iloc[-2:]
 
 # %% [markdown]

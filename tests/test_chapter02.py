@@ -99,3 +99,15 @@ def test_scaled_probe_is_invariant_to_scaled_rotations_of_the_features():
     assert base > 0.8
     for c in (1e-3, 0.3, 50.0):
         assert ch02.scaled_probe_accuracy(c * z @ q, y, c * z_test @ q, y_test) == base
+
+
+def test_change_from_baseline_passes_the_decoupling_test_only_when_measures_improve_and_rate_leaves():
+    from layerwise import claims
+
+    test = {"residual change": "< 0", "balance change": "< 0", "rate error": "> 0.1"}
+    base = dict(residual=0.7, balance=0.05, rate_error=0.02)
+    decayed = dict(residual=0.4, balance=0.03, rate_error=0.6)
+    assert ch02.change_from_baseline(decayed, base) == pytest.approx(
+        {"residual change": -0.3, "balance change": -0.02, "rate error": 0.6})
+    assert claims.evaluate(test, ch02.change_from_baseline(decayed, base))
+    assert not claims.evaluate(test, ch02.change_from_baseline(base, base))  # the baseline against itself: ties

@@ -168,3 +168,14 @@ def scaled_probe_accuracy(z_train, y_train, z_test, y_test, *, ridge: float = 1e
     scale = float(torch.as_tensor(z_train).double().pow(2).mean().sqrt())
     scale = scale if scale > 0 else 1.0
     return probes.linear_probe_accuracy(z_train / scale, y_train, z_test / scale, y_test, ridge=ridge)
+
+
+def change_from_baseline(run: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str, float]:
+    """Return {"residual change", "balance change": run - baseline, "rate error": the run's own}.
+
+    The value of the weight-decay claim: both changes negative and a rate error above 10% means the
+    assumption measures improved while the rate left the closed form.
+    """
+    return {"residual change": float(run["residual"] - baseline["residual"]),
+            "balance change": float(run["balance"] - baseline["balance"]),
+            "rate error": float(run["rate_error"])}
