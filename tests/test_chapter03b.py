@@ -2,7 +2,7 @@
 from layerwise import book
 from layerwise.io import read_json
 
-TINY = dict(dataset="fake", vae_dataset="fake", n_train=60, n_test=30, tl_width=8, tl_epochs=1, cnn_channels=2,
+TINY = dict(dataset="fake", cnn_dataset="fake", vae_dataset="fake", cnn_n_seeds=2, n_train=60, n_test=30, tl_width=8, tl_epochs=1, cnn_channels=2,
             cnn_epochs=1, n_seeds=1, vae_width=8, vae_epochs=1, n_sequences=64, d_model=8, n_blocks=1,
             attn_epochs=1, nfa_n=60, nfa_width=8, nfa_epochs=2, n_snapshots=1)
 
@@ -53,8 +53,12 @@ def test_refined_half_gain_keeps_distinct_epochs_and_resolves_ties_by_step():
 
     times = ch03b.refined_half_gain(epochs, curves, replay)
     assert times == [pytest.approx(1.75), pytest.approx(1.5), 3.0, None]
-    assert ch03b.ordering_value(times) is None
-    assert ch03b.ordering_value([1.5, 1.75, 3.0]) == [1.5, 1.75, 3.0]
+
+
+def test_order_values_marks_layers_that_never_gain_and_keeps_only_complete_seeds():
+    shown, complete, missing = ch03b.order_values({0: [1.5, 2.0, 3.0], 1: [2.0, None, 4.0]})
+    assert shown == {0: [1.5, 2.0, 3.0], 1: [2.0, ch03b.NEVER, 4.0]}
+    assert complete == {0: [1.5, 2.0, 3.0]} and missing == {1: [2]}
 
 
 def test_refined_half_gain_refuses_a_replay_that_does_not_reach_the_epoch_value():

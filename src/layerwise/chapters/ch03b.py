@@ -40,7 +40,7 @@ PARAMS = dict(
     cnn_lr=Param(0.01, "learning rate of the CNN runs, SGD and Gram-preserving (the paper's plotted 0.01)"),
     cnn_momentum=Param(0.95, "momentum of the CNN runs (the paper's 0.95)"),
     cnn_batch_size=Param(64, "minibatch size of the CNN runs"),
-    cnn_n_seeds=Param(8, "paired seeds of the CNN comparison (same initialisation and batch order for both updates)", smoke=1, paper=5),
+    cnn_n_seeds=Param(8, "paired seeds of the CNN comparison (same initialisation and batch order for both updates; >= 2 for the interval)", smoke=2, paper=5),
     cnn_margin=Param(0.01, "how far the Gram-preserving final test accuracy may fall below SGD's (paired, mean over seeds)"),
     vae_dataset=Param('digits', "image data of the VAE (pixels in [0, 1], binarised at 0.5 for the Bernoulli decoder)", paper='mnist'),
     vae_width=Param(256, "hidden width of the VAE's encoder and decoder", smoke=32),
@@ -89,6 +89,8 @@ def check(p: dict[str, Any]) -> None:
     for name in ("depth_slack", "tl_margin", "cnn_margin"):
         if isinstance(p[name], bool) or not isinstance(p[name], (int, float)) or not 0 <= p[name] < 1:
             raise ConfigError(f"{name} must be a number in [0, 1), got {p[name]!r} (-p {name} VALUE)")
+    if p["cnn_n_seeds"] < 2:
+        raise ConfigError(f"cnn_n_seeds must be >= 2 (a bootstrap interval of the paired difference), got {p['cnn_n_seeds']}")
     if p["d_model"] % p["n_heads"]:
         raise ConfigError(f"d_model ({p['d_model']}) must be divisible by n_heads ({p['n_heads']})")
     if p["tl_depth"] < 3 or p["nfa_depth"] < 2:
@@ -154,9 +156,27 @@ def refined_half_gain(epochs: Sequence[int], curves: Sequence[Sequence[float]],
     return out
 
 
-def ordering_value(times: Sequence[float | None]) -> list[float] | None:
-    """Return the half-gain times as a list for an ordering test, or None when a layer has none."""
-    return None if any(t is None for t in times) else [float(t) for t in times]
+NEVER = -1.0  # shown in place of the half-gain time of a layer whose TL never gains
+
+
+def order_values(times_by_seed: dict[Any, Sequence[float | None]]) -> tuple[dict, dict, dict]:
+    """Split per-seed half-gain times for an ordering claim: return (shown, complete, missing).
+
+    shown: {seed: times} with NEVER (-1) for a layer that never gains; complete: {seed: times} of the seeds
+    where every layer gains (only these have an order to test); missing: {seed: [1-based layers]} of the
+    layers that never gain. A layer that never gains has not linearised: the claim "layers linearise one after
+    another" has no order to test on that seed, so the claim's precondition fails (inconclusive) and a
+    control seed with such a layer cannot pass.
+    """
+    shown, complete, missing = {}, {}, {}
+    for seed, times in times_by_seed.items():
+        shown[seed] = [NEVER if t is None else float(t) for t in times]
+        gone = [i + 1 for i, t in enumerate(times) if t is None]
+        if gone:
+            missing[seed] = gone
+        else:
+            complete[seed] = [float(t) for t in times]
+    return shown, complete, missing
 
 
 # --- training with epoch checkpoints --------------------------------------------------------------
