@@ -236,7 +236,7 @@ tl_table = pd.DataFrame([dict(optimizer=r["optimizer"], seed=r["seed"], test_acc
                               half_gain_random_labels=[None if t is None else round(t, 3) for t in r["half_gain_rand"]])
                          for r in tl_runs])
 baseline = float(np.mean([r["tl"][0] for r in tl_runs]))
-glue("tl_baseline", baseline, ".3f")
+glue("tl_baseline", ledger.record("tl_random_feature_baseline", baseline), ".3f")
 glue("tl_baseline_range", f"{min(min(r['tl'][0]) for r in tl_runs):.3f}-{max(max(r['tl'][0]) for r in tl_runs):.3f}")
 tl_table.style.format(precision=3)
 
@@ -261,7 +261,7 @@ for name in ("sgd", "adam"):
                  explain={"reproduced": "Training makes the deepest hidden layer the most target-linear, beyond "
                                         "what the random-feature network already shows.",
                           "not reproduced": "Training does not open a depth gap in TL beyond the untrained one.",
-                          "inconclusive": "The seeds do not agree on a depth gap beyond the untrained one."})
+                          "inconclusive": "Too few seeds, or the seeds disagree on a depth gap beyond the untrained one."})
     ledger.claim(f"tl-non-decreasing-in-depth-{name}", source=f"{SOURCE}, Figs. 4 and 9 (note 03, claim 5)",
                  statement=f"{name}: after training, TL is non-decreasing with depth: the smallest step "
                            f"TL_(l+1) - TL_l is >= -{cfg.depth_slack}",
@@ -443,7 +443,7 @@ ledger.claim("vae-latent-tl-rises", source=f"{SOURCE}, Fig. 10",
              explain={"reproduced": "The VAE's latent is more label-linear than a linear compression of the input.",
                       "not reproduced": "The latent's TL does not rise past what a linear compression of the input "
                                         "already gives: the rise is compression, not linearisation toward the label.",
-                      "inconclusive": "The seeds disagree."})
+                      "inconclusive": "Too few seeds, or the seeds disagree."})
 vae_ends.style.format(precision=3)
 
 # %% [markdown]
