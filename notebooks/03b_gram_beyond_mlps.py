@@ -217,6 +217,7 @@ def tl_run(optimizer, run_seed):
                 init=ch03b.depth_profile_stats(true[0]), final=ch03b.depth_profile_stats(true[-1]))
 
 
+# %%
 tl_runs = [tl_run(opt_name, s) for opt_name in ("sgd", "adam") for s in seeds]
 
 # %%
@@ -246,7 +247,7 @@ tl_table.style.format(precision=3)
 # step-by-step replay of an epoch that two layers share, and a missing one (None) marks a layer whose TL
 # never rose.
 
-# %%
+# %% tags=["hide-input"]
 section = "1. Adam against SGD (Figs. 4 and 9)"
 for name in ("sgd", "adam"):
     runs = [r for r in tl_runs if r["optimizer"] == name]
@@ -336,6 +337,7 @@ def cnn_run(gram_preserving, run_seed):
                  gram_error=gram_error) for e, a in hist.snapshots]
 
 
+# %%
 cnn_seeds = [cfg.seed + i for i in range(cfg.cnn_n_seeds)]
 cnn_df = pd.DataFrame([row for s in cnn_seeds for gp in (False, True) for row in cnn_run(gp, s)])
 
@@ -345,7 +347,7 @@ cnn_band["lo"], cnn_band["hi"] = cnn_band["mean"] - 2 * cnn_band["std"], cnn_ban
 charts.line(cnn_band, "epoch", "mean", color="update", band=("lo", "hi"), points=False, y_title="test accuracy",
             title=f"Small CNN on {cfg.cnn_dataset}: mean ± 2 std over {cfg.cnn_n_seeds} seed(s)")
 
-# %%
+# %% tags=["hide-input"]
 acc = cnn_df.pivot_table(index=["seed", "epoch"], columns="update", values="test_acc")
 half = max(cfg.cnn_epochs // 2, 1)
 cnn_pairs = pd.DataFrame({"SGD final": acc.xs(cfg.cnn_epochs, level="epoch")["SGD"],
@@ -398,7 +400,8 @@ vx = (vae_split.train.x > 0.5).float()
 vy = vae_split.train.labels
 n_cls = vae_split.train.n_classes
 encoder_names = [f"e{l}" for l in range(1, cfg.vae_depth + 1)] + ["mu"]
-pca_tl = gram.target_linearity(torch.pca_lowrank(vx, q=cfg.latent_dim, center=True)[0], vy)
+pca_scores = torch.linalg.svd(vx - vx.mean(0), full_matrices=False)[0][:, :cfg.latent_dim]  # top principal components
+pca_tl = gram.target_linearity(pca_scores, vy)
 glue("vae_pca_tl", pca_tl, ".3f")
 
 
@@ -416,6 +419,7 @@ def vae_run(run_seed):
     return vae, hist
 
 
+# %%
 vae_models, vae_rows = {}, []
 for s in seeds:
     vae_models[s], hist = vae_run(s)
@@ -559,6 +563,7 @@ def attn_run(run_seed):
     return hist, acc
 
 
+# %%
 attn_rows, attn_acc = [], {}
 for s in seeds:
     hist, attn_acc[s] = attn_run(s)
@@ -571,7 +576,7 @@ a0 = attn_df[attn_df.seed == cfg.seed]
  | charts.by_layer(a0[a0.epoch == a0.epoch.max()], "TL", layer="block", y_title="TL after training",
                    title="[CLS] TL across blocks, end of training"))
 
-# %%
+# %% tags=["hide-input"]
 section = "4. Attention (Fig. 11's question on a model that trains here)"
 ends = {e: {s: g.sort_values("block") for s, g in attn_df[attn_df.epoch == e].groupby("seed")}
         for e in (0, attn_df.epoch.max())}
@@ -648,6 +653,7 @@ def nfa_run(ds, run_seed, shuffled=False):
         data=ds.name, seed=run_seed, labels="shuffled" if shuffled else "true", train_acc=acc)
 
 
+# %%
 nfa_df = pd.concat([nfa_run(ds, s, shuffled)
                     for s in seeds for ds in (data.disk(cfg.nfa_n, seed=s), data.yin_yang(cfg.nfa_n, seed=s))
                     for shuffled in (False, True)])
@@ -658,7 +664,7 @@ n0 = nfa_df[(nfa_df.seed == cfg.seed) & (nfa_df.labels == "true")]
  | charts.line(n0.dropna(), "epoch", "learned_gram_vs_agop", color="series", y_title="ρ(G(t) − G(0), AGOP(t))",
                title="The learned part of the Gram against the AGOP"))
 
-# %%
+# %% tags=["hide-input"]
 last_epoch = nfa_df.epoch.max()
 end = nfa_df[nfa_df.epoch == last_epoch].set_index(["labels", "seed", "data", "layer"])
 start = nfa_df[nfa_df.epoch == 0].set_index(["labels", "seed", "data", "layer"])
