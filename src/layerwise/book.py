@@ -124,10 +124,12 @@ def _run_chapter(chapter: str | int, *, preset: str, params: dict[str, Any] | No
         notebook = tmp / f"{slug}.ipynb"
         source_nb = tmp / ".source.ipynb"
         _write_notebook(source, source_nb)
-        manager = _kernel_manager(tmp / ".kernel.log")
+        manager = _kernel_manager(tmp / ".kernel.log", cwd=tmp)
         try:
+            # no `cwd=` for papermill: it would os.chdir this whole process (a race between parallel runs);
+            # the kernel manager starts the kernel in `tmp` instead
             papermill.execute_notebook(
-                str(source_nb), str(notebook), kernel_name=KERNELSPEC["name"], cwd=str(tmp),
+                str(source_nb), str(notebook), kernel_name=KERNELSPEC["name"],
                 parameters={"preset": preset, "device": device, "seed": seed, "results_dir": ".", **params},
                 progress_bar=progress, log_output=False, report_mode=False, kernel_manager_class=manager)
         except BaseException as err:
@@ -207,9 +209,9 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _kernel_manager(log_path: Path) -> type:
-    """Return a kernel-manager class for one run: the kernel's stderr and stdout go to `log_path`
-    (so zmq warnings and shutdown tracebacks never reach the terminal), it runs single-threaded
+def _kernel_manager(log_path: Path, cwd: Path) -> type:
+    """Return a kernel-manager class for one run: the kernel starts in `cwd`, its stderr and stdout go
+    to `log_path` (so zmq warnings and shutdown tracebacks never reach the terminal), it runs single-threaded
     unless THREAD_VARIABLES are set, it is registered for `stop_kernels`, and its CPU time is
     recorded in the class's `record` when it shuts down."""
     from jupyter_client.manager import AsyncKernelManager, KernelManager
@@ -224,7 +226,7 @@ def _kernel_manager(log_path: Path) -> type:
             for key in THREAD_VARIABLES:
                 env.setdefault(key, "1")
             self._lw_log = open(log_path, "ab")  # noqa: SIM115 - closed at shutdown
-            kw.update(env=env, stdout=self._lw_log, stderr=self._lw_log)
+            kw.update(env=env, stdout=self._lw_log, stderr=self._lw_log, cwd=str(cwd))
             await KernelManager._async_launch_kernel(self, kernel_cmd, **kw)
             pid = getattr(self.provisioner, "pid", None)
             if pid is not None:
