@@ -108,7 +108,7 @@ from scipy.stats import spearmanr
 import altair as alt
 import layerwise
 from layerwise import charts, claims, data, features, models, optim, train
-from layerwise.metrics import gram
+from layerwise.metrics import gram, landmarks
 
 cfg = layerwise.config.resolve_notebook("03b", globals())
 charts.enable()
@@ -177,7 +177,7 @@ def sequential_summary(df):
     rows = []
     for layer, g in df.sort_values("epoch").groupby("layer"):
         rows.append(dict(layer=layer, TL_init=g.TL.iloc[0], TL_final=g.TL.iloc[-1],
-                         half_gain_epoch=gram.half_gain_epoch(g.epoch.tolist(), g.TL.tolist())))
+                         half_gain_epoch=landmarks.half_gain_epoch(g.epoch.tolist(), g.TL.tolist()) or float("nan")))
     return pd.DataFrame(rows)
 
 
