@@ -1,5 +1,6 @@
 """Every chapter executed end to end at preset smoke with papermill, plus determinism and the paper path."""
 import json
+import os
 
 import pytest
 
@@ -43,8 +44,10 @@ def test_same_seed_gives_identical_claims_for_every_chapter_also_in_parallel(smo
     """Same preset and seed, same claims.json, for every chapter; the second run goes through
     `layerwise book --jobs 2` (the session fixture ran one chapter at a time), which checks both."""
     root = copy_book(tmp_path)
+    cwd = os.getcwd()
     code = main(["--root", str(root), "book", "--preset", "smoke", "--jobs", "2", "--no-site", "--device", "cpu",
                  "--quiet"])
+    assert os.getcwd() == cwd  # parallel runs never chdir the process
     lines = capsys.readouterr().out.splitlines()
     assert sorted(line[:line.index("]") + 1] for line in lines) == sorted(f"[{n}]" for n in CHAPTERS for _ in "ab")
     assert {n for n, r in smoke_book.items() if r.ok} == {
