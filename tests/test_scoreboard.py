@@ -137,3 +137,22 @@ def test_scoreboard_command_prints_the_table_and_fails_when_a_chapter_failed(tmp
     write_run(book.chapters_dir(root) / config.CHAPTERS["01"].slug, status="failed", error="boom")
     assert main(["--root", str(root), "scoreboard"]) == 1
     assert "failed to execute: boom" in capsys.readouterr().out
+
+
+def test_scoreboard_against_another_build_lists_changed_verdicts(tmp_path, capsys):
+    (tmp_path / "book").mkdir()
+    root = copy_book(tmp_path / "book")
+    other = tmp_path / "gpu-run"
+    for n in book.discover(root):
+        write_run(book.chapters_dir(root) / config.CHAPTERS[n].slug, claims=[claim(f"claim-{n}")])
+        write_run(other / config.CHAPTERS[n].slug, claims=[claim(f"claim-{n}")])
+    assert main(["--root", str(root), "scoreboard", "--against", str(other)]) == 0
+    assert "no verdict changed" in capsys.readouterr().out
+    write_run(other / config.CHAPTERS["01"].slug, claims=[claim("claim-01", "not reproduced")])
+    assert main(["--root", str(root), "scoreboard", "--against", str(other)]) == 1
+    out = capsys.readouterr().out
+    assert "1 verdict changed:" in out
+    assert [line.split() for line in out.splitlines() if line.startswith("01 ")] == [
+        ["01", "claim-01", "not", "reproduced", "reproduced"]]
+    assert main(["--root", str(root), "scoreboard", "--against", str(tmp_path / "nowhere")]) == 2
+    assert "no executed chapters there" in capsys.readouterr().err
