@@ -25,7 +25,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 CHARTS_DRAWN = "() => [...document.querySelectorAll('.lw-chart')].every(c => c.querySelector('svg'))"
 MATH_TYPESET = "() => [...document.querySelectorAll('.math')].every(m => m.querySelector('mjx-container'))"
 
-# For every chart SVG, legend and table: how far (px) it reaches past its bound (> 1 px counts).
+# For every chart SVG, legend and table: how far (px) it reaches past its bound (> 1 px counts). An
+# element inside a scrolling box (a wide table in its scroll container, a facet chart in a scrolling
+# `.lw-chart`) is measured by that box, and `scrolls` says whether it has content out of view.
 MEASURE = """() => {
   const article = document.querySelector('article.bd-article') || document.querySelector('main');
   const style = getComputedStyle(article);
@@ -37,19 +39,32 @@ MEASURE = """() => {
     const b = wide ? wide.getBoundingClientRect() : content;
     return {left: Math.max(b.left, 0), right: Math.min(b.right, page)};
   }
+  function scroller(el) {
+    for (let e = el; e && e !== article; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX;
+      if (o === 'auto' || o === 'scroll') return e;
+    }
+    return null;
+  }
   function over(el, what) {
-    const r = el.getBoundingClientRect(), b = bound(el);
+    const box = scroller(el) || el;
+    const r = box.getBoundingClientRect(), b = bound(box);
     const by = Math.max(r.right - b.right, b.left - r.left);
+    const section = el.closest('section');
     return {what: what, by: Math.round(by), width: Math.round(r.width), bound: Math.round(b.right - b.left),
-            scrolls: el.scrollWidth > el.clientWidth + 1,
-            text: (el.closest('.cell, section, table') || el).id || el.className.baseVal || ''};
+            scrolls: box.scrollWidth > box.clientWidth + 1, panel: !!el.closest('.lw-panel'),
+            scoreboard: !!el.closest('table.lw-scoreboard'), section: section ? section.id : ''};
   }
   const out = [];
   document.querySelectorAll('article .lw-chart svg.marks').forEach(s => out.push(over(s, 'chart')));
   document.querySelectorAll('article .lw-chart svg.marks .role-legend').forEach(s => out.push(over(s, 'legend')));
   document.querySelectorAll('article table').forEach(t => out.push(over(t, 'table')));
+  const box = document.querySelector('.lw-verdicts');
+  const firstSection = document.querySelector('article section section');
   return {items: out, article: Math.round(content.right - content.left), page: page,
-          verdictBox: document.querySelectorAll('.lw-verdicts').length};
+          verdictBox: document.querySelectorAll('.lw-verdicts').length,
+          boxBeforeSections: !!box && (!firstSection ||
+            !!(box.compareDocumentPosition(firstSection) & Node.DOCUMENT_POSITION_FOLLOWING))};
 }"""
 
 
@@ -124,22 +139,25 @@ def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = Non
 
 
 def count(html: Path, widths=(1300, 1920), shots: Path | None = None) -> dict:
-    """Return {width: {"charts": (overflowing, all), "tables": ..., "legends": ..., "worst": px, "pages": ...}}."""
+    """Return {width: {"charts": (overflowing, all), "legends": ..., "tables": ..., "scrolling": n,
+    "worst": px, "pages": {page: ...}}} for every page of the site at html/."""
     result = {}
     with serve(html) as base, chromium() as browser:
         for width in widths:
             tally = {k: [0, 0] for k in ("chart", "legend", "table")}
-            worst, per_page = 0, {}
+            worst, scrolling, per_page = 0, 0, {}
             for page in pages(html):
                 shot = shots / f"{Path(page).stem}-{width}.png" if shots else None
                 seen = visit(browser, base + page, width=width, screenshot=shot)
                 for item in seen["items"]:
                     tally[item["what"]][1] += 1
                     tally[item["what"]][0] += item["by"] > 1
+                    scrolling += item["scrolls"] and item["what"] != "legend"
                     worst = max(worst, item["by"])
                 per_page[page] = {"overflow": len(seen["overflow"]), "errors": seen["errors"],
                                   "article": seen["article"]}
-            result[width] = {**{k + "s": tuple(v) for k, v in tally.items()}, "worst": worst, "pages": per_page}
+            result[width] = {**{k + "s": tuple(v) for k, v in tally.items()}, "scrolling": scrolling,
+                             "worst": worst, "pages": per_page}
     return result
 
 
