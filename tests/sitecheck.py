@@ -25,11 +25,12 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 CHARTS_DRAWN = "() => [...document.querySelectorAll('.lw-chart')].every(c => c.querySelector('svg'))"
 MATH_TYPESET = "() => [...document.querySelectorAll('.math')].every(m => m.querySelector('mjx-container'))"
 
-# For every chart SVG, legend and table: how far (px) it reaches past its bound (> 1 px counts). An
-# element inside a scrolling box (a wide table in its scroll container, a facet chart in a scrolling
-# `.lw-chart`) is measured by that box, and `scrolls` says whether it has content out of view.
+# For every chart SVG, legend and table: how far (px) it reaches past its bound, the article's content
+# box (`own`; > 1 px counts: part of it is out of view, cut off or behind a scrollbar), and how far its
+# nearest scrolling box does (`by`: > 1 px means the page itself is wider than the article there).
 MEASURE = """() => {
   const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  if (!article) return {items: [], article: 0, page: 0, verdictBox: 0, boxBeforeSections: false};
   const style = getComputedStyle(article);
   const a = article.getBoundingClientRect();
   const content = {left: a.left + parseFloat(style.paddingLeft), right: a.right - parseFloat(style.paddingRight)};
@@ -50,9 +51,12 @@ MEASURE = """() => {
     const box = scroller(el) || el;
     const r = box.getBoundingClientRect(), b = bound(box);
     const by = Math.max(r.right - b.right, b.left - r.left);
+    const e = el.getBoundingClientRect(), eb = bound(el);
+    const own = Math.max(e.right - eb.right, eb.left - e.left);  // out of view when its box scrolls
     const section = el.closest('section');
-    return {what: what, by: Math.round(by), width: Math.round(r.width), bound: Math.round(b.right - b.left),
-            scrolls: box.scrollWidth > box.clientWidth + 1, panel: !!el.closest('.lw-panel'),
+    return {what: what, by: Math.round(by), own: Math.round(own), width: Math.round(e.width),
+            bound: Math.round(b.right - b.left),
+            scrolls: box.scrollWidth > box.clientWidth + 1, content: box.scrollWidth, bar: box.offsetHeight - box.clientHeight >= 4, panel: !!el.closest('.lw-panel'),
             scoreboard: !!el.closest('table.lw-scoreboard'), section: section ? section.id : ''};
   }
   const out = [];
@@ -99,7 +103,8 @@ def chromium():
 def pages(html: Path) -> list[str]:
     """Return the site's pages (relative paths), leaving out Sphinx's own (_static, genindex...)."""
     return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                  if not p.relative_to(html).parts[0].startswith("_") and p.name not in ("genindex.html", "search.html"))
+                  if not p.relative_to(html).parts[0].startswith("_") and p.name not in ("genindex.html", "search.html")
+                  and 'http-equiv="Refresh"' not in p.read_text(errors="replace")[:2000])  # the root's redirect
 
 
 def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = None) -> dict:
@@ -131,7 +136,7 @@ def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = Non
     seen["svgs"] = page.locator(".lw-chart svg").count()
     seen["math"] = page.locator("mjx-container").count()
     seen.update(page.evaluate(MEASURE))
-    seen["overflow"] = [i for i in seen["items"] if i["by"] > 1]
+    seen["overflow"] = [i for i in seen["items"] if max(i["own"], i["by"]) > 1]
     if screenshot:
         page.screenshot(path=str(screenshot), full_page=True)
     context.close()
@@ -151,9 +156,9 @@ def count(html: Path, widths=(1300, 1920), shots: Path | None = None) -> dict:
                 seen = visit(browser, base + page, width=width, screenshot=shot)
                 for item in seen["items"]:
                     tally[item["what"]][1] += 1
-                    tally[item["what"]][0] += item["by"] > 1
+                    tally[item["what"]][0] += max(item["own"], item["by"]) > 1
                     scrolling += item["scrolls"] and item["what"] != "legend"
-                    worst = max(worst, item["by"])
+                    worst = max(worst, item["own"], item["by"])
                 per_page[page] = {"overflow": len(seen["overflow"]), "errors": seen["errors"],
                                   "article": seen["article"]}
             result[width] = {**{k + "s": tuple(v) for k, v in tally.items()}, "scrolling": scrolling,

@@ -74,12 +74,12 @@ def test_the_scoreboard_fits_the_article_without_scrolling(seen):
     page, _ = seen
     board = page["book/scoreboard.html"]
     tables = [i for i in board["items"] if i["what"] == "table"]
-    assert tables and all(i["scoreboard"] and not i["scrolls"] and i["by"] <= 1 for i in tables), tables
+    assert tables and all(i["scoreboard"] and not i["scrolls"] and i["own"] <= 1 for i in tables), tables
     assert board["charts"] == 1 and board["svgs"] >= 1  # the headline chart of claims by verdict
 
 
 def test_panels_stack_on_a_phone(served, browser):
     page = visit(browser, served + "notebooks/05_extractor_tunnel.html", width=PHONE)
     panels = [i for i in page["items"] if i["panel"] and i["what"] in ("chart", "legend")]
-    assert panels and all(i["by"] <= 1 for i in panels), [i for i in panels if i["by"] > 1]
+    assert panels and all(i["own"] <= 1 for i in panels), [i for i in panels if i["own"] > 1]
     assert not page["errors"], page["errors"]

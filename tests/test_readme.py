@@ -85,6 +85,12 @@ def test_a_command_with_an_unknown_parameter_would_be_caught():
         test_every_parameter_a_readme_command_names_exists_for_its_chapter(bad)
 
 
+@pytest.fixture(scope="module")
+def readme_tmp(tmp_path_factory) -> Path:
+    """One temporary folder for all README commands: they run in order, as a reader would."""
+    return tmp_path_factory.mktemp("readme")
+
+
 def _prepare(command: Command, book: Path, tmp: Path) -> list[str]:
     argv = list(command.argv)
     if argv[0] == "make":
@@ -96,14 +102,14 @@ def _prepare(command: Command, book: Path, tmp: Path) -> list[str]:
         if "--preset" not in argv:
             argv += ["--preset", "smoke"]
         if "--output" not in argv:
-            argv += ["--output", str(tmp / "out")]
+            argv += ["--output", str(tmp / f"out-{COMMANDS.index(command)}")]
         argv.append("--quiet")
     return argv
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS, ids=str)
-def test_readme_command_runs_or_stops_with_a_clear_error(command, smoke_book, book_copy, tmp_path):
+def test_readme_command_runs_or_stops_with_a_clear_error(command, smoke_book, book_copy, readme_tmp):
     if command.needs and "GPU" in command.needs:
         import torch
 
@@ -111,7 +117,7 @@ def test_readme_command_runs_or_stops_with_a_clear_error(command, smoke_book, bo
             pytest.skip("this machine has a GPU: the command would start a real paper run")
     if command.needs in KNOWN_UNCLEAR:
         pytest.xfail(KNOWN_UNCLEAR[command.needs])
-    argv = _prepare(command, book_copy, tmp_path)
+    argv = _prepare(command, book_copy, readme_tmp)
     env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
     done = subprocess.run(argv, cwd=book_copy, capture_output=True, text=True, timeout=900, env=env)
     shown = f"{' '.join(argv)}\nrc={done.returncode}\nstdout:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-3000:]}"

@@ -230,6 +230,7 @@ SITE_CSS = """\
 .cell_output table, .pst-scrollable-table-container { display: block; max-width: 100%; overflow-x: auto; }
 .cell_output table { font-size: 0.8rem; border-collapse: collapse; }
 .cell_output table td, .cell_output table th { padding: 0.15rem 0.45rem; }
+.cell_output table th { overflow-wrap: anywhere; }
 .cell_output table, .pst-scrollable-table-container, .lw-chart { scrollbar-width: thin; scrollbar-color: #999 #eee; }
 .cell_output table::-webkit-scrollbar, .pst-scrollable-table-container::-webkit-scrollbar,
 .lw-chart::-webkit-scrollbar { height: 8px; background: #eee; }
@@ -315,10 +316,12 @@ def _lay_out(nb, slug: str, ledger: dict | None) -> None:
     for i, cell in enumerate(nb.cells):
         wide = False
         for j, output in enumerate(cell.get("outputs", [])):
-            spec = output.get("data", {}).get(charts.VEGALITE_MIME)
+            data = output.get("data", {})
+            spec = data.get(charts.VEGALITE_MIME)
             if spec is None:
+                wide = wide or _table_columns(str(data.get("text/html", ""))) >= WIDE_TABLE_COLUMNS
                 continue
-            output["data"]["text/html"] = charts.site_html(spec, id_prefix=f"lw-{slug[:2]}-{i}-{j}")
+            data["text/html"] = charts.site_html(spec, id_prefix=f"lw-{slug[:2]}-{i}-{j}")
             wide = wide or charts.is_multi_panel(spec)
         tags = cell.metadata.setdefault("tags", []) if wide else []
         if wide and "full-width" not in tags:
@@ -333,6 +336,17 @@ def _lay_out(nb, slug: str, ledger: dict | None) -> None:
     head, tail = _split_after_sources(nb.cells[first].source)
     nb.cells[first].source = head
     nb.cells[first + 1:first + 1] = [box] + ([nbformat.v4.new_markdown_cell(tail)] if tail else [])
+
+
+WIDE_TABLE_COLUMNS = 7  # an output table with this many columns gets the page's right margin too
+
+
+def _table_columns(html: str) -> int:
+    """Return the number of header cells in the first row of the first table in `html` (0 if none)."""
+    import re
+
+    row = re.search(r"<table.*?<tr[^>]*>(.*?)</tr>", html, flags=re.S | re.I)
+    return len(re.findall(r"<th[\s>]", row.group(1), flags=re.I)) if row else 0
 
 
 def _split_after_sources(text: str) -> tuple[str, str]:
