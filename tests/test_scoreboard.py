@@ -156,3 +156,16 @@ def test_scoreboard_against_another_build_lists_changed_verdicts(tmp_path, capsy
         ["01", "claim-01", "not", "reproduced", "reproduced"]]
     assert main(["--root", str(root), "scoreboard", "--against", str(tmp_path / "nowhere")]) == 2
     assert "no executed chapters there" in capsys.readouterr().err
+
+
+def test_the_ledgers_verdict_box_is_the_box_the_site_puts_at_the_top_of_the_chapter(tmp_path):
+    from layerwise.claims import Control, Ledger
+
+    cfg = config.resolve("01", "smoke", results_dir=str(tmp_path))
+    ledger = Ledger(cfg)
+    ledger.claim("a", statement="ranks fall", source="s", test="> 0.5", values=[0.9, 0.8, 0.7],
+                 control=Control("untrained", [0.1, 0.2, 0.1]), section="2. The rate")
+    ledger.save()
+    saved = json.loads((tmp_path / "claims.json").read_text())
+    assert ledger.verdict_box().text == scoreboard.verdict_box(saved["claims"], preset="smoke")
+    assert '**Reproduced** (1)' in ledger.verdict_box().text and 'href="#the-rate"' in ledger.verdict_box().text
