@@ -328,14 +328,22 @@ def _lay_out(nb, slug: str, ledger: dict | None) -> None:
             tags.append("full-width")
     if ledger is None:
         return
-    box = nbformat.v4.new_markdown_cell(scoreboard.verdict_box(ledger.get("claims", []), preset=ledger.get("preset", "")))
+    def markdown(text: str, cell_id: str):
+        cell = nbformat.v4.new_markdown_cell(text)
+        if nb.nbformat_minor >= 5:
+            cell.id = cell_id  # a fixed id: the staged page is the same bytes every build
+        else:
+            cell.pop("id", None)
+        return cell
+
+    box = markdown(scoreboard.verdict_box(ledger.get("claims", []), preset=ledger.get("preset", "")), "lw-results")
     first = next((k for k, c in enumerate(nb.cells) if c.cell_type == "markdown"), None)
     if first is None:
         nb.cells.insert(0, box)
         return
     head, tail = _split_after_sources(nb.cells[first].source)
     nb.cells[first].source = head
-    nb.cells[first + 1:first + 1] = [box] + ([nbformat.v4.new_markdown_cell(tail)] if tail else [])
+    nb.cells[first + 1:first + 1] = [box] + ([markdown(tail, "lw-opening-rest")] if tail else [])
 
 
 WIDE_TABLE_COLUMNS = 7  # an output table with this many columns gets the page's right margin too
