@@ -403,6 +403,28 @@ def _stage_sources(root: Path, stage: Path) -> None:
     from .charts import vega_bundle_js
 
     atomic_write_text(stage / "_static" / "vega-bundle.js", vega_bundle_js())
+    atomic_write_text(stage / "_static" / "layerwise.css", SITE_CSS)
+
+
+# The site's own styles (_config.yml lists the file): wide tables scroll inside the article with a
+# scrollbar that shows, output tables are compact, the scoreboard and the results box wrap their text.
+SITE_CSS = """\
+.cell_output table, .pst-scrollable-table-container { display: block; max-width: 100%; overflow-x: auto; }
+.cell_output table { font-size: 0.8rem; border-collapse: collapse; }
+.cell_output table td, .cell_output table th { padding: 0.15rem 0.45rem; }
+.cell_output table th { overflow-wrap: anywhere; min-width: 4em; }
+.cell_output table, .pst-scrollable-table-container, .lw-chart { scrollbar-width: thin; scrollbar-color: #999 #eee; }
+.cell_output table::-webkit-scrollbar, .pst-scrollable-table-container::-webkit-scrollbar,
+.lw-chart::-webkit-scrollbar { height: 8px; background: #eee; }
+.cell_output table::-webkit-scrollbar-thumb, .pst-scrollable-table-container::-webkit-scrollbar-thumb,
+.lw-chart::-webkit-scrollbar-thumb { background: #999; border-radius: 4px; }
+table.lw-scoreboard { width: 100%; table-layout: fixed; font-size: 0.85rem; border-collapse: collapse; }
+table.lw-scoreboard td, table.lw-scoreboard th { vertical-align: top; padding: 0.35rem 0.4rem;
+  border-bottom: 1px solid #ddd; overflow-wrap: anywhere; text-align: left; }
+table.lw-scoreboard code { white-space: normal; overflow-wrap: anywhere; font-size: 0.8rem; }
+.lw-verdicts ul { margin-bottom: 0.4rem; }
+.lw-chart-title, .lw-figure-title { font-weight: 500; }
+"""
 
 
 def _sync_tree(src: Path, dst: Path) -> None:
@@ -424,7 +446,8 @@ def _sync_tree(src: Path, dst: Path) -> None:
 
 
 def _stage_scoreboard(root: Path, stage: Path) -> None:
-    """Write book/scoreboard.md and put its one-line summary under the front page's title."""
+    """Write book/scoreboard.md; put the book-wide tally and one line per chapter under the front
+    page's title."""
     rows = scoreboard.gather(chapters_dir(root), discover(root))
     sanity = scoreboard.gather_sanity(chapters_dir(root), discover(root))
     atomic_write_text(stage / "book" / "scoreboard.md", scoreboard.to_markdown(rows, sanity))
@@ -432,10 +455,16 @@ def _stage_scoreboard(root: Path, stage: Path) -> None:
     if intro.is_file():
         title, _, rest = intro.read_text(encoding="utf-8").partition("\n")
         line = f"**Scoreboard: {scoreboard.summary(rows)}** ([every claim](scoreboard.md))."
-        atomic_write_text(intro, f"{title}\n\n{line}\n{rest}")
+        chapters = "\n".join(scoreboard.chapter_lines(rows))
+        atomic_write_text(intro, f"{title}\n\n{line}\n\n{chapters}\n{rest}")
 
 
 def _stage_chapter(number: str, root: Path, stage: Path) -> None:
+    """Write the executed chapter into the staged sources, laid out for the site: the results box
+    after its question and sources, each chart's HTML from its spec (`charts.site_html`), cells with
+    a multi-panel figure tagged `full-width`. A chapter that failed or never ran gets a page saying so."""
+    import nbformat
+
     slug = config.CHAPTERS[number].slug
     run_dir = chapters_dir(root) / slug
     target = stage / "notebooks" / f"{slug}.ipynb"
@@ -444,10 +473,14 @@ def _stage_chapter(number: str, root: Path, stage: Path) -> None:
     except (OSError, ValueError):
         status = {"status": "missing", "error": "this chapter has not been executed (run `layerwise book`)"}
     if status.get("status") == "ok":
-        shutil.copy2(run_dir / f"{slug}.ipynb", target)
+        nb = nbformat.read(str(run_dir / f"{slug}.ipynb"), as_version=4)
+        try:
+            ledger = read_json(run_dir / "claims.json")
+        except (OSError, ValueError):
+            ledger = None
+        _lay_out(nb, slug, ledger)
+        nbformat.write(nb, str(target))
         return
-    import nbformat
-
     title = config.CHAPTERS[number].title
     text = (f"# {title}\n\n```{{error}}\nThis chapter failed to execute at preset "
             f"{status.get('preset', '?')}: {status.get('error', 'unknown error')}\n```\n")
@@ -455,3 +488,61 @@ def _stage_chapter(number: str, root: Path, stage: Path) -> None:
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nbformat.write(nb, str(target))
 
+
+def _lay_out(nb, slug: str, ledger: dict | None) -> None:
+    """Lay an executed chapter out for the site, in place (see `_stage_chapter`)."""
+    import nbformat
+
+    from . import charts
+
+    for i, cell in enumerate(nb.cells):
+        wide = False
+        for j, output in enumerate(cell.get("outputs", [])):
+            data = output.get("data", {})
+            spec = data.get(charts.VEGALITE_MIME)
+            if spec is None:
+                wide = wide or _table_columns(str(data.get("text/html", ""))) >= WIDE_TABLE_COLUMNS
+                continue
+            data["text/html"] = charts.site_html(spec, id_prefix=f"lw-{slug[:2]}-{i}-{j}")
+            wide = wide or charts.is_multi_panel(spec)
+        tags = cell.metadata.setdefault("tags", []) if wide else []
+        if wide and "full-width" not in tags:
+            tags.append("full-width")
+    if ledger is None:
+        return
+    def markdown(text: str, cell_id: str):
+        cell = nbformat.v4.new_markdown_cell(text)
+        if nb.nbformat_minor >= 5:
+            cell.id = cell_id  # a fixed id: the staged page is the same bytes every build
+        else:
+            cell.pop("id", None)
+        return cell
+
+    box = markdown(scoreboard.verdict_box(ledger.get("claims", []), preset=ledger.get("preset", "")), "lw-results")
+    first = next((k for k, c in enumerate(nb.cells) if c.cell_type == "markdown"), None)
+    if first is None:
+        nb.cells.insert(0, box)
+        return
+    head, tail = _split_after_sources(nb.cells[first].source)
+    nb.cells[first].source = head
+    nb.cells[first + 1:first + 1] = [box] + ([markdown(tail, "lw-opening-rest")] if tail else [])
+
+
+WIDE_TABLE_COLUMNS = 7  # an output table with this many columns gets the page's right margin too
+
+
+def _table_columns(html: str) -> int:
+    """Return the number of header cells in the first row of the first table in `html` (0 if none)."""
+    import re
+
+    row = re.search(r"<table.*?<tr[^>]*>(.*?)</tr>", html, flags=re.S | re.I)
+    return len(re.findall(r"<th[\s>]", row.group(1), flags=re.I)) if row else 0
+
+
+def _split_after_sources(text: str) -> tuple[str, str]:
+    """Split a chapter's opening Markdown after its "**Source(s).**" paragraph (else keep it whole)."""
+    paragraphs = text.split("\n\n")
+    for k, para in enumerate(paragraphs):
+        if para.lstrip().startswith(("**Source", "**Sources")):
+            return "\n\n".join(paragraphs[:k + 1]), "\n\n".join(paragraphs[k + 1:]).strip()
+    return text, ""

@@ -259,13 +259,11 @@ class Ledger:
         return Markdown("\n".join(lines))
 
     def verdict_box(self) -> "Markdown":
-        """Return a short box of the claims by verdict (for the top of a chapter)."""
-        n = self.counts()
-        items = [f"{c.verdict}: {c.statement}" + (f" ([{c.section}](#{anchor(c.section)}))" if c.section else "")
-                 for c in self.claims]
-        body = "\n".join(f"- {i}" for i in items)
-        return Markdown(f":::{{admonition}} Verdicts: {n[REPRODUCED]} reproduced, {n[NOT_REPRODUCED]} not "
-                        f"reproduced, {n[INCONCLUSIVE]} inconclusive\n{body}\n:::\n")
+        """Return the results box of the claims by verdict (the box the site puts at the top of the
+        chapter, `scoreboard.verdict_box`), each claim linked to its section."""
+        from .scoreboard import verdict_box
+
+        return Markdown(verdict_box([asdict(c) for c in self.claims], preset=getattr(self.cfg, "preset", "")))
 
     def _sanity_line(self) -> str:
         entries = self.sanity_entries

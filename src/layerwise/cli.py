@@ -4,7 +4,7 @@
     layerwise params 04                     every parameter with its smoke/book/paper values and help
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
     layerwise book [--preset book] [--force] [--only 01,04] [--jobs N]
-    layerwise scoreboard
+    layerwise scoreboard [--against OTHER_BUILD]
     layerwise sweep 01 -p epochs 50,100 -p seed 0,1 [--executor local|dask|submitit]
 """
 from __future__ import annotations
@@ -54,7 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--no-site", action="store_true", help="execute chapters but do not build the site")
     book.add_argument("--jobs", type=int, default=None,
                       help="chapters run at once, each in a single-threaded kernel (default: the CPU cores)")
-    sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run")
+    board = sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run",
+                           description="Print every chapter's claims and verdicts from the last book run "
+                           "(exit code 1 when a chapter failed). With --against OTHER_BUILD, print the claims "
+                           "whose verdict differs between OTHER_BUILD and this book (exit code 1 when any does).")
+    board.add_argument("--against", default=None, metavar="OTHER_BUILD",
+                       help="another build to compare with: a book folder, its _build folder, or a folder of "
+                            "executed chapters (<slug>/claims.json), e.g. a copy of _build/chapters from a GPU run")
     params = sub.add_parser("params", help="list a chapter's parameters: smoke, book and paper values, help")
     params.add_argument("chapter", help="chapter number, e.g. 04")
     _sweep_parser(sub)
@@ -174,8 +180,34 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
 
     root = book_root(args.root)
     rows = scoreboard.gather(chapters_dir(root), discover(root))
-    print(scoreboard.to_text(rows), end="")
-    return 0 if all(r.claim for r in rows) else 1
+    if args.against is None:
+        print(scoreboard.to_text(rows), end="")
+        return 0 if all(r.claim for r in rows) else 1
+    other = _chapters_folder(args.against)
+    before = scoreboard.gather(other, discover(root))
+    changed = scoreboard.compare(before, rows)
+    print(f"{other}: {scoreboard.summary(before)}\n{chapters_dir(root)}: {scoreboard.summary(rows)}\n")
+    if not changed:
+        print("no verdict changed")
+        return 0
+    table = [("chapter", "claim", "was", "now")] + changed
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    print(f"{len(changed)} verdict{'s' if len(changed) != 1 else ''} changed:")
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 1
+
+
+def _chapters_folder(path: str):
+    """Return the folder of executed chapters in `path` (a book folder, its _build, or the folder itself)."""
+    from pathlib import Path
+
+    base = Path(path).expanduser()
+    for candidate in (base / "_build" / "chapters", base / "chapters", base):
+        if candidate.is_dir() and any(candidate.glob("*/run.json")):
+            return candidate
+    raise config.ConfigError(f"--against {path}: no executed chapters there (expected <slug>/run.json in "
+                             f"{path}, {path}/chapters or {path}/_build/chapters)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
