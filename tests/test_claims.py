@@ -172,7 +172,7 @@ def test_closing_section_is_rendered_from_the_run_with_the_authors_reading(ledge
     text = ledger.closing()._repr_markdown_()
     assert "**Reproduced** (1)" in text and "**Not reproduced** (1)" in text and "Inconclusive" not in text
     assert "Measured 0.95 / 0.97 / 0.91 (seeds 0, 1, 2)." in text and "never shown" not in text
-    assert "[2. The rate](#the-rate)" in text
+    assert '(<a href="#the-rate">2. The rate</a>)' in text
     assert "1 reproduced, 1 not reproduced, 0 inconclusive" in ledger.verdict_box().text
 
 

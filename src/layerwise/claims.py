@@ -42,6 +42,7 @@ with the choice is inconclusive and says where it changes.
 """
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -251,7 +252,8 @@ class Ledger:
                 continue
             lines += [f"**{verdict.capitalize()}** ({len(group)})", ""]
             for c in group:
-                where = f" ([{c.section}](#{anchor(c.section)}))" if c.section else ""
+                # a raw HTML link: Sphinx ids of headings are not MyST reference targets
+                where = f' (<a href="#{anchor(c.section)}">{html.escape(c.section)}</a>)' if c.section else ""
                 lines.append(f"- *{c.statement}* (`{c.id}`, {c.source}){where}: measured {c.measured}; "
                              f"control {c.control['name']}: {c.control['measured']}. {c.reason}."
                              + (f" {c.explain}" if c.explain else ""))
