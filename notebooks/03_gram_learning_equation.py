@@ -257,6 +257,7 @@ x_roll, t_roll = data.swiss_roll(cfg.roll_n, seed=cfg.seed)
 show_to = min(50, cfg.roll_steps)
 
 
+# %% tags=["hide-input"]
 def roll_run(run_seed):
     """Train the Swiss-roll net; return per-step input gradients (S+1, n, 2), first-layer Grams and VCs."""
     net = models.MLP(2, cfg.roll_width, 3, 1, activation="gelu", init="torch", seed=run_seed)
@@ -275,6 +276,7 @@ def roll_run(run_seed):
     return grads, grams, vcs, hist.loss
 
 
+# %%
 roll_rows, cos_rows, roll_runs, roll_seed_rows = [], [], {}, []
 for s in seeds_of(cfg.roll_seeds):
     grads, grams, vcs, losses = roll_run(s)
@@ -328,8 +330,8 @@ ledger.claim("cha26-swiss-roll-unrolls", source=f"{SOURCE}, Fig. 1 (note 03, cla
                        "near-linear in the roll parameter (R^2 of a linear fit >= 0.9)",
              test=">= 0.9", values=roll_seeds.r2_display.to_dict(),
              control=Control(f"frozen weights (first step's gradient x {show_to})", roll_seeds.r2_frozen.to_dict()),
-             explain={claims.INCONCLUSIVE: "Repeating the first step's input gradient unrolls the roll as well: the "
-                                           "picture follows from the target inside the loss gradient, before any learning.",
+             explain={claims.INCONCLUSIVE: "Where the frozen first-step gradient also reaches 0.9, the picture follows "
+                                           "from the target inside the loss gradient rather than from learning.",
                       claims.REPRODUCED: "The unrolling needs the training steps: the frozen first gradient does not "
                                          "produce it. At the true step size the inputs barely move (see the text)."})
 ledger.claim("layerwise-gram-accumulates-vc", source=f"this book (the alignment metric of {SOURCE} was not found)",
@@ -337,8 +339,8 @@ ledger.claim("layerwise-gram-accumulates-vc", source=f"this book (the alignment 
              control=Control("frozen prediction (first step's VC only)", roll_seeds.cos_frozen.to_dict()),
              statement=f"cosine between G_S - G_0 and the summed virtual covariance after {cfg.roll_steps} steps "
                        "(first layer) is >= 0.95",
-             explain={claims.NOT_REPRODUCED: "The first-order terms partly cancel from step to step while the "
-                                             "second-order terms add up."})
+             explain={claims.NOT_REPRODUCED: "One step agrees to first order (section 2); over a run the first-order "
+                                             "terms partly cancel from step to step while the second-order terms add up."})
 glue("roll_r2_start", float(roll_seeds.r2_start.mean()), ".4f")
 glue("roll_r2_true", float(roll_seeds.r2_true_step.mean()), ".4f")
 glue("roll_r2_display", float(roll_seeds.r2_display.mean()), ".3f")
@@ -372,9 +374,11 @@ ledger.table().iloc[-2:]
 # `tl_snapshot_every` optimiser steps, on every seed.
 #
 # **The claims and their controls** (one value per seed, {glue:text}`tl_n_seeds` seeds):
-# - *TL rises* (note 03, claim 6): the gain (end minus start) is positive in every hidden layer.
-#   Control: the gain of the same trained network's TL against **shuffled labels**: features that merely
-#   spread out would gain TL for any target.
+# - *TL rises* (note 03, claim 6): the gain (end minus start) is at least 0.05, a twentieth of TL's
+#   range, in every hidden layer. Control: the gain of the same trained network's TL against **shuffled
+#   labels**: features that merely spread out gain TL for any target. (Note 03's test, a gain $>0$, is
+#   passed by that control in every layer of every seed, by a few thousandths: it cannot tell a
+#   representation that became linear in the target from one that gained a little rank.)
 # - *TL grows with depth* (claim 5): the final TL is strictly increasing over the hidden layers.
 #   Control: the **untrained network**'s TL per layer. Since random GELU layers can already order the
 #   layers, we add our own *the gain grows with depth* (what training adds is increasing with depth),
@@ -401,6 +405,7 @@ glue("tl_n_train", len(tr))
 glue("tl_n_seeds", cfg.tl_seeds)
 
 
+# %% tags=["hide-input"]
 def tl_run(run_seed):
     """Train the TL network from seed `run_seed`, snapshotting every `tl_snapshot_every` steps.
 
@@ -435,6 +440,7 @@ def tl_run(run_seed):
     return out
 
 
+# %%
 tl_seeds = seeds_of(cfg.tl_seeds)
 runs = {s: tl_run(s) for s in tl_seeds}
 clock["target linearity"] = time.perf_counter() - start
@@ -479,13 +485,13 @@ def per_seed(column):
 
 scale_note = f"{cfg.dataset}, width {cfg.tl_width}, lr {cfg.tl_lr}, snapshots every {cfg.tl_snapshot_every} steps"
 ledger.claim("cha26-tl-rises", source=f"{SOURCE}, Fig. 4 (note 03, claim 6)", section=SEC4, note=scale_note,
-             statement="train TL at the end exceeds TL at initialisation in every hidden layer (gain per layer)",
-             test="> 0", values=per_seed("gain"), control=Control("same network, shuffled labels", per_seed("gain_shuffled")))
+             statement="train TL rises by at least 0.05 during training in every hidden layer (gain per layer)",
+             test=">= 0.05", values=per_seed("gain"), control=Control("same network, shuffled labels", per_seed("gain_shuffled")))
 ledger.claim("cha26-tl-grows-with-depth", source=f"{SOURCE}, Fig. 4 (note 03, claim 5)", section=SEC4, note=scale_note,
              statement="after training, train TL is strictly increasing over the hidden layers (TL per layer)",
              test="increasing", values=per_seed("TL_end"), control=Control("untrained network", per_seed("TL_untrained")),
-             explain={claims.INCONCLUSIVE: "Random layers of the same shape already order TL by depth, so the final "
-                                           "ordering alone does not show what training does; see the next claim."})
+             explain={claims.INCONCLUSIVE: "Where the untrained network passes too, random layers of the same shape "
+                                           "already order TL by depth; the next claim tests what training adds."})
 ledger.claim("layerwise-tl-gain-grows-with-depth", source=f"this book (sharpens {SOURCE}, Fig. 4)", section=SEC4,
              note=scale_note, statement="the TL gained in training is strictly increasing over the hidden layers",
              test="increasing", values=per_seed("gain"),
@@ -507,6 +513,8 @@ glue("tl_untrained_range", f"{layers_tab.TL_untrained.min():.2f} to {layers_tab.
 glue("tl_end_range", f"{layers_tab.TL_end.min():.2f} to {layers_tab.TL_end.max():.2f}")
 glue("rho_levels_clock_min", float(layers_tab.rho_levels_clock.min()), ".3f")
 glue("rho_levels_min", float(layers_tab.rho_levels.min()), ".3f")
+glue("half_gain_text", "; ".join(f"seed {s}: {g.half_gain_step.tolist()}" for s, g in by_seed.items()))
+glue("half_move_text", "; ".join(f"seed {s}: {g.half_movement_step.tolist()}" for s, g in by_seed.items()))
 ledger.table().iloc[-5:]
 
 # %% [markdown]
@@ -514,7 +522,8 @@ ledger.table().iloc[-5:]
 # network's {glue:text}`tl_end_range`. The old test of claim 7 (Spearman of the *levels* of $S_l$ and
 # $\mathrm{TL}_l$ over snapshots) gives at least {glue:text}`rho_levels_min` here, but the step counter
 # alone reaches {glue:text}`rho_levels_clock_min` against $\mathrm{TL}_l$: that test cannot tell a
-# tracking surrogate from a clock.
+# tracking surrogate from a clock. The half-gain steps of TL, from the first to the last hidden layer,
+# are {glue:text}`half_gain_text`; those of the feature movement {glue:text}`half_move_text`.
 
 # %% tags=["hide-input"]
 prog = []
@@ -570,7 +579,7 @@ charts.line(nc_long, "step", "value", color="quantity", points=False, log_y=True
 
 # %% [markdown]
 # At the end of the first seed's run $C$ is {glue:text}`nc_c_end`, the bound {glue:text}`nc_bound_end`
-# and TL {glue:text}`nc_tl_end`: the bound is tight only when the collapse is nearly complete.
+# and TL {glue:text}`nc_tl_end`; the bound approaches TL only as $C$ approaches 0.
 
 # %% [markdown]
 # ## 6. Gram whitening: keep the Gram change, drop the rotation (Fig. 2)
@@ -606,6 +615,7 @@ glue("white_resolution", f"1/{len(wsplit.test)} = {resolution:.4f}")
 ARMS = ("SGD", "whitened (SVD)", "whitened (Newton-Schulz)", "readout only")
 
 
+# %% tags=["hide-input"]
 def white_run(arm, run_seed):
     """Train one arm; return (test accuracy per epoch, per-step Gram errors of the whitened arms)."""
     net = models.MLP(wx_tr.shape[1], cfg.white_width, cfg.white_depth, wsplit.train.n_classes, activation="gelu",
@@ -632,6 +642,7 @@ def white_run(arm, run_seed):
     return [a for _, a in h.snapshots], getattr(made[0], "gram_errors", [])
 
 
+# %%
 white_rows, gram_errors = [], {a: [] for a in ARMS}
 for s in seeds_of(cfg.white_seeds):
     for arm in ARMS:
@@ -699,6 +710,7 @@ y_shuffled = y_st[torch.randperm(len(y_st), generator=torch.Generator().manual_s
 glue("stair_n_seeds", cfg.stair_seeds)
 
 
+# %% tags=["hide-input"]
 def stair_run(width, run_seed, target, log):
     """Train one staircase net on `target`; return (final MSE, initial MSE, movement, distance snapshots)."""
     net = models.MLP(cfg.stair_dim, width, 3, 1, activation="relu", bias=False, init="lecun",
@@ -716,6 +728,7 @@ def stair_run(width, run_seed, target, log):
     return hist.loss[-1], hist.loss[0], hist.snapshots[-1][1]["movement"], rows
 
 
+# %%
 stair_rows, stair_end = [], []
 for s in seeds_of(cfg.stair_seeds):
     for width in cfg.stair_widths:
