@@ -402,7 +402,7 @@ hidden = list(range(1, cfg.tl_depth))
 shuffled = tr.labels[torch.randperm(len(tr), generator=torch.Generator().manual_seed(cfg.seed))]
 print(f"{cfg.dataset}: {len(tr)} training and {len(te)} test samples, {tr.x.shape[1]} features")
 glue("tl_n_train", len(tr))
-glue("tl_n_seeds", cfg.tl_seeds)
+_ = glue("tl_n_seeds", cfg.tl_seeds)
 
 
 # %% tags=["hide-input"]
@@ -707,7 +707,7 @@ ledger.table().iloc[-1:]
 start = time.perf_counter()
 x_st, y_st = data.staircase(cfg.stair_n, cfg.stair_dim, seed=42)
 y_shuffled = y_st[torch.randperm(len(y_st), generator=torch.Generator().manual_seed(cfg.seed))]
-glue("stair_n_seeds", cfg.stair_seeds)
+_ = glue("stair_n_seeds", cfg.stair_seeds)
 
 
 # %% tags=["hide-input"]
