@@ -152,6 +152,7 @@ def seeds_of(n, offset=0):
 
 
 # %% [markdown]
+# (the-identity-layer-by-layer)=
 # ## 1. The identity, layer by layer
 #
 # A random MLP ($L$ weight layers of width 32 on Gaussian inputs and random labels), in float64: for
@@ -196,6 +197,7 @@ ledger.sanity("fle-identity-float32", measured=float(fle[fle.dtype == "float32"]
 fle.style.format(precision=2, subset=layer_cols)
 
 # %% [markdown]
+# (one-step-of-gradient-descent-the-gram-learns-the-virtual-covariance)=
 # ## 2. One step of gradient descent: the Gram learns the virtual covariance
 #
 # For one full-batch step $W^+=W-\eta\nabla_W L$, expanding both second moments gives exactly
@@ -231,6 +233,7 @@ charts.line(one_step, "eta", "leftover", color="layer", log_x=True, log_y=True, 
             y_title="||dG - dVC|| / ||dG||", title="The Gram change minus the VC change is O(eta): slope 1")
 
 # %% [markdown]
+# (the-swiss-roll-the-virtual-update-unrolls-the-data-fig-1)=
 # ## 3. The Swiss roll: the virtual update unrolls the data (Fig. 1)
 #
 # The authors' notebook: 1000 Swiss-roll points, inputs $(x,z)$ and the roll parameter $t$ min-max
@@ -357,6 +360,7 @@ ledger.table().iloc[-2:]
 # {glue:text}`roll_cos_one_step_min`.
 
 # %% [markdown]
+# (target-linearity-over-training-layer-by-layer-fig-4)=
 # ## 4. Target linearity over training, layer by layer (Fig. 4)
 #
 # The authors train a network with 4 hidden GELU layers of width 256 on CIFAR-10 with SGD (learning
@@ -537,6 +541,7 @@ charts.line(pd.DataFrame(prog, columns=["step", "layer", "fraction"]), "step", "
             title=f"Who linearises first? Each layer's TL gain, normalised (seed {cfg.seed})")
 
 # %% [markdown]
+# (neural-collapse-forces-target-linearity-to-1)=
 # ## 5. Neural collapse forces target linearity to 1
 #
 # The README says target linearity "unifies" neural collapse; the precise statement was not found.
@@ -582,6 +587,7 @@ charts.line(nc_long, "step", "value", color="quantity", points=False, log_y=True
 # and TL {glue:text}`nc_tl_end`; the bound approaches TL only as $C$ approaches 0.
 
 # %% [markdown]
+# (gram-whitening-keep-the-gram-change-drop-the-rotation-fig-2)=
 # ## 6. Gram whitening: keep the Gram change, drop the rotation (Fig. 2)
 #
 # If the Gram is what a step teaches, the rest of the step should not matter. The authors' wrapper
@@ -682,6 +688,7 @@ ledger.claim("cha26-whitening-matches-sgd", source=f"{SOURCE}, Fig. 2 (note 03, 
 ledger.table().iloc[-1:]
 
 # %% [markdown]
+# (the-staircase-rich-and-lazy-fig-8)=
 # ## 7. The staircase: rich and lazy (Fig. 8)
 #
 # The authors' staircase notebook: $x\sim\mathcal N(0,I_{10})$, $n=1000$,
@@ -768,6 +775,7 @@ ledger.claim("cha26-staircase-mse-grows-with-width", source=f"{SOURCE}, staircas
 ledger.table().iloc[-2:]
 
 # %% [markdown]
+# (random-labels-fig-12)=
 # ## 8. Random labels (Fig. 12)
 #
 # The authors replace each training *and* test label, with probability $p$, by a uniformly drawn
@@ -825,6 +833,7 @@ first_layer = rand[rand.layer == "hidden 1"]
                   y_title="test accuracy (noisy labels)", title="Test accuracy")))
 
 # %% [markdown]
+# (grokking-fig-13)=
 # ## 9. Grokking (Fig. 13)
 #
 # Modular addition $(a+b)\bmod p$ with the two operands one-hot and concatenated, 70% of all pairs for
