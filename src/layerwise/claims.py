@@ -450,8 +450,8 @@ def _judge(test: Any, rule: str, margin: str, values: dict[str, Any], control: d
     if verdict != REPRODUCED or margin:
         return verdict, reason
     if kind == "mean-ci":
-        c_verdict, c_reason = _judge_interval(test, control)
-        faked = c_verdict != NOT_REPRODUCED
+        ends, c_reason = _interval_ends(test, control)
+        faked = PASS in ends  # an end that only ties the threshold does not fake the effect
     else:
         c_outcomes = [evaluate_value(test, v) for v in control.values()]
         faked = PASS in c_outcomes
@@ -484,13 +484,24 @@ def _tally(outcomes: dict[str, str], k: int, rule: str) -> tuple[str, str]:
     return INCONCLUSIVE, f"{why}: {text}, {fails} fail (rule: {rule})"
 
 
-def _judge_interval(test: Any, values: dict[str, Any]) -> tuple[str, str]:
+def _interval_ends(test: Any, values: dict[str, Any]) -> tuple[list[str], str]:
+    """Return the outcomes of `test` at both ends of the bootstrap interval of the mean, and its text."""
     text = str(test).strip()
     if not re.fullmatch(rf"(>=|<=|>|<)\s*{_NUM}", text):
         raise ClaimError(f"rule 'mean-ci' needs a one-sided comparison test ('>= a', '< a'...), got {test!r}")
-    lo, hi = bootstrap_mean_interval([_scalar(v, "mean-ci") for v in values.values()])
-    ends = [evaluate_value(text, lo), evaluate_value(text, hi)]
-    interval = f"95% bootstrap interval of the mean [{lo:.4g}, {hi:.4g}] over {len(values)} seeds"
+    scalars = [_scalar(v, "mean-ci") for v in values.values()]
+    if len(scalars) < 2:
+        return [TIE, TIE], f"one seed ({scalars[0]:.4g}) gives no interval"
+    lo, hi = bootstrap_mean_interval(scalars)
+    return ([evaluate_value(text, lo), evaluate_value(text, hi)],
+            f"95% bootstrap interval of the mean [{lo:.4g}, {hi:.4g}] over {len(values)} seeds")
+
+
+def _judge_interval(test: Any, values: dict[str, Any]) -> tuple[str, str]:
+    text = str(test).strip()
+    ends, interval = _interval_ends(test, values)
+    if ends == [TIE, TIE] and len(values) < 2:
+        return INCONCLUSIVE, interval
     if ends == [PASS, PASS]:
         return REPRODUCED, f"{interval} passes {text!r}"
     if ends == [FAIL, FAIL]:

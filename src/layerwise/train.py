@@ -114,6 +114,9 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
             hist.stopped_early = True
             break
     bar.close()
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise DivergenceError(f"training diverged: non-finite weights after epoch {hist.epochs_run}, step {hist.steps} "
+                              f"(the last loss was finite) with lr = {rate:g}; lower lr or init_scale")
     return hist
 
 
