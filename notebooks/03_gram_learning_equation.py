@@ -367,7 +367,8 @@ ledger.table().iloc[-2:]
 # rate $5\times10^{-4}$, momentum 0.8, batch 64, 100 epochs) and record TL and the surrogate $S_l$ of
 # each hidden layer on the full training set after every epoch. **Where TL can move.** On
 # scikit-learn's digits, the previous version of this chapter found that the *untrained* width-256
-# features already reach TL 0.87 to 0.88, so every claim lived in a window of a few hundredths. Here
+# features already reach most of the trained TL, so every claim lived in a window of a few hundredths
+# (see the table at the end). Here
 # we use MNIST-1D (a {glue:text}`tl_n_train`-sample stratified subset of its training set, 40 features,
 # 10 classes), a width of 128 and learning rate 0.1 with the paper's momentum and batch size; the
 # baseline is the TL of the untrained network of the same shape against the true labels, reported per
