@@ -17,12 +17,12 @@ def test_chapter07_presets_resolve_and_reject_bad_values():
 
 
 def test_chapter07_paper_path_runs_on_fake_data(book_copy, tmp_path):
-    params = dict(dataset="fake", n_train=80, width=16, epochs=1, n_seeds=1, sweep_depths=[4],
+    params = dict(datasets=["fake"], n_train=80, width=16, epochs=1, n_seeds=1, sweep_depths=[4],
                   latent_dims=[2, 4], n_samples=80, n_test=40, n_kernel=20, n_cka=60)
     result = book.run_chapter("07", preset="paper", params=params, output=tmp_path / "paper", device="cpu",
                               root=book_copy, progress=False)
     assert result.ok, result.error
     ledger = read_json(result.output / "claims.json")
-    assert ledger["params"]["dataset"] == "fake" and ledger["preset"] == "paper"
+    assert ledger["params"]["datasets"] == ["fake"] and ledger["preset"] == "paper"
     assert {c["id"] for c in ledger["claims"]} >= {"seed-tunnel-linear", "seed-alignment-peak-at-boundary",
                                                     "boundary-deeper-when-harder", "wang23-tunnel-geometric"}
