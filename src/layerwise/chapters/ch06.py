@@ -69,7 +69,7 @@ PARAMS = dict(
     rt_tol=Param(0.02, "best layer to retrain from: the deepest k within rt_tol of the best conflict accuracy"),
     tunnel_rules=Param(["rank", "cka"], "tunnel-start rules of the core/spurious retraining claim (all rules are shown)"),
     rt_tunnel_rules=Param(["cka", "probe"], "tunnel-start rules of the MNIST-1D retraining claim (rank is shown, not "
-                          "tested: a first layer wider than the input pins the rank rule to layer 1)"),
+                          "tested: see section 8b)"),
     cka_threshold=Param(0.9, "CKA threshold of the 'cka' and 'cka-block' tunnel rules"),
 )
 
