@@ -45,8 +45,8 @@
 # **Landmarks move when an analysis choice moves.** Each special layer is defined by a choice the
 # sources leave open (a CKA threshold, a tolerance, a sample of kernel examples). A previous version
 # of this chapter compared landmarks within $\pm1$ layer, but on the same networks the tunnel start
-# moved by several layers between CKA thresholds 0.85 and 0.95, and the alignment peak by two layers
-# between two draws of the kernel examples. So every landmark here comes with its **stability band**
+# moved by several layers between CKA thresholds 0.85 and 0.95, and the alignment peak moved between
+# two draws of the kernel examples. So every landmark here comes with its **stability band**
 # (`metrics.landmarks.landmark_band`): the layers it picks over a declared grid of its analysis
 # choice, and over seeds. Agreement between two lenses is tested only where both landmarks are
 # stable, and the chapter says how many are. Claims that depend on a threshold are evaluated over its
@@ -395,12 +395,16 @@ ledger.claim("seed-tunnel-linear", source=SEED_SRC, section=SEC5,
 ledger.claim("seed-tunnel-linear-within-class", source=SEED_SRC, section=SEC5,
              statement="... also on the within-class parts of the features (per seed, median held-out R^2 >= 0.95)",
              test=">= 0.95", rule="all", over="CKA threshold", values=over_thresholds("map_r2_within_tunnel"),
-             control=Control("the same networks untrained", over_thresholds("map_r2_within_tunnel", "untrained ")))
+             control=Control("the same networks untrained", over_thresholds("map_r2_within_tunnel", "untrained ")),
+             explain={"inconclusive": "Read the reason per threshold: where the untrained networks' tunnels are as "
+                                      "linear, depth alone makes consecutive ReLU layers nearly affine in each other."})
 ledger.claim("tunnel-more-linear-than-extractor", source="this book", section=SEC5,
              statement="within-class map R^2 is higher in the tunnel than in the extractor (per seed, fraction of "
                        "networks with both >= 0.8)", test=">= 0.8", rule="all", over="CKA threshold",
              values=over_thresholds("tunnel more linear", how="mean"),
-             control=Control("the same networks untrained", over_thresholds("tunnel more linear", "untrained ", "mean")))
+             control=Control("the same networks untrained", over_thresholds("tunnel more linear", "untrained ", "mean")),
+             explain={"inconclusive": "Where the untrained networks also have more linear tunnels than extractors, "
+                                      "the ordering comes with depth at initialisation, not with training."})
 ledger.table().iloc[-3:]
 
 # %% [markdown]
@@ -433,7 +437,11 @@ for landmark, claim_id, src in (("rank peak", "seed-rank-peak-at-boundary", SEED
                  requires={f"both landmarks stable in >= 3 (task, depth) cells (here {n_stable} of {n_cells})":
                            n_stable >= 3},
                  explain={"inconclusive": "Where the landmarks are not stable, their agreement cannot be told from "
-                                          "their definitions' noise; see the band table of section 4."})
+                                          "their definitions' noise; see the band table of section 4.",
+                          "reproduced": f"Among the {n_stable} (task, depth) cells where both landmarks are stable; "
+                                        f"in the other cells the test was not made.",
+                          "not reproduced": f"Among the {n_stable} (task, depth) cells where both landmarks are "
+                                            f"stable, the two are more than one layer apart in most networks."})
 ledger.table().iloc[-2:]
 
 # %% [markdown]
@@ -475,7 +483,13 @@ ledger.claim("boundary-deeper-when-harder", source="Masarczyk et al. 2023; seed 
              test={"by D": "non-decreasing", "hardest - easiest": ">= 1"}, rule="all", over="CKA threshold",
              values=deeper_values, control=Control("the same networks untrained", deeper_control),
              note=f"Spearman rho(D, tunnel start) over all HMM networks at CKA {cfg.cka_threshold} = {rho:.2f}",
-             explain={"reproduced": f"The boundary deepens with D at every threshold; at D = {max(cfg.latent_dims)} "
+             explain={"inconclusive": "The untrained networks' CKA block also starts deeper as D grows: the input's "
+                                      "structure moves the boundary before any training, so the trend cannot be "
+                                      f"credited to learning a harder task. At D = {max(cfg.latent_dims)} the trained "
+                                      f"networks also memorise (train accuracy {hardest.train_acc.min():.3f}-"
+                                      f"{hardest.train_acc.max():.3f}, test {hardest.test_acc.min():.3f}-"
+                                      f"{hardest.test_acc.max():.3f}).",
+                      "reproduced": f"The boundary deepens with D at every threshold; at D = {max(cfg.latent_dims)} "
                                     f"the networks memorise (train accuracy {hardest.train_acc.min():.3f}-"
                                     f"{hardest.train_acc.max():.3f}, test {hardest.test_acc.min():.3f}-"
                                     f"{hardest.test_acc.max():.3f}), so 'harder' here also means 'fitted by memory'."})
@@ -499,7 +513,9 @@ ledger.claim("wang23-tunnel-geometric", source="Wang et al. 2023 (note 01, claim
              statement="C_l is geometric over the tunnel (per seed, median R^2 of log C_l on l >= 0.999)",
              test=">= 0.999", rule="all", over="CKA threshold", values=geo,
              control=Control("the same networks untrained", geo_control),
-             note=f"median fitted ratio C_(l+1)/C_l = {nets[f'c_ratio @{cfg.cka_threshold}'].median():.3f}")
+             note=f"median fitted ratio C_(l+1)/C_l = {nets[f'c_ratio @{cfg.cka_threshold}'].median():.3f}",
+             explain={"not reproduced": "The tunnel's C_l falls, but not as one geometric sequence: a deep nonlinear "
+                                        "network's tunnel is not a deep linear network's uniform compressor."})
 ledger.table().iloc[-1:]
 
 # %% [markdown]
