@@ -441,7 +441,7 @@ for landmark, claim_id, src in (("rank peak", "seed-rank-peak-at-boundary", SEED
                           "reproduced": f"Among the {n_stable} (task, depth) cells where both landmarks are stable; "
                                         f"in the other cells the test was not made.",
                           "not reproduced": f"Among the {n_stable} (task, depth) cells where both landmarks are "
-                                            f"stable, the two are more than one layer apart in most networks."})
+                                            f"stable, fewer than 75% of the networks have the two within one layer, in every seed."})
 ledger.table().iloc[-2:]
 
 # %% [markdown]
@@ -514,8 +514,9 @@ ledger.claim("wang23-tunnel-geometric", source="Wang et al. 2023 (note 01, claim
              test=">= 0.999", rule="all", over="CKA threshold", values=geo,
              control=Control("the same networks untrained", geo_control),
              note=f"median fitted ratio C_(l+1)/C_l = {nets[f'c_ratio @{cfg.cka_threshold}'].median():.3f}",
-             explain={"not reproduced": "The tunnel's C_l falls, but not as one geometric sequence: a deep nonlinear "
-                                        "network's tunnel is not a deep linear network's uniform compressor."})
+             explain={"not reproduced": "Over the tunnel, log C_l is not a straight line in l at note 01's precision: "
+                                        "the tunnel does not compress like a deep linear network's uniform "
+                                        "geometric compressor."})
 ledger.table().iloc[-1:]
 
 # %% [markdown]
