@@ -176,7 +176,7 @@ def seeds(n):
 # report 1.000, 0.507 and 1.000: the network uses the linear coordinate and nothing else. Each seed
 # draws its own rotation, data and initialisation; the control is the same network untrained.
 
-# %%
+# %% tags=["hide-input"]
 def lms_aucs(net, test, rotation, s):
     """Return the three test AUCs of Shah et al. (standard, S-randomised, S^c-randomised)."""
     return {
@@ -187,6 +187,7 @@ def lms_aucs(net, test, rotation, s):
             test.x, range(1, cfg.lms_dim), rotation, seed=s)), test.labels)}
 
 
+# %%
 lms_rows, lms_control, lms_first = {}, {}, None
 for s in seeds(cfg.lms_seeds):
     rotation = data.random_rotation(cfg.lms_dim, seed=s)
@@ -288,7 +289,7 @@ rules_table.style.format(precision=3)
 # the full training set). The control is the same measurement with the labels shuffled: no feature
 # then predicts the label, and the ratio says nothing about starvation.
 
-# %%
+# %% tags=["hide-input"]
 def init_gradient_ratio(x, labels, init_seed):
     net = models.MLP(in_dim, cfg.width, cfg.depth, 2, init="torch", seed=init_seed)
     loss = torch.nn.functional.cross_entropy(net(x), labels)
@@ -296,6 +297,7 @@ def init_gradient_ratio(x, labels, init_seed):
     return float(grad[:, SPURIOUS].norm() / grad[:, CORE].norm())
 
 
+# %%
 ratios = pd.DataFrame([dict(p=p, init=s, ratio=init_gradient_ratio(splits[p]["train"].x, splits[p]["train"].labels, s))
                        for p in cfg.p_values for s in seeds(cfg.n_inits)])
 tr09 = splits[0.9]["train"]
@@ -762,7 +764,7 @@ def boundary_claim(claim_id, summary, L, rules, *, statement, source, section, r
         rule="all", requires=requires, section=section, explain=explain)
 
 
-# %%
+# %% tags=["hide-input"]
 sp1 = splits[1.0]
 L = cfg.deep_depth
 bal = sp1["balanced"]
@@ -799,6 +801,7 @@ def retraining_profile(init_seed, heads=True):
     return table, m, summary
 
 
+# %%
 profiles = [retraining_profile(s, heads=s == cfg.seed) for s in seeds(cfg.deep_seeds)]
 deep_df, cka_first, _ = profiles[0]
 deep_summary = pd.DataFrame([summary for _, _, summary in profiles]).set_index("seed")
@@ -867,7 +870,7 @@ ledger.table().iloc[-1:]
 # on in every network, which puts the rank rule's tunnel start at layer 1 (no extractor). This choice
 # was made after those trial runs; the sensitivity row below shows what the rank rule gives here.
 
-# %%
+# %% tags=["hide-input"]
 mn = data.load("mnist1d")
 n_half = len(mn.test) // 2
 x_rt, _, _ = ch06.plant_spurious(mn.train.x, mn.train.labels, p=cfg.rt_p, scale=cfg.rt_scale, n_classes=10, seed=cfg.seed)
@@ -902,6 +905,7 @@ def planted_profile(s):
     return table, summary
 
 
+# %%
 planted = [planted_profile(s) for s in seeds(cfg.rt_seeds)]
 rt_summary = pd.DataFrame([summary for _, summary in planted]).set_index("seed")
 rt_summary.style.format(precision=3)

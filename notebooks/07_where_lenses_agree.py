@@ -160,7 +160,7 @@ cfg.table()
 # Every trained network is measured, and so is the same network *before training* (its
 # initialisation, the control of every claim about tunnel layers).
 
-# %%
+# %% tags=["hide-input"]
 def make_tasks():
     """Return {task name: (Split, difficulty)}: the real data sets, then the HMM at each latent dim."""
     tasks = {name: (data.load(name, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train,
@@ -183,6 +183,7 @@ def train_and_measure(split, depth, net_seed):
     return lenses.all_lenses(net, split.train, split.test, settings), before
 
 
+# %%
 tasks = make_tasks()
 pd.DataFrame([dict(task=name, train=len(split.train), test=len(split.test), inputs=split.train.x.shape[1],
                    classes=split.train.n_classes) for name, (split, _) in tasks.items()]).set_index("task")
@@ -345,7 +346,7 @@ pd.DataFrame([[f"{agree[i, j]:.2f} (n={n_pairs[i, j]})" if n_pairs[i, j] else "n
 # the networks that have both). Control: the same networks at initialisation, with their own tunnel
 # (a deep random ReLU network also becomes self-similar with depth).
 
-# %%
+# %% tags=["hide-input"]
 SEED_SRC = "seed project (Deep Dive), after Masarczyk et al. 2023"
 SEEDS = sorted(nets.seed.unique())
 
@@ -370,6 +371,7 @@ def over_thresholds(column, prefix="", how="median", min_tunnel=2):
             for t in cfg.cka_thresholds}
 
 
+# %%
 for t in cfg.cka_thresholds:
     for who in ("", "untrained "):
         both = nets[f"{who}map_r2_within_extractor @{t}"].notna() & nets[f"{who}map_r2_within_tunnel @{t}"].notna()
@@ -416,7 +418,7 @@ ledger.table().iloc[-3:]
 # put in the peak's place, on the same networks. With fewer than 3 stable cells the claim is
 # inconclusive.
 
-# %%
+# %% tags=["hide-input"]
 def at_boundary(landmark):
     sub = stable_pairs(landmark, "tunnel start")
     values = {s: ch07.agreement(sub[sub.seed == s][landmark], sub[sub.seed == s]["tunnel start"]) for s in SEEDS}
@@ -426,6 +428,7 @@ def at_boundary(landmark):
     return values, control, n_stable
 
 
+# %%
 for landmark, claim_id, src in (("rank peak", "seed-rank-peak-at-boundary", SEED_SRC),
                                 ("alignment peak", "seed-alignment-peak-at-boundary",
                                  "seed project; Lou et al. 2022 with Masarczyk et al. 2023")):
@@ -452,7 +455,7 @@ ledger.table().iloc[-2:]
 # move a random network's CKA block as well). Beside it, the train and test accuracy of each $D$:
 # a boundary that moves with $D$ may also move with how much the network memorises.
 
-# %%
+# %% tags=["hide-input"]
 hmm = nets.dropna(subset=["difficulty"])
 
 
@@ -466,6 +469,7 @@ def deeper(prefix=""):
     return out
 
 
+# %%
 deeper_values, deeper_control = deeper(), deeper("untrained ")
 hardest = hmm[hmm.difficulty == max(cfg.latent_dims)]
 glue("hard_D", max(cfg.latent_dims))
