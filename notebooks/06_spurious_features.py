@@ -160,6 +160,7 @@ def seeds(n):
 
 
 # %% [markdown]
+# (simplicity-bias-shah-et-al-s-lms-5-data)=
 # ## 1. Simplicity bias: Shah et al.'s LMS-5 data
 #
 # LMS-5 lives in $d=50$ dimensions. Coordinate 1 is *linear*: $x_1 = y\,\mathcal U[\gamma, 1]$ with
@@ -230,6 +231,7 @@ ledger.claim("shah20-lms5-auc", source="Shah et al. 2020, Table (LMS-5); note 06
 ledger.table().iloc[-1:]
 
 # %% [markdown]
+# (the-core-spurious-model)=
 # ## 2. The core/spurious model
 #
 # The model of note 06 (section 4), from the research seed: $y\sim\mathcal U\{-1,+1\}$,
@@ -279,6 +281,7 @@ rules_table.style.format(precision=3)
 # Groups: 0 = $(y{=}{-}1, s{=}{-}1)$, 1 = $(-1, +1)$, 2 = $(+1, -1)$, 3 = $(+1, +1)$; groups 1 and 2
 # are the ones where the spurious feature lies.
 #
+# (gradient-starvation-starts-at-initialisation)=
 # ## 3. Gradient starvation starts at initialisation
 #
 # At initialisation the gradient of the loss with respect to the first-layer weights on an input
@@ -326,6 +329,7 @@ ledger.claim("pezeshki21-init-gradient-ratio", source="note 06, claim 6 (from Pe
 ledger.table().iloc[-1:]
 
 # %% [markdown]
+# (latching-and-letting-go)=
 # ## 4. Latching, and letting go
 #
 # Now we train: full-batch gradient descent with momentum 0.9 and learning rate 0.02, cross-entropy,
@@ -494,6 +498,7 @@ ledger.table().iloc[-5:]
 # mean a large share of training, so early stopping anywhere in that window would keep the
 # spurious solution. The table above gives the window of every run.
 #
+# (spectral-decoupling)=
 # ## 5. Spectral decoupling
 #
 # Spectral decoupling adds $\tfrac\lambda2\|\hat y\|^2$ (mean over the batch) to the cross-entropy:
@@ -582,6 +587,7 @@ sd_p1 = pd.DataFrame([dict(sd_coef=lam, final_flipped=accuracy(
 sd_p1.style.format(precision=3)
 
 # %% [markdown]
+# (the-two-moons-margin)=
 # ## 6. The two moons: margin
 #
 # Pezeshki et al.'s toy problem: scikit-learn's two moons ($n=300$, noise 0.1) shifted and reflected so
@@ -642,6 +648,7 @@ ledger.claim("pezeshki21-moons-margin", source="note 06, claim 8 (Pezeshki et al
 ledger.table().iloc[-1:]
 
 # %% [markdown]
+# (last-layer-retraining-dfr)=
 # ## 7. Last-layer retraining (DFR)
 #
 # Kirichenko et al.'s recipe on the networks of section 4: freeze the network, take its penultimate
@@ -733,6 +740,7 @@ ledger.table().iloc[-1:]
 # The control is the guess a practitioner makes without any boundary: retrain from the penultimate
 # layer $L-1$.
 #
+# (a-the-core-spurious-data-at-p-1)=
 # ### 8a. The core/spurious data at $p=1$
 #
 # First the network of the research seed: 7 hidden layers of width 120 (depth $L=8$) at $p=1$, where
@@ -850,6 +858,7 @@ boundary_claim(
 ledger.table().iloc[-1:]
 
 # %% [markdown]
+# (b-mnist-1d-with-a-planted-feature)=
 # ### 8b. MNIST-1D with a planted feature
 #
 # MNIST-1D (40 features, 10 classes, 4000 training sequences; a linear probe on the raw input scores

@@ -142,6 +142,7 @@ cfg.table()
 # layers (`ch07.stable_over_seeds`). The grids are declared in the parameters above.
 
 # %% [markdown]
+# (one-family-of-networks-trained-once)=
 # ## 2. One family of networks, trained once
 #
 # ReLU MLPs of width 256 with biases and He initialisation, at depths $L$ in `sweep_depths`, trained
@@ -332,6 +333,7 @@ pd.DataFrame([[f"{agree[i, j]:.2f} (n={n_pairs[i, j]})" if n_pairs[i, j] else "n
                for j in range(len(marks))] for i in range(len(marks))], index=marks, columns=marks)
 
 # %% [markdown]
+# (the-hypotheses-each-with-its-number)=
 # ## 5. The hypotheses, each with its number
 #
 # Each hypothesis is tested per seed: the value of a seed summarises its networks over tasks and
