@@ -195,3 +195,61 @@ def test_map_linearity_survives_dead_units():
     y = x @ torch.randn(6, 3, generator=gen, dtype=torch.float64)
     assert landmarks.map_linearity(x, y, ridge=0.0) == pytest.approx(1.0, abs=1e-10)
     assert landmarks.map_linearity(x[:4], y[:4], ridge=0.0) == pytest.approx(1.0, abs=1e-10)  # d > n
+
+
+def _graded_cka(values_with_last):
+    """A CKA matrix whose last column is `values_with_last` (the last layer has CKA 1 with itself)."""
+    m = np.eye(len(values_with_last))
+    m[:, -1] = m[-1, :] = values_with_last
+    return m
+
+
+def test_cka_rule_moves_with_the_threshold_by_a_known_amount():
+    m = _graded_cka([0.5, 0.86, 0.88, 0.91, 0.93, 0.96, 0.97, 1.0])
+    got = {t: landmarks.tunnel_start(rule="cka", cka=m, threshold=t) for t in (0.85, 0.90, 0.95)}
+    assert got == {0.85: 1, 0.90: 3, 0.95: 5}
+
+
+def test_stability_band_of_a_threshold_grid():
+    m = _graded_cka([0.5, 0.86, 0.88, 0.91, 0.93, 0.96, 0.97, 1.0])
+    band = landmarks.landmark_band(lambda t: landmarks.tunnel_start(rule="cka", cka=m, threshold=t),
+                                   [0.85, 0.90, 0.95])
+    assert (band.lo, band.hi, band.width, band.picked) == (1, 5, 4, [1, 3, 5])
+    assert not band.stable and str(band) == "1-5"
+    steep = _graded_cka([0.2, 0.3, 0.4, 0.97, 0.98, 0.99, 1.0])  # a sharp boundary: every threshold agrees
+    sharp = landmarks.landmark_band(lambda t: landmarks.tunnel_start(rule="cka", cka=steep, threshold=t),
+                                    [0.85, 0.90, 0.95])
+    assert sharp.width == 0 and sharp.stable and str(sharp) == "3"
+
+
+def test_stability_band_rule_is_band_width_at_most_max_width():
+    assert landmarks.stability_band({0: 4, 1: 5, 2: 4}).stable  # one layer of wobble is stable
+    assert not landmarks.stability_band({0: 4, 1: 6}).stable
+    assert landmarks.stability_band([4, 6], max_width=2).stable
+    assert landmarks.stability_band([7]).width == 0
+
+
+def test_stability_band_of_a_flat_peak_over_resamples_is_wide():
+    # a flat alignment profile (0.24-0.26 over layers 7-11): tiny resampling noise moves the peak
+    base = np.array([0.1, 0.15, 0.2, 0.22, 0.23, 0.24, 0.25, 0.255, 0.25, 0.252, 0.245])
+    rng = np.random.default_rng(0)
+    band = landmarks.landmark_band(lambda i: landmarks.peak_layer(base + 0.01 * rng.standard_normal(base.size),
+                                                                  range(1, base.size + 1)), range(20))
+    assert band.width >= 2 and not band.stable
+    clear = np.array([0.1, 0.2, 0.5, 0.2, 0.1])
+    band = landmarks.landmark_band(lambda i: landmarks.peak_layer(clear + 0.01 * rng.standard_normal(5)), range(20))
+    assert band.picked == [2] and band.stable
+
+
+def test_saturation_band_over_tolerances():
+    tl = [0.2, 0.5, 0.80, 0.86, 0.9, 0.88, 0.9]
+    band = landmarks.landmark_band(lambda r: landmarks.saturation_layer(tl, rel=r), [0.02, 0.05, 0.12])
+    assert band.layers == {0.02: 4, 0.05: 3, 0.12: 2} and band.width == 2 and not band.stable
+
+
+@pytest.mark.parametrize("bad", [lambda: landmarks.stability_band({}), lambda: landmarks.stability_band([1.5]),
+                                 lambda: landmarks.stability_band([1, None]),
+                                 lambda: landmarks.stability_band([1], max_width=-1)])
+def test_stability_band_rejects_bad_grids(bad):
+    with pytest.raises(LandmarkError):
+        bad()

@@ -55,3 +55,29 @@ def test_layer_alignment_is_deterministic_for_a_seed(trained):
     assert a == lenses.layer_alignment(net, tr, 40, seed=3)
     assert len(a) == net.depth and all(-1 <= v <= 1 for v in a)
     assert torch.get_default_dtype() == torch.float32
+
+
+def test_bands_hold_each_landmark_at_its_default_choice(trained):
+    net, tr, te = trained
+    settings = lenses.LensSettings(n_kernel=40, n_cka=150, n_kernel_draws=2)
+    lz = lenses.all_lenses(net, tr, te, settings)
+    bands, marks = lz.bands(), lz.landmarks()
+    assert set(bands) == set(lenses.LANDMARKS)
+    assert bands["tunnel start"].layers[settings.cka_threshold] == marks["tunnel start"]
+    assert bands["TL saturation"].layers[settings.tl_rel] == marks["TL saturation"]
+    assert bands["compression onset"].layers[settings.onset_tol] == marks["compression onset"]
+    assert bands["rank peak"].layers[1e-3] == marks["rank peak"]
+    assert bands["alignment peak"].layers[0] == marks["alignment peak"]  # draw 0 is the profile
+    assert lz.alignment_draws.shape == (2, net.depth)
+    for band in bands.values():
+        assert band.stable == (band.width <= settings.max_band)
+    # a higher CKA threshold never starts the tunnel earlier
+    starts = [bands["tunnel start"].layers[t] for t in sorted(settings.cka_thresholds)]
+    assert starts == sorted(starts)
+
+
+def test_lenses_without_kernels_have_no_alignment_peak(trained):
+    net, tr, te = trained
+    lz = lenses.all_lenses(net, tr, te, lenses.LensSettings(n_cka=150, alignment=False))
+    assert lz.landmarks()["alignment peak"] is None and "alignment peak" not in lz.bands()
+    assert np.all(np.isnan(lz.profile["alignment"]))

@@ -10,7 +10,10 @@
   parts (`metrics.landmarks.map_linearity`, `class_centred`),
 - the kernel-target alignment of each weight layer's tangent kernel (`metrics.ntk`,
   `metrics.alignment`),
-and returns them with the special layers (`Lenses.landmarks`). Layer numbering follows
+and returns them with the special layers (`Lenses.landmarks`) and each special layer's stability band
+over a declared grid of the analysis choice that defines it (`Lenses.bands`: CKA thresholds, TL
+tolerances, compression tolerances, rank thresholds, resampled kernel examples; see
+`metrics.landmarks.Band`). Layer numbering follows
 `models.MLP`: l = 0 is the input, 1..L-1 the hidden layers, L the output; weight layer l maps
 layer l-1 to layer l, so its alignment and its map R^2 sit in row l of the table.
 """
@@ -41,6 +44,14 @@ class LensSettings:
     cka_threshold: float = 0.9  # tunnel: CKA with the last hidden layer >= 0.9 from the start on
     tunnel_rule: str = "cka"
     seed: int = 0
+    # the grids over which each landmark's stability band is read (each should hold the default)
+    cka_thresholds: tuple[float, ...] = (0.85, 0.9, 0.95)
+    tl_rels: tuple[float, ...] = (0.02, 0.05, 0.1)
+    onset_tols: tuple[float, ...] = (0.05, 0.1, 0.2)
+    rank_thresholds: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
+    n_kernel_draws: int = 3  # draws of the kernel examples (seeds seed, seed+1, ...); the first is the default
+    max_band: int = 1  # a landmark is stable when its band is at most this many layers wide
+    alignment: bool = True  # False skips the tangent kernels (alignment profile NaN, no alignment peak)
 
 
 @dataclass
@@ -53,6 +64,8 @@ class Lenses:
     test_accuracy: float
     train_accuracy: float
     settings: LensSettings = field(default_factory=LensSettings)
+    alignment_draws: np.ndarray | None = None  # (n_kernel_draws, L): A_l of weight layers 1..L per draw
+    rank_by_threshold: dict[float, np.ndarray] = field(default_factory=dict)  # threshold -> (L+1,) ranks
 
     @property
     def hidden(self) -> np.ndarray:
@@ -65,21 +78,50 @@ class Lenses:
 
         return pd.DataFrame({"layer": np.arange(self.depth + 1), **self.profile})
 
-    def landmarks(self) -> dict[str, int]:
+    def tunnel_start(self, threshold: float | None = None) -> int:
+        """Return the tunnel start on the hidden layers under the settings' rule (CKA threshold
+        `threshold`, default the settings' `cka_threshold`)."""
+        s, last = self.settings, self.depth - 1
+        return landmarks.tunnel_start(self.hidden, cka=self.cka[1:last + 1, 1:last + 1],
+                                      threshold=s.cka_threshold if threshold is None else threshold, rule=s.tunnel_rule)
+
+    def landmarks(self) -> dict[str, int | None]:
         """Return the special layers {name: layer}, all read on the hidden layers 1..L-1 except the
-        alignment peak, which is the weight layer l = 1..L whose tangent kernel aligns best."""
+        alignment peak, which is the weight layer l = 1..L whose tangent kernel aligns best (None when
+        the kernels were skipped)."""
         s, h, p = self.settings, self.hidden, self.profile
-        last = self.depth - 1
         return {
             "compression onset": landmarks.compression_onset(p["C"][h], h, tol=s.onset_tol),
             "TL saturation": landmarks.saturation_layer(p["TL"][h], h, rel=s.tl_rel),
-            "alignment peak": landmarks.peak_layer(p["alignment"][1:], np.arange(1, self.depth + 1)),
+            "alignment peak": landmarks.peak_layer(p["alignment"][1:], np.arange(1, self.depth + 1))
+            if s.alignment else None,
             "rank peak": landmarks.peak_layer(p["rank"][h], h),
-            "tunnel start": landmarks.tunnel_start(h, cka=self.cka[1:last + 1, 1:last + 1],
-                                                   threshold=s.cka_threshold, rule=s.tunnel_rule),
+            "tunnel start": self.tunnel_start(),
         }
 
-    def tunnel_summary(self) -> dict[str, float]:
+    def bands(self) -> dict[str, landmarks.Band]:
+        """Return each special layer's stability band over its analysis-choice grid (`LensSettings`):
+        compression onset over `onset_tols`, TL saturation over `tl_rels`, the alignment peak over
+        `n_kernel_draws` draws of the kernel examples, the rank peak over `rank_thresholds`, the tunnel
+        start over `cka_thresholds`. A band is stable when it is at most `max_band` layers wide."""
+        s, h, p, w = self.settings, self.hidden, self.profile, self.settings.max_band
+        out = {
+            "compression onset": landmarks.landmark_band(
+                lambda t: landmarks.compression_onset(p["C"][h], h, tol=t), s.onset_tols, max_width=w),
+            "TL saturation": landmarks.landmark_band(
+                lambda r: landmarks.saturation_layer(p["TL"][h], h, rel=r), s.tl_rels, max_width=w),
+            "rank peak": landmarks.landmark_band(
+                lambda t: landmarks.peak_layer(self.rank_by_threshold[t][h], h), s.rank_thresholds, max_width=w),
+            "tunnel start": landmarks.landmark_band(self.tunnel_start, s.cka_thresholds, max_width=w),
+        }
+        if s.alignment and self.alignment_draws is not None:
+            weights = np.arange(1, self.depth + 1)
+            out["alignment peak"] = landmarks.landmark_band(
+                lambda r: landmarks.peak_layer(self.alignment_draws[r], weights),
+                range(len(self.alignment_draws)), max_width=w)
+        return {name: out[name] for name in LANDMARKS if name in out}
+
+    def tunnel_summary(self, threshold: float | None = None) -> dict[str, float]:
         """Return the tunnel's length and how linear and how geometric it is.
 
         tunnel = hidden layers start..L-1. map_r2_tunnel: mean R^2 of the maps between tunnel layers
@@ -88,7 +130,7 @@ class Lenses:
         `landmarks.class_centred`); log_c_r2 / c_ratio: `landmarks.log_linear_r2` of
         C_l over the tunnel (NaN when it holds fewer than 3 layers).
         """
-        start, last = self.landmarks()["tunnel start"], self.depth - 1
+        start, last = self.tunnel_start(threshold), self.depth - 1
         out = {"tunnel length": float(last - start + 1)}
         for key in ("map_r2", "map_r2_within"):
             r2 = self.profile[key]
@@ -111,7 +153,8 @@ def all_lenses(model: nn.Module, train: data_mod.Dataset, test: data_mod.Dataset
     every training sample; the probe and the layer-to-layer maps are scored on the test set (the maps
     are fitted on the training set: out-of-sample R^2); the CKA matrix and the ranks use `n_cka`
     training samples; the tangent kernels `n_kernel` stratified training samples, "full" (n o, n o)
-    kernels against centred one-hot labels (`alignment.kernel_target_alignment`, convention "full").
+    kernels against centred one-hot labels (`alignment.kernel_target_alignment`, convention "full"),
+    drawn `n_kernel_draws` times (the first draw is the profile); ranks at every `rank_thresholds`.
     """
     s = settings or LensSettings()
     f_tr, f_te = layer_features(model, train.x), layer_features(model, test.x)
@@ -123,18 +166,22 @@ def all_lenses(model: nn.Module, train: data_mod.Dataset, test: data_mod.Dataset
     prof: dict[str, Any] = {
         "C": np.array(c), "D": np.array(d),
         "TL": np.array(gram.layerwise_target_linearity(f_tr, y_tr, n_classes=train.n_classes)),
-        "rank": np.array([float(rank.numerical_rank(f[sub], convention="tunnel")) for f in f_tr]),
+        "rank": np.array([float(rank.numerical_rank(f[sub], convention="tunnel")) for f in f_tr]),  # 1e-3
         "effective rank": np.array([rank.effective_rank(f[sub], center=True) for f in f_tr]),
         "probe": np.array([probes.linear_probe_accuracy(a, y_tr, b, y_te) for a, b in zip(f_tr, f_te)]),
         "map_r2": np.array([np.nan, *landmarks.layerwise_map_linearity(f_tr, f_te)]),
         "map_r2_within": np.array([np.nan, *landmarks.layerwise_map_linearity(
             [landmarks.class_centred(f, y_tr) for f in f_tr], [landmarks.class_centred(f, y_te) for f in f_te])]),
-        "alignment": np.array([np.nan, *layer_alignment(model, train, s.n_kernel, s.seed)]),
     }
+    draws = (np.array([layer_alignment(model, train, s.n_kernel, s.seed + r) for r in range(max(1, s.n_kernel_draws))])
+             if s.alignment else None)
+    prof["alignment"] = np.array([np.nan, *(draws[0] if draws is not None else [np.nan] * depth)])
+    ranks = {t: np.array([float(rank.numerical_rank(f[sub], convention="tunnel", threshold=t)) for f in f_tr])
+             for t in s.rank_thresholds}
     m = cka.cka_matrix([f[sub] for f in f_tr]).cpu().numpy()
     prof["cka_last_hidden"] = m[:, depth - 1]
     acc = [float((out.argmax(1) == y).double().mean()) for out, y in ((f_tr[-1], y_tr), (f_te[-1], y_te))]
-    return Lenses(depth, prof, m, acc[1], acc[0], s)
+    return Lenses(depth, prof, m, acc[1], acc[0], s, draws, ranks)
 
 
 def layer_alignment(model: nn.Module, ds: data_mod.Dataset, n_kernel: int, seed: int = 0) -> list[float]:

@@ -1,64 +1,85 @@
-"""Chapter 06, spurious features: its parameters (book defaults, smoke/paper values, help) and rules."""
+"""Chapter 06, spurious features: its parameters (book defaults, smoke/paper values, help), rules and the
+helpers that decide its verdicts (latching checkpoints, matched-accuracy comparisons, the best layer to
+retrain from, MNIST-1D with a planted spurious feature)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
+import torch
 
 from ..config import ConfigError, Param
+from ..metrics.landmarks import TUNNEL_RULES
 
 PARAMS = dict(
-    n_train=Param(600, "", smoke=300, paper=1200),
-    n_test=Param(1000, "", smoke=400, paper=4000),
-    n_heldout=Param(800, "", smoke=400, paper=2000),
-    p_values=Param([0.9, 0.99, 1.0], "", smoke=[0.9, 1.0]),
-    mu=Param(2.0, ""),
-    sigma=Param(0.2, ""),
-    a_core=Param(0.25, ""),
-    a_spurious=Param(6.0, ""),
-    n_noise=Param(10, ""),
-    noise_scale=Param(0.1, ""),
-    width=Param(120, ""),
-    depth=Param(5, ""),
-    lr=Param(0.02, ""),
-    momentum=Param(0.9, ""),
-    epochs=Param(600, "", smoke=80, paper=3000),
-    stop_loss=Param(0.001, ""),
-    n_inits=Param(10, "", smoke=3),
-    sd_coefs=Param([0.001, 0.01, 0.1], "", smoke=[0.1]),
-    sd_epochs=Param(250, "", smoke=40, paper=3000),
-    dfr_refits=Param(20, "", smoke=2),
-    lms_n_train=Param(5000, "", smoke=600, paper=100000),
-    lms_n_test=Param(2000, "", smoke=400, paper=10000),
-    lms_dim=Param(50, ""),
-    lms_margin=Param(0.1, ""),
-    lms_width=Param(100, ""),
-    lms_depth=Param(3, ""),
-    lms_lr=Param(0.1, ""),
-    lms_weight_decay=Param(5e-05, ""),
-    lms_batch_size=Param(256, ""),
-    lms_epochs=Param(8, "", smoke=2, paper=20),
-    moons_n=Param(300, ""),
-    moons_margin=Param(0.1, ""),
-    moons_width=Param(500, "", smoke=64),
-    moons_lr=Param(0.01, ""),
-    moons_epochs=Param(300, "", smoke=30, paper=1000),
-    moons_sd=Param(0.003, ""),
-    moons_seeds=Param(10, "", smoke=2),
-    deep_depth=Param(8, "", smoke=4),
-    deep_width=Param(120, "", smoke=32),
-    deep_epochs=Param(300, "", smoke=30, paper=2000),
-    deep_seeds=Param(3, "", smoke=1, paper=10),
-    head_epochs=Param(100, "", smoke=10, paper=300),
-    head_lr=Param(0.01, ""),
+    n_train=Param(600, "training samples of the core/spurious data", smoke=300, paper=1200),
+    n_test=Param(1000, "samples of each core/spurious test split (ID, balanced, flipped, randomised)", smoke=400, paper=4000),
+    n_heldout=Param(800, "group-balanced held-out samples for DFR (about n_heldout/4 per group)", smoke=400, paper=2000),
+    p_values=Param([0.9, 0.99, 1.0], "training probabilities p that s = y (must include 0.9 and 1.0)", smoke=[0.9, 1.0]),
+    mu=Param(2.0, "core feature mean mu: x_c = a_core (y mu + sigma eps)"),
+    sigma=Param(0.2, "core feature noise sigma"),
+    a_core=Param(0.25, "core feature scale a_c"),
+    a_spurious=Param(6.0, "spurious feature scale a_s: x_s = a_s s + eps'"),
+    n_noise=Param(10, "pure-noise input coordinates"),
+    noise_scale=Param(0.1, "standard deviation of the noise coordinates"),
+    width=Param(120, "hidden width of the core/spurious MLP"),
+    depth=Param(5, "weight matrices of the core/spurious MLP (4 hidden layers)"),
+    lr=Param(0.02, "learning rate of full-batch gradient descent (core/spurious)"),
+    momentum=Param(0.9, "momentum of the core/spurious training"),
+    epochs=Param(600, "epoch budget of the core/spurious runs (p < 1 stop earlier at stop_loss)", smoke=80, paper=3000),
+    stop_loss=Param(0.001, "p < 1 runs stop once the training loss is below this (note 06, claim 3)"),
+    n_seeds=Param(3, "initialisations of the core/spurious runs per p (latching, end states, DFR)", smoke=1, paper=5),
+    n_inits=Param(10, "initialisations for the gradient ratio at initialisation", smoke=3),
+    sd_coefs=Param([0.001, 0.01, 0.1], "spectral decoupling strengths lambda", smoke=[0.1]),
+    sd_epochs=Param(250, "epochs of each spectral decoupling run", smoke=40, paper=3000),
+    sd_inits=Param(5, "paired initialisations (plain and SD from the same init) per lambda", smoke=2, paper=10),
+    dfr_refits=Param(20, "DFR refits on balanced subsamples (one when the held-out groups are equal)", smoke=2),
+    lms_n_train=Param(5000, "LMS-5 training examples", smoke=600, paper=100000),
+    lms_n_test=Param(2000, "LMS-5 test examples", smoke=400, paper=10000),
+    lms_dim=Param(50, "LMS-5 dimension (1 linear + dim-1 slab coordinates)"),
+    lms_margin=Param(0.1, "LMS-5 margin gamma"),
+    lms_width=Param(100, "hidden width of the LMS-5 MLP"),
+    lms_depth=Param(3, "weight matrices of the LMS-5 MLP (2 hidden layers)"),
+    lms_lr=Param(0.1, "LMS-5 SGD learning rate"),
+    lms_weight_decay=Param(5e-05, "LMS-5 weight decay"),
+    lms_batch_size=Param(256, "LMS-5 minibatch size"),
+    lms_epochs=Param(8, "LMS-5 epochs", smoke=2, paper=20),
+    lms_seeds=Param(3, "LMS-5 seeds (data rotation, sample and initialisation)", smoke=1, paper=5),
+    moons_n=Param(300, "two-moons samples"),
+    moons_margin=Param(0.1, "two-moons gap Delta (> 0 separable)"),
+    moons_width=Param(500, "hidden width of the two-moons network", smoke=64),
+    moons_lr=Param(0.01, "two-moons learning rate (full batch, momentum 0.9)"),
+    moons_epochs=Param(300, "two-moons epochs", smoke=30, paper=1000),
+    moons_sd=Param(0.003, "SD coefficient c of the one-logit two-moons loss (we use lambda = 4c)"),
+    moons_seeds=Param(10, "two-moons seeds", smoke=2),
+    deep_depth=Param(8, "weight matrices of the deep core/spurious net (p = 1 retraining profile)", smoke=4),
+    deep_width=Param(120, "hidden width of the deep core/spurious net", smoke=32),
+    deep_epochs=Param(300, "epochs of the deep core/spurious net", smoke=30, paper=2000),
+    deep_seeds=Param(3, "initialisations of the deep core/spurious net", smoke=1, paper=10),
+    head_epochs=Param(100, "epochs of each new head of depth L - k (Adam, full batch; first initialisation only)", smoke=10, paper=300),
+    head_lr=Param(0.01, "Adam learning rate of the new heads"),
+    rt_p=Param(1.0, "MNIST-1D with a planted feature: probability that the planted class equals the label in training"),
+    rt_scale=Param(2.0, "size of the planted feature (a_s times a one-hot of the planted class, appended to x)"),
+    rt_depth=Param(8, "weight matrices of the MNIST-1D net retrained from layer k", smoke=4),
+    rt_width=Param(128, "hidden width of the MNIST-1D net", smoke=32),
+    rt_epochs=Param(40, "epochs of the MNIST-1D net (Adam, minibatch)", smoke=3, paper=200),
+    rt_lr=Param(0.001, "Adam learning rate of the MNIST-1D net"),
+    rt_batch_size=Param(128, "minibatch size of the MNIST-1D net"),
+    rt_seeds=Param(3, "initialisations of the MNIST-1D net", smoke=1, paper=5),
+    rt_tol=Param(0.02, "best layer to retrain from: the deepest k within rt_tol of the best conflict accuracy"),
+    tunnel_rules=Param(["rank", "cka"], "tunnel-start rules of the core/spurious retraining claim (all rules are shown)"),
+    rt_tunnel_rules=Param(["cka", "probe"], "tunnel-start rules of the MNIST-1D retraining claim (rank is shown, not "
+                          "tested: see section 8b)"),
+    cka_threshold=Param(0.9, "CKA threshold of the 'cka' and 'cka-block' tunnel rules"),
 )
 
 
-_CH06_POSITIVE_INT = ("n_heldout", "n_inits", "sd_epochs", "dfr_refits", "lms_n_train", "lms_n_test",
-                      "lms_dim", "lms_width", "lms_depth", "lms_batch_size", "lms_epochs", "moons_n",
-                      "moons_width", "moons_epochs", "moons_seeds", "deep_depth", "deep_width", "deep_epochs", "deep_seeds",
-                      "head_epochs")
-_CH06_POSITIVE_FLOAT = ("mu", "sigma", "a_core", "a_spurious", "noise_scale", "lms_lr", "moons_lr", "head_lr")
+_CH06_POSITIVE_INT = ("n_heldout", "n_inits", "sd_epochs", "sd_inits", "dfr_refits", "lms_n_train", "lms_n_test",
+                      "lms_dim", "lms_width", "lms_depth", "lms_batch_size", "lms_epochs", "lms_seeds", "moons_n",
+                      "moons_width", "moons_epochs", "moons_seeds", "deep_depth", "deep_width", "deep_epochs",
+                      "deep_seeds", "head_epochs", "rt_width", "rt_epochs", "rt_batch_size", "rt_seeds")
+_CH06_POSITIVE_FLOAT = ("mu", "sigma", "a_core", "a_spurious", "noise_scale", "lms_lr", "moons_lr", "rt_scale", "rt_lr", "head_lr")
 
-_CH06_POSITIVE_FLOAT = ("mu", "sigma", "a_core", "a_spurious", "noise_scale", "lms_lr", "moons_lr", "head_lr")
 
 def check(p: dict[str, Any]) -> None:
     for name in _CH06_POSITIVE_INT:
@@ -82,8 +103,94 @@ def check(p: dict[str, Any]) -> None:
         raise ConfigError(f"lms_margin must be in (0, 0.25) so five slabs fit in [-1, 1], got {p['lms_margin']}")
     if p["moons_margin"] == 0:
         raise ConfigError("moons_margin must be non-zero (> 0 separable, < 0 overlapping), got 0")
-    if p["deep_depth"] < 2 or p["depth"] < 2:
-        raise ConfigError(f"depth and deep_depth must be >= 2 (a hidden layer to retrain from), got "
-                          f"{p['depth']} and {p['deep_depth']}")
+    for name in ("depth", "deep_depth", "rt_depth"):
+        if p[name] < 3:
+            raise ConfigError(f"{name} must be >= 3 (two hidden layers at least, to retrain from), got {p[name]}")
     if p["n_heldout"] < 16:
         raise ConfigError(f"n_heldout must be >= 16 so DFR has a few samples per group in both halves, got {p['n_heldout']}")
+    if not 0.5 < p["rt_p"] <= 1:
+        raise ConfigError(f"rt_p must be in (0.5, 1] (the planted feature agrees with the label more often than not), "
+                          f"got {p['rt_p']}")
+    if not 0 <= p["rt_tol"] < 1:
+        raise ConfigError(f"rt_tol must be in [0, 1), got {p['rt_tol']}")
+    if not 0 < p["cka_threshold"] < 1:
+        raise ConfigError(f"cka_threshold must be in (0, 1), got {p['cka_threshold']}")
+    for name in ("tunnel_rules", "rt_tunnel_rules"):
+        if not p[name] or any(r not in TUNNEL_RULES for r in p[name]):
+            raise ConfigError(f"{name} must be a non-empty list of {', '.join(TUNNEL_RULES)}, got {p[name]}")
+
+
+# --- helpers that decide verdicts ----------------------------------------------------------------
+
+def early_checkpoint(snapshots: Sequence[tuple[int, dict]], last_epoch: float) -> dict[str, float]:
+    """Return {"epoch", "ID", "flipped"} of the checkpoint in epochs 1..last_epoch with the lowest flipped
+    accuracy (the first on ties): the most latched early state (note 06, claim 2).
+
+    snapshots: [(epoch, {"id": acc, "flipped": acc, ...})] in training order; epoch 0 (untrained) is
+    skipped. With no checkpoint in the window, the first checkpoint after epoch 0 is used.
+    """
+    trained = [(e, a) for e, a in snapshots if e > 0]
+    if not trained:
+        raise ValueError("early_checkpoint needs at least one checkpoint after epoch 0")
+    window = [(e, a) for e, a in trained if e <= last_epoch] or trained[:1]
+    epoch, acc = min(window, key=lambda ea: ea[1]["flipped"])
+    return {"epoch": int(epoch), "ID": float(acc["id"]), "flipped": float(acc["flipped"])}
+
+
+def latch_window(snapshots: Sequence[tuple[int, dict]], *, id_band=(0.85, 0.95), flipped_max: float = 0.10,
+                 let_go: float = 0.95) -> tuple[int | None, int | None, int | None]:
+    """Return (first, last) checkpoint epochs that are latched (ID accuracy in `id_band`, flipped <=
+    `flipped_max`) and the first epoch with flipped >= `let_go`; None where it never happens."""
+    latched = [e for e, a in snapshots if e > 0 and id_band[0] <= a["id"] <= id_band[1] and a["flipped"] <= flipped_max]
+    released = next((e for e, a in snapshots if e > 0 and a["flipped"] >= let_go), None)
+    return (latched[0] if latched else None), (latched[-1] if latched else None), released
+
+
+def flipped_at_train_accuracy(snapshots: Sequence[tuple[int, dict]], level: float, *, interpolate: bool = True) -> float:
+    """Return the flipped accuracy when the training accuracy first reaches `level` (NaN if never).
+
+    Interpolated linearly between the two checkpoints that bracket the level (checkpoints are a few
+    epochs apart while the flipped accuracy moves fast); interpolate=False returns the raw value at
+    the first checkpoint at or above the level.
+    """
+    snaps = [(a["train"], a["flipped"]) for _, a in snapshots]
+    for i, (tr, fl) in enumerate(snaps):
+        if tr >= level:
+            if not interpolate or i == 0 or snaps[i - 1][0] >= tr:
+                return float(fl)
+            tr0, fl0 = snaps[i - 1]
+            return float(fl0 + (fl - fl0) * (level - tr0) / (tr - tr0))
+    return float("nan")
+
+
+def best_retrain_layer(accuracy: Sequence[float], layers: Sequence[int] | None = None, *, tol: float = 0.02) -> int:
+    """Return the deepest layer whose accuracy is within `tol` of the best layer's.
+
+    accuracy (M,): e.g. the conflict-group accuracy of a head refitted on each layer's frozen features.
+    The deepest such layer is the one that keeps the most of the trained network while losing nothing.
+    """
+    v = np.asarray(accuracy, dtype=float)
+    idx = np.arange(v.size) if layers is None else np.asarray(layers, dtype=int)
+    if v.size == 0 or idx.shape != v.shape or not np.all(np.isfinite(v)):
+        raise ValueError(f"best_retrain_layer needs finite accuracies, one per layer, got {v.tolist()}")
+    return int(idx[np.nonzero(v >= v.max() - tol)[0][-1]])
+
+
+def plant_spurious(x: torch.Tensor, labels: torch.Tensor, *, p: float, scale: float, n_classes: int,
+                   seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return (x with a planted feature appended, planted class s, group) for a K-class data set.
+
+    x (n, d), labels (n,) in 0..K-1. s = label with probability p, otherwise a class drawn uniformly from
+    the K - 1 others; the returned inputs are [x, scale * one_hot(s)] of shape (n, d + K). group =
+    1 where s agrees with the label, 0 where it conflicts. p = 1 plants a fully predictive shortcut,
+    p = 0 a fully misleading one (every sample conflicts).
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    gen = torch.Generator().manual_seed(seed)
+    n = labels.shape[0]
+    agree = torch.rand(n, generator=gen) < p
+    other = (labels + torch.randint(1, n_classes, (n,), generator=gen)) % n_classes
+    s = torch.where(agree, labels, other)
+    planted = scale * torch.nn.functional.one_hot(s, n_classes).to(x.dtype)
+    return torch.cat([x, planted], 1), s, (s == labels).long()

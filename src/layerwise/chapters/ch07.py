@@ -1,36 +1,49 @@
-"""Chapter 07, where the lenses agree: its parameters (book defaults, smoke/paper values, help) and rules."""
+"""Chapter 07, where the lenses agree: its parameters (book defaults, smoke/paper values, help), rules and
+the helpers that summarise landmarks and their stability over networks."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from ..config import ConfigError, Param
 
 PARAMS = dict(
-    width=Param(256, "", smoke=32),
-    sweep_depths=Param([6, 10, 16, 24], "", smoke=[3, 5], paper=[6, 10, 16, 24, 32, 50]),
-    n_seeds=Param(2, "", smoke=1, paper=5),
-    epochs=Param(20, "", smoke=2, paper=50),
-    lr=Param(0.01, ""),
-    momentum=Param(0.9, ""),
-    batch_size=Param(128, ""),
-    dataset=Param('digits', "", paper='mnist'),
-    data_root=Param('', ""),
-    download=Param(False, ""),
-    n_train=Param(0, "", smoke=300, paper=10000),
-    latent_dims=Param([2, 8, 32], "", smoke=[2, 8], paper=[2, 4, 8, 16, 32, 64]),
-    ambient_dim=Param(100, ""),
-    n_samples=Param(1000, "", smoke=200, paper=10000),
-    n_test=Param(500, "", smoke=100, paper=2000),
-    n_kernel=Param(100, "", smoke=20, paper=200),
-    n_cka=Param(512, "", smoke=100, paper=2000),
-    cka_threshold=Param(0.9, ""),
-    tl_rel=Param(0.05, ""),
-    onset_tol=Param(0.1, ""),
+    width=Param(256, "hidden width of every MLP", smoke=32),
+    sweep_depths=Param([6, 10, 16], "depths L (weight matrices) of the MLP family", smoke=[4, 6],
+                       paper=[6, 10, 16, 24, 32, 50]),
+    n_seeds=Param(3, "seeds per (task, depth): initialisation and batch order; claims need >= 3", smoke=1, paper=5),
+    epochs=Param(20, "training epochs (SGD, minibatch)", smoke=2, paper=50),
+    lr=Param(0.01, "SGD learning rate"),
+    momentum=Param(0.9, "SGD momentum"),
+    batch_size=Param(128, "minibatch size"),
+    datasets=Param(["digits", "mnist1d"], "real data sets of the synthesis (digits, mnist1d, or a torchvision set)",
+                   paper=["mnist1d", "mnist"]),
+    data_root=Param('', "folder holding torchvision data sets (paper preset)"),
+    download=Param(False, "allow downloading a torchvision data set into data_root"),
+    n_train=Param(2000, "training samples of each real data set (0 = all; a stratified subset otherwise)",
+                  smoke=300, paper=10000),
+    latent_dims=Param([2, 8, 32], "latent dimensions D of the hidden manifold tasks (the difficulty knob)",
+                      smoke=[2, 8], paper=[2, 4, 8, 16, 32, 64]),
+    ambient_dim=Param(100, "input dimension of the hidden manifold tasks"),
+    n_samples=Param(1000, "training samples of each hidden manifold task", smoke=200, paper=10000),
+    n_test=Param(500, "test samples of each hidden manifold task", smoke=100, paper=2000),
+    n_kernel=Param(100, "stratified training examples for the tangent kernels", smoke=20, paper=200),
+    n_kernel_draws=Param(3, "draws of the kernel examples: the alignment peak's stability band", smoke=2),
+    n_cka=Param(512, "training examples for the CKA matrix and the ranks", smoke=100, paper=2000),
+    cka_threshold=Param(0.9, "tunnel start: CKA with the last hidden layer >= this from the start on"),
+    cka_thresholds=Param([0.85, 0.9, 0.95], "CKA-threshold grid: the tunnel start's stability band"),
+    tl_rel=Param(0.05, "TL saturation: first layer within this (relative) of the last hidden layer's TL"),
+    tl_rels=Param([0.02, 0.05, 0.1], "tolerance grid: TL saturation's stability band"),
+    onset_tol=Param(0.1, "compression onset: last layer with C_l >= (1 - onset_tol) max C_l"),
+    onset_tols=Param([0.05, 0.1, 0.2], "tolerance grid: the compression onset's stability band"),
+    rank_thresholds=Param([0.0001, 0.001, 0.01], "eigenvalue-threshold grid of the numerical rank: the rank peak's band"),
+    max_band=Param(1, "a landmark is stable when its band (over its grid, and over seeds) is at most this many layers"),
 )
 
 
 def check(p: dict[str, Any]) -> None:
-    for name in ("latent_dims", "ambient_dim", "n_kernel", "n_cka"):
+    for name in ("latent_dims", "ambient_dim", "n_kernel", "n_cka", "n_kernel_draws"):
         values = p[name] if isinstance(p[name], list) else [p[name]]
         if any(v < 1 for v in values):
             raise ConfigError(f"{name} must hold integers >= 1, got {p[name]!r}")
@@ -41,3 +54,40 @@ def check(p: dict[str, Any]) -> None:
     for name in ("cka_threshold", "tl_rel", "onset_tol"):
         if not 0 <= p[name] < 1:
             raise ConfigError(f"{name} must be in [0, 1), got {p[name]}")
+    for name, default in (("cka_thresholds", "cka_threshold"), ("tl_rels", "tl_rel"), ("onset_tols", "onset_tol")):
+        if not p[name] or any(not 0 <= v < 1 for v in p[name]) or p[default] not in p[name]:
+            raise ConfigError(f"{name} must be a list of numbers in [0, 1) that holds {default} = {p[default]}, "
+                              f"got {p[name]}")
+    if not p["rank_thresholds"] or any(not 0 < v < 1 for v in p["rank_thresholds"]) or 0.001 not in p["rank_thresholds"]:
+        raise ConfigError(f"rank_thresholds must be numbers in (0, 1) holding 0.001 (the tunnel convention), "
+                          f"got {p['rank_thresholds']}")
+    if p["max_band"] < 0:
+        raise ConfigError(f"max_band must be an integer >= 0 (layers), got {p['max_band']}")
+    if not p["datasets"]:
+        raise ConfigError("datasets must name at least one real data set (e.g. ['digits', 'mnist1d'])")
+
+
+# --- helpers that decide verdicts ----------------------------------------------------------------
+
+def stable_over_seeds(per_seed: Mapping[Any, int | None], per_seed_stable: Mapping[Any, bool], *,
+                      max_band: int = 1) -> bool:
+    """Return whether a landmark of one (task, depth) is stable: stable over its analysis-choice grid in
+    every seed, and its default layers over seeds span at most `max_band` layers."""
+    layers = [v for v in per_seed.values() if v is not None]
+    if len(layers) != len(per_seed) or not layers:
+        return False
+    return bool(all(per_seed_stable.values())) and max(layers) - min(layers) <= max_band
+
+
+def agreement(a: Sequence[int], b: Sequence[int], *, within: int = 1) -> float:
+    """Return the fraction of networks whose landmarks a and b lie within `within` layers (NaN if none)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"a and b must have one entry per network, got {x.shape} and {y.shape}")
+    return float(np.mean(np.abs(x - y) <= within)) if x.size else float("nan")
+
+
+def middle_layer(depth: int) -> int:
+    """Return the middle hidden layer of an MLP with `depth` weight matrices (hidden layers 1..depth-1):
+    the trivial guess a landmark must beat."""
+    return depth // 2

@@ -14,12 +14,15 @@ MLP with L weight matrices (`models.MLP` convention: layer 0 is the input, layer
   profile that stops rising. Chapters name the rule they use and show the others as sensitivity.
 - half-gain epoch: when a training curve has covered half of its net gain (None if it never gains).
 - map linearity: R^2 of the least-squares affine fit from layer l to layer l+1.
+- stability band: a landmark over a declared grid of an analysis choice (thresholds, tolerances,
+  kernel-example resamples, seeds): the layers it picks and whether they stay within `max_width`.
 
 This module is the one home of these landmarks; no chapter or other module redefines them.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -242,3 +245,74 @@ def _pinv_solve(gram: torch.Tensor, rhs: torch.Tensor, lam: float) -> torch.Tens
 
 def _matrix(h: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(h).reshape(h.shape[0], -1).double()
+
+
+# --- stability of a landmark under an analysis choice --------------------------------------------
+
+@dataclass(frozen=True)
+class Band:
+    """A landmark evaluated over a declared grid of one analysis choice, and whether it is stable.
+
+    layers: {choice: layer} (a threshold, a tolerance, a resample index or a seed -> the layer the
+    landmark picks there); the landmark is stable when its band max - min is <= `max_width` layers.
+    """
+
+    layers: dict
+    max_width: int = 1
+
+    @property
+    def lo(self) -> int:
+        """Return the shallowest layer picked over the grid."""
+        return int(min(self.layers.values()))
+
+    @property
+    def hi(self) -> int:
+        """Return the deepest layer picked over the grid."""
+        return int(max(self.layers.values()))
+
+    @property
+    def width(self) -> int:
+        """Return hi - lo, in layers (0 when every choice picks the same layer)."""
+        return self.hi - self.lo
+
+    @property
+    def stable(self) -> bool:
+        """Return whether the band is at most `max_width` layers wide."""
+        return self.width <= self.max_width
+
+    @property
+    def picked(self) -> list[int]:
+        """Return the set of layers picked over the grid, sorted."""
+        return sorted({int(v) for v in self.layers.values()})
+
+    def __str__(self) -> str:
+        return f"{self.lo}" if self.width == 0 else f"{self.lo}-{self.hi}"
+
+
+def stability_band(layers: Mapping[Any, int] | Sequence[int], *, max_width: int = 1) -> Band:
+    """Return the Band of a landmark given the layer it picks at each choice of a grid.
+
+    layers: {choice: layer} or a sequence (choices 0..n-1). max_width: the widest band (in layers)
+    still called stable; 1 means the landmark may move by one layer over the grid.
+    """
+    if not isinstance(max_width, (int, np.integer)) or max_width < 0:
+        raise LandmarkError(f"max_width must be an integer >= 0 (layers), got {max_width!r}")
+    table = dict(layers) if isinstance(layers, Mapping) else dict(enumerate(layers))
+    if not table:
+        raise LandmarkError("stability_band: the grid is empty")
+    for choice, layer in table.items():
+        if layer is None or isinstance(layer, bool) or not float(layer).is_integer():
+            raise LandmarkError(f"stability_band: choice {choice!r} gave {layer!r}, not a layer index")
+    return Band({c: int(v) for c, v in table.items()}, int(max_width))
+
+
+def landmark_band(landmark: Callable[[Any], int], grid: Sequence[Any], *, max_width: int = 1) -> Band:
+    """Return the Band of `landmark(choice)` over `grid` (e.g. a CKA-threshold or tolerance grid).
+
+    landmark: a function of one analysis choice returning a layer, e.g.
+    `lambda t: tunnel_start(h, rule="cka", cka=m, threshold=t)`; grid: the declared choices.
+    """
+    grid = list(grid)
+    if not grid:
+        raise LandmarkError("landmark_band: the grid is empty")
+    return stability_band({c: landmark(c) for c in grid}, max_width=max_width)
