@@ -73,6 +73,8 @@ tl_depth = None
 tl_epochs = None
 tl_lr = None
 tl_momentum = None
+tl_seeds = None
+tl_snapshot_every = None
 # Gram whitening (Fig. 2)
 white_dataset = None
 white_width = None
@@ -81,6 +83,7 @@ white_epochs = None
 white_lr = None
 white_momentum = None
 white_seeds = None
+white_margin = None
 # staircase (Fig. 8)
 stair_n = None
 stair_dim = None
@@ -88,7 +91,9 @@ stair_widths = None
 stair_steps = None
 stair_lr = None
 stair_log_every = None
+stair_seeds = None
 # random labels (Fig. 12)
+rand_dataset = None
 rand_ps = None
 rand_n_train = None
 rand_width = None
@@ -107,42 +112,55 @@ grok_weight_decays = None
 grok_batch_size = None
 grok_train_fraction = None
 grok_log_every = None
+grok_float64 = None
+grok_seeds = None
 
 # %%
+import resource
 import time
 
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import spearmanr
 
 import layerwise
 from layerwise import charts, claims, data, features, models, optim, train
+from layerwise.chapters import ch03
+from layerwise.claims import Control, glue
 from layerwise.metrics import collapse, gram
 
 cfg = layerwise.config.resolve_notebook("03", globals())
+if cfg.device.type == "cpu":
+    torch.set_num_threads(1)  # the tensors here are small: a second thread costs more in syncing than it saves
 charts.enable()
 ledger = claims.Ledger(cfg)
 SOURCE = "Cha et al. 2026"
 NOTE = "note 03 (inference)"
 clock = {}
-print(f"preset={cfg.preset} device={cfg.device} seed={cfg.seed}")
+cfg.table()
 
-
+# %% tags=["hide-input"]
 def accuracy(model, x, labels):
     """Return the fraction of samples whose largest output is the label (eval mode, no grad)."""
     out = features.layer_features(model, x)[-1]
     return float((out.argmax(1) == labels.cpu()).double().mean())
 
 
+def seeds_of(n, offset=0):
+    """Return the seeds cfg.seed + offset, ..., cfg.seed + offset + n - 1."""
+    return [cfg.seed + offset + i for i in range(n)]
+
+
 # %% [markdown]
+# (the-identity-layer-by-layer)=
 # ## 1. The identity, layer by layer
 #
 # A random MLP ($L$ weight layers of width 32 on Gaussian inputs and random labels), in float64: for
 # every layer we form both sides of the FLE with autograd, taking $\nabla_{H_{l-1}}L$ as the gradient
 # with respect to the layer's input tensor, and report
 # $\max|W^\top\nabla_W L-(\nabla_H L)^\top H|/\max|W^\top\nabla_W L|$. The identity holds for any
-# activation, with or without bias, for any loss; the last row repeats one case in float32.
+# activation, with or without bias, for any loss; the last row repeats one case in float32. It is the
+# chain rule, so it is a sanity check of the code, not a claim about networks.
 
 # %%
 start = time.perf_counter()
@@ -168,20 +186,18 @@ res32 = gram.feature_learning_residual(check_net("gelu", True, torch.float32), x
 rows.append(dict(activation="gelu", bias=True, loss="mse", dtype="float32",
                  **{f"layer {l + 1}": r for l, r in enumerate(res32)}))
 fle = pd.DataFrame(rows)
-fle.style.format(precision=2, subset=[c for c in fle.columns if c.startswith("layer")])
-
-# %%
 layer_cols = [c for c in fle.columns if c.startswith("layer")]
-ledger.check("cha26-fle-identity", measured=float(fle[fle.dtype == "float64"][layer_cols].max().max()),
-             test="<= 1e-12", source=f"{SOURCE}, Feature Learning Equation (note 03, claim 1)",
-             statement="W^T grad_W L = (grad_H L)^T H for every layer (max relative error, float64, "
-                       "tanh/ReLU/GELU, with and without bias, MSE and CE)")
-ledger.check("cha26-fle-identity-float32", measured=float(fle[fle.dtype == "float32"][layer_cols].max().max()),
-             test="<= 1e-5", source=f"{SOURCE} (note 03, claim 1)",
-             statement="the same identity in float32 (max relative error)")
-ledger.table().iloc[-2:]
+ledger.sanity("fle-identity", measured=float(fle[fle.dtype == "float64"][layer_cols].max().max()), test="<= 1e-12",
+              source=f"{SOURCE}, Feature Learning Equation (note 03, claim 1)", section="1. The identity, layer by layer",
+              statement="W^T grad_W L = (grad_H L)^T H for every layer (max relative error, float64, "
+                        "tanh/ReLU/GELU, with and without bias, MSE and CE)")
+ledger.sanity("fle-identity-float32", measured=float(fle[fle.dtype == "float32"][layer_cols].max().max()),
+              test="<= 1e-5", source=f"{SOURCE} (note 03, claim 1)", section="1. The identity, layer by layer",
+              statement="the same identity in float32 (max relative error)")
+fle.style.format(precision=2, subset=layer_cols)
 
 # %% [markdown]
+# (one-step-of-gradient-descent-the-gram-learns-the-virtual-covariance)=
 # ## 2. One step of gradient descent: the Gram learns the virtual covariance
 #
 # For one full-batch step $W^+=W-\eta\nabla_W L$, expanding both second moments gives exactly
@@ -191,8 +207,8 @@ ledger.table().iloc[-2:]
 # because the two $O(\eta)$ cross terms are the two sides of the FLE. So, to first order, the weight
 # step changes the Gram exactly as the virtual update changes the second moment of the layer's
 # input, and the leftover $\|(G^+-G)-\Delta\mathrm{VC}\|/\|G^+-G\|$ is $O(\eta)$: halving $\eta$ should
-# halve it. (The changes are formed in expanded form, without subtracting two $O(1)$ matrices; a
-# test in the package checks them against a real optimiser step.)
+# halve it. Both are algebra, so both are sanity checks. (The changes are formed in expanded form,
+# without subtracting two $O(1)$ matrices; a test in the package checks them against a real optimiser step.)
 
 # %%
 net = check_net("gelu", True)
@@ -205,24 +221,19 @@ vc_gap = float((vc - gram.one_step_decomposition(net, x_chk, y_chk, cfg.check_lr
 print(f"virtual_covariance (d x d, full batch) vs the first layer's VC change: max |difference| = {vc_gap:.1e}")
 halving = [b.leftover / a.leftover for a, b in zip(steps[cfg.check_lr], steps[cfg.check_lr / 2])]
 print("leftover(eta/2) / leftover(eta) at eta =", cfg.check_lr, "per layer:", np.round(halving, 4))
-one_step.pivot(index="eta", columns="layer", values="leftover").style.format("{:.3e}")
-
-# %%
+ledger.sanity("one-step-identity", measured=float(one_step.identity.max()), test="<= 1e-12",
+              source=f"{SOURCE} (note 03, claim 2)", section="2. One step of gradient descent: the Gram learns the virtual covariance",
+              statement="G+ - G = (VC change) + eta^2 (grad_W^T grad_W - grad_H^T grad_H), every layer and eta "
+                        "(max relative error, float64)")
+ledger.sanity("one-step-order-eta", measured=[float(r) for r in halving], test="in [0.45, 0.55]",
+              source=f"{SOURCE} (note 03, claim 2)", section="2. One step of gradient descent: the Gram learns the virtual covariance",
+              statement="||(G+ - G) - dVC|| / ||G+ - G|| halves (+-10%) when eta halves, every layer")
+clock["identity and one step"] = time.perf_counter() - start
 charts.line(one_step, "eta", "leftover", color="layer", log_x=True, log_y=True, x_title="step size eta",
             y_title="||dG - dVC|| / ||dG||", title="The Gram change minus the VC change is O(eta): slope 1")
 
-# %%
-ledger.check("cha26-one-step-identity", measured=float(one_step.identity.max()), test="<= 1e-12",
-             source=f"{SOURCE} (note 03, claim 2)",
-             statement="G+ - G = (VC change) + eta^2 (grad_W^T grad_W - grad_H^T grad_H), every layer and eta "
-                       "(max relative error, float64)")
-ledger.check("cha26-one-step-order-eta", measured=[float(r) for r in halving], test="in [0.45, 0.55]",
-             source=f"{SOURCE} (note 03, claim 2)",
-             statement="||(G+ - G) - dVC|| / ||G+ - G|| halves (+-10%) when eta halves, every layer")
-clock["identity and one step"] = time.perf_counter() - start
-ledger.table().iloc[-2:]
-
 # %% [markdown]
+# (the-swiss-roll-the-virtual-update-unrolls-the-data-fig-1)=
 # ## 3. The Swiss roll: the virtual update unrolls the data (Fig. 1)
 #
 # The authors' notebook: 1000 Swiss-roll points, inputs $(x,z)$ and the roll parameter $t$ min-max
@@ -230,21 +241,26 @@ ledger.table().iloc[-2:]
 # descent with learning rate 0.05 on the MSE for 100 steps. The figure plots the *cumulative* virtual
 # update $\tilde X_s = X - g\sum_{t<s}\nabla_X L_t$ with a display gain $g=700$ (the true step is
 # $g=\eta=0.05$), renormalised to $[0,1]$ per coordinate, coloured by $t$. The claim is qualitative:
-# the roll unrolls into a curve ordered by the target. As a number (note 03, claim 8), we take the
-# $R^2$ of a linear fit (with intercept) from $\tilde X_s$ to $t$, and we report it at the true step
-# size as well as at the display gain. Our points are drawn from a seeded torch generator, not
+# the roll unrolls into a near-linear curve ordered by the target. As a number (note 03, claim 8) we
+# take the $R^2$ of a linear fit (with intercept) from $\tilde X_s$ to $t$ after 50 steps, and call the
+# roll unrolled when it reaches 0.9. **Control (frozen weights):** the same gain applied to the first
+# step's input gradient repeated 50 times, $X-50g\nabla_X L_0$: if that unrolls the roll as well, the
+# picture comes from the target entering the loss gradient, not from what the network learns. We also
+# report the $R^2$ at the true step size. Our points come from a seeded torch generator, not
 # scikit-learn's `random_state=0`.
 #
-# Along the way we measure what "the Gram learns the VC" means over many steps: the cosine
-# similarity between the accumulated Gram change $G_s-G_0$ of the first layer and the accumulated
-# virtual covariance $\sum_{t<s}\mathrm{VC}_t$ (the paper gives no alignment metric; this is ours).
+# Along the way we measure what "the Gram learns the VC" means over many steps: the cosine between
+# the accumulated Gram change $G_s-G_0$ of the first layer and the accumulated virtual covariance
+# $\sum_{t<s}\mathrm{VC}_t$ (the paper gives no alignment metric; the threshold 0.95 is ours). Its
+# control is the frozen prediction: the first step's $\mathrm{VC}_0$ alone.
 
 # %%
 start = time.perf_counter()
 x_roll, t_roll = data.swiss_roll(cfg.roll_n, seed=cfg.seed)
-ones = torch.ones(cfg.roll_n, 1)
+show_to = min(50, cfg.roll_steps)
 
 
+# %% tags=["hide-input"]
 def roll_run(run_seed):
     """Train the Swiss-roll net; return per-step input gradients (S+1, n, 2), first-layer Grams and VCs."""
     net = models.MLP(2, cfg.roll_width, 3, 1, activation="gelu", init="torch", seed=run_seed)
@@ -255,7 +271,7 @@ def roll_run(run_seed):
         h_virtual = g.h - cfg.roll_lr * g.grad_h  # = gram.virtual_covariance(model, x, t, lr), one gradient pass
         return g.grad_h, gram.weight_gram(g.weight), h_virtual.T @ h_virtual - g.h.T @ g.h
 
-    hist = train.fit(net, x_roll, t_roll, epochs=cfg.roll_steps, lr=cfg.roll_lr, loss="mse",
+    hist = train.fit(net, x_roll, t_roll, epochs=cfg.roll_steps, lr=cfg.roll_lr, loss="mse", progress=False,
                      callback=snap, snapshot_epochs=range(1, cfg.roll_steps + 1), seed=run_seed)
     grads = torch.stack([s[0] for _, s in hist.snapshots])
     grams = torch.stack([s[1] for _, s in hist.snapshots])
@@ -263,38 +279,37 @@ def roll_run(run_seed):
     return grads, grams, vcs, hist.loss
 
 
-def virtual_inputs(grads, gain):
-    """Return X~_s = X - gain * sum_{t<s} grad_X L_t for s = 0..S, shape (S+1, n, 2)."""
-    cum = torch.cat([torch.zeros_like(grads[:1]), grads[:-1].cumsum(0)])
-    return x_roll.unsqueeze(0) - gain * cum
-
-
-def linear_r2(inputs, target):
-    """Return the R^2 of least squares (with intercept) from inputs (n, d) to target (n,)."""
-    return gram.target_linearity(torch.cat([inputs, ones], 1), target)
-
-
-roll_rows, cos_rows, roll_runs = [], [], {}
-for s in range(cfg.roll_seeds):
-    grads, grams, vcs, losses = roll_run(cfg.seed + s)
+# %%
+roll_rows, cos_rows, roll_runs, roll_seed_rows = [], [], {}, []
+for s in seeds_of(cfg.roll_seeds):
+    grads, grams, vcs, losses = roll_run(s)
     roll_runs[s] = grads
     for label, gain in (("true step (gain = lr)", cfg.roll_lr), (f"display gain {cfg.roll_gain:g}", cfg.roll_gain)):
-        xs = virtual_inputs(grads, gain)
-        roll_rows += [dict(seed=s, gain=label, step=k, r2=linear_r2(xs[k], t_roll)) for k in range(0, cfg.roll_steps + 1)]
+        xs = ch03.virtual_inputs(x_roll, grads, gain)
+        roll_rows += [dict(seed=s, gain=label, step=k, r2=ch03.linear_r2(xs[k], t_roll)) for k in range(cfg.roll_steps + 1)]
+    frozen = x_roll - show_to * cfg.roll_gain * grads[0]
     acc_vc = vcs.cumsum(0)
     cos_rows += [dict(seed=s, step=k + 1, comparison="accumulated: G_s - G_0 vs sum of VC_t",
                       cosine=gram.matrix_cosine(grams[k + 1] - grams[0], acc_vc[k])) for k in range(cfg.roll_steps)]
     cos_rows += [dict(seed=s, step=k + 1, comparison="one step: G_(t+1) - G_t vs VC_t",
                       cosine=gram.matrix_cosine(grams[k + 1] - grams[k], vcs[k])) for k in range(cfg.roll_steps)]
-    print(f"seed {cfg.seed + s}: MSE {losses[0]:.3f} -> {losses[-1]:.3f}")
+    roll_seed_rows.append(dict(
+        seed=s, mse_start=losses[0], mse_end=losses[-1],
+        r2_start=ch03.linear_r2(x_roll, t_roll),
+        r2_display=ch03.linear_r2(ch03.virtual_inputs(x_roll, grads, cfg.roll_gain)[show_to], t_roll),
+        r2_true_step=ch03.linear_r2(ch03.virtual_inputs(x_roll, grads, cfg.roll_lr)[show_to], t_roll),
+        r2_frozen=ch03.linear_r2(frozen, t_roll),
+        cos_accumulated=gram.matrix_cosine(grams[-1] - grams[0], acc_vc[-1]),
+        cos_frozen=gram.matrix_cosine(grams[-1] - grams[0], vcs[0])))
 roll = pd.DataFrame(roll_rows)
 cosines = pd.DataFrame(cos_rows)
+roll_seeds = pd.DataFrame(roll_seed_rows).set_index("seed")
 clock["Swiss roll"] = time.perf_counter() - start
+roll_seeds.round(4)
 
-# %%
-show_to = min(50, cfg.roll_steps)
+# %% tags=["hide-input"]
 panel_steps = sorted({int(round(v)) for v in np.linspace(0, show_to, 6)})
-xs = virtual_inputs(roll_runs[0], cfg.roll_gain)
+xs = ch03.virtual_inputs(x_roll, roll_runs[cfg.seed], cfg.roll_gain)
 frames = []
 for k in panel_steps:
     z = xs[k]
@@ -303,7 +318,7 @@ for k in panel_steps:
 charts.small_multiples(pd.concat(frames), "x~1", "x~2", "step", color="t", color_title="roll parameter t",
                        title=f"Cumulative virtual update at display gain {cfg.roll_gain:g} (seed {cfg.seed})")
 
-# %%
+# %% tags=["hide-input"]
 r2_mean = roll.groupby(["gain", "step"], as_index=False).r2.mean()
 (charts.line(r2_mean, "step", "r2", color="gain", points=False, x_title="GD step s",
              y_title="R^2 of linear fit X~_s -> t (mean over seeds)", title="Is the roll linear in its target?")
@@ -312,129 +327,223 @@ r2_mean = roll.groupby(["gain", "step"], as_index=False).r2.mean()
                title="Gram change against virtual covariance, first layer")).resolve_scale(color="independent")
 
 # %%
-at = roll[roll.step.isin([0, show_to])].pivot_table(index=["gain", "seed"], columns="step", values="r2")
-print(at.round(4))
-display_gain = roll[roll.gain.str.startswith("display")]
-rise = [float(display_gain[(display_gain.seed == s) & (display_gain.step == show_to)].r2.iloc[0]
-              - display_gain[(display_gain.seed == s) & (display_gain.step == 0)].r2.iloc[0])
-        for s in range(cfg.roll_seeds)]
-true_gain = roll[roll.gain.str.startswith("true")]
-true_rise = float(true_gain[true_gain.step == show_to].r2.mean() - true_gain[true_gain.step == 0].r2.mean())
-ledger.check("cha26-swiss-roll-unrolls", measured=rise, test="> 0", source=f"{SOURCE}, Fig. 1 (note 03, claim 8)",
-             statement=f"R^2 of a linear fit X~ -> t rises from step 0 to step {show_to} at the display gain "
-                       f"{cfg.roll_gain:g} (rise per seed)",
-             note=f"at the true step size (gain = lr) the mean rise is {true_rise:.2e}")
-accumulated = cosines[cosines.comparison.str.startswith("accumulated")]
-single = cosines[cosines.comparison.str.startswith("one step")]
-final_cos = accumulated[accumulated.step == cfg.roll_steps].cosine
-print(f"one-step cosine: min {single.cosine.min():.4f}; accumulated cosine after {cfg.roll_steps} steps: "
-      f"{np.round(final_cos.to_numpy(), 4)}")
-ledger.check("layerwise-gram-accumulates-vc", measured=float(final_cos.min()), test=">= 0.95",
-             source=f"this book (the alignment metric of {SOURCE} was not found)",
+SEC3 = "3. The Swiss roll: the virtual update unrolls the data (Fig. 1)"
+ledger.claim("cha26-swiss-roll-unrolls", source=f"{SOURCE}, Fig. 1 (note 03, claim 8)", section=SEC3,
+             statement=f"at the display gain {cfg.roll_gain:g}, the cumulative virtual update after {show_to} steps is "
+                       "near-linear in the roll parameter (R^2 of a linear fit >= 0.9)",
+             test=">= 0.9", values=roll_seeds.r2_display.to_dict(),
+             control=Control(f"frozen weights (first step's gradient x {show_to})", roll_seeds.r2_frozen.to_dict()),
+             explain={claims.INCONCLUSIVE: "Where the frozen first-step gradient also reaches 0.9, the picture follows "
+                                           "from the target inside the loss gradient rather than from learning.",
+                      claims.REPRODUCED: "The unrolling needs the training steps: the frozen first gradient does not "
+                                         "produce it. At the true step size the inputs barely move (see the text)."})
+ledger.claim("layerwise-gram-accumulates-vc", source=f"this book (the alignment metric of {SOURCE} was not found)",
+             section=SEC3, test=">= 0.95", values=roll_seeds.cos_accumulated.to_dict(),
+             control=Control("frozen prediction (first step's VC only)", roll_seeds.cos_frozen.to_dict()),
              statement=f"cosine between G_S - G_0 and the summed virtual covariance after {cfg.roll_steps} steps "
-                       "(first layer, worst seed)", note=f"one-step cosine >= {single.cosine.min():.4f} at every step")
+                       "(first layer) is >= 0.95",
+             explain={claims.NOT_REPRODUCED: "One step agrees to first order (section 2); over a run the first-order "
+                                             "terms partly cancel from step to step while the second-order terms add up."})
+glue("roll_r2_start", float(roll_seeds.r2_start.mean()), ".4f")
+glue("roll_r2_true", float(roll_seeds.r2_true_step.mean()), ".4f")
+glue("roll_r2_display", float(roll_seeds.r2_display.mean()), ".3f")
+glue("roll_r2_frozen", float(roll_seeds.r2_frozen.mean()), ".3f")
+glue("roll_cos_one_step_min", float(cosines[cosines.comparison.str.startswith("one step")].cosine.min()), ".3f")
 ledger.table().iloc[-2:]
 
 # %% [markdown]
+# Averaged over seeds, the $R^2$ of the raw inputs is {glue:text}`roll_r2_start`; after the
+# display-gain update it is {glue:text}`roll_r2_display`, for the frozen-gradient control
+# {glue:text}`roll_r2_frozen`, and at the true step size {glue:text}`roll_r2_true`. Whatever the verdict,
+# "unrolling" describes the direction of the accumulated input gradients, not a displacement that
+# gradient descent makes. The one-step cosine between Gram change and VC never falls below
+# {glue:text}`roll_cos_one_step_min`.
+
+# %% [markdown]
+# (target-linearity-over-training-layer-by-layer-fig-4)=
 # ## 4. Target linearity over training, layer by layer (Fig. 4)
 #
 # The authors train a network with 4 hidden GELU layers of width 256 on CIFAR-10 with SGD (learning
-# rate $5\times10^{-4}$, momentum 0.8, batch 64, 100 epochs) and record, after every epoch, TL and the
-# surrogate $S_l$ for each hidden layer on the full training set. At the `book` preset we use
-# scikit-learn's digits: 1347 training images of 8×8 pixels, so an epoch is 22 steps rather than 782,
-# and we raise the learning rate to 0.05 to train in 30 epochs. The `paper` preset runs CIFAR-10 with
-# the authors' settings. The claims of note 03: at the end TL is non-decreasing with depth (0.01
-# slack) with the last hidden layer above the first (claim 5); TL rises in every layer, and the epoch
-# at which a layer covers half of its final gain is non-decreasing with depth, our reading of
-# "sequential" (claim 6); and $S_l$ tracks $\mathrm{TL}_l$, a positive Spearman correlation over epochs
-# (claim 7). TL has a floor: with $d$ features and $n$ samples, a random target already reaches about
-# $d/n$, so we also print TL of the initial features against shuffled labels.
+# rate $5\times10^{-4}$, momentum 0.8, batch 64, 100 epochs) and record TL and the surrogate $S_l$ of
+# each hidden layer on the full training set after every epoch. **Where TL can move.** On
+# scikit-learn's digits, the previous version of this chapter found that the *untrained* width-256
+# features already reach most of the trained TL, so every claim lived in a window of a few hundredths
+# (see the table at the end). Here
+# we use MNIST-1D (a {glue:text}`tl_n_train`-sample stratified subset of its training set, 40 features,
+# 10 classes), a width of 128 and learning rate 0.1 with the paper's momentum and batch size; the
+# baseline is the TL of the untrained network of the same shape against the true labels, reported per
+# layer. The `paper` preset runs CIFAR-10 with the authors' settings.
 #
-# The same run serves section 5 (neural collapse), so we also record the within-class compression
-# $C$ of the last hidden layer and a lower bound on its TL derived there.
+# **Snapshots.** One snapshot per epoch is too coarse to order the layers (at the book's earlier
+# setting all four layers reached half their gain in the same epoch). We snapshot every
+# `tl_snapshot_every` optimiser steps, on every seed.
+#
+# **The claims and their controls** (one value per seed, {glue:text}`tl_n_seeds` seeds):
+# - *TL rises* (note 03, claim 6): the gain (end minus start) is positive in every hidden layer, note
+#   03's own test. Control: the gain of the same trained network's TL against **shuffled labels**:
+#   features that merely spread out gain TL for any target. If that control passes too (a gain of a few
+#   thousandths is enough), the test cannot tell a representation that became linear in the target from
+#   one that gained a little rank, and the verdict is inconclusive. We keep the paper's threshold rather
+#   than pick a larger one after seeing the run; how much larger the trained gains are is in the table.
+# - *TL grows with depth* (claim 5): the final TL is strictly increasing over the hidden layers.
+#   Control: the **untrained network**'s TL per layer. Since random GELU layers can already order the
+#   layers, we add our own *the gain grows with depth* (what training adds is increasing with depth),
+#   with the shuffled-label gain as its control.
+# - *Sequential* (claim 6, "deeper layers last"): the step at which a layer covers half of its TL gain
+#   (`landmarks.half_gain_epoch`) is strictly later for every deeper layer: the smallest gap between
+#   consecutive layers is positive (ties do not count). Control: the same test on each layer's
+#   **feature movement** $\|H_l(t)-H_l(0)\|/\|H_l(0)\|$, which would order the layers if deeper layers
+#   simply change later.
+# - *The surrogate tracks TL* (claim 7): a Spearman correlation over snapshots is passed by anything
+#   that rises, the step counter included, so we correlate the **changes** between snapshots:
+#   $\rho(\Delta S_l,\Delta\mathrm{TL}_l)>0.5$ in every hidden layer. Control: the surrogate computed with
+#   **shuffled labels**, which grows with the weights and features but carries no target.
 
 # %%
 start = time.perf_counter()
 split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train, seed=cfg.seed)
 tr, te = split.train, split.test
 n_cls = tr.n_classes
-print(f"{cfg.dataset}: {len(tr)} training and {len(te)} test samples, {tr.x.shape[1]} features")
-tl_net = models.MLP(tr.x.shape[1], cfg.tl_width, cfg.tl_depth, n_cls, activation="gelu", init="torch",
-                    seed=cfg.seed).to(cfg.device)
 hidden = list(range(1, cfg.tl_depth))
-
-
-def tl_snapshot(epoch, model):
-    f = features.layer_features(model, tr.x)
-    weights = [w.detach().cpu() for w in model.weights()]
-    tl, sur = gram.hidden_target_linearity(f, weights, tr.labels, n_classes=n_cls)
-    last = f[cfg.tl_depth - 1]
-    return dict(tl=tl, sur=sur, train_acc=float((f[-1].argmax(1) == tr.labels).double().mean()),
-                test_acc=accuracy(model, te.x, te.labels),
-                c_last=collapse.within_class_compression(last, tr.labels),
-                bound=gram.collapse_tl_bound(last, tr.labels, n_classes=n_cls))
-
-
-hist = train.fit(tl_net, tr.x, tr.labels, epochs=cfg.tl_epochs, lr=cfg.tl_lr, momentum=cfg.tl_momentum,
-                 loss="ce", batch_size=cfg.batch_size, callback=tl_snapshot,
-                 snapshot_epochs=range(1, cfg.tl_epochs + 1), seed=cfg.seed)
-snaps = [(e, s) for e, s in hist.snapshots]
-epochs_seen = [e for e, _ in snaps]
-tl_curves = np.array([s["tl"] for _, s in snaps])
-sur_curves = np.array([s["sur"] for _, s in snaps])
 shuffled = tr.labels[torch.randperm(len(tr), generator=torch.Generator().manual_seed(cfg.seed))]
-tl_floor = gram.target_linearity(features.layer_features(
-    models.MLP(tr.x.shape[1], cfg.tl_width, cfg.tl_depth, n_cls, activation="gelu", init="torch", seed=cfg.seed),
-    tr.x)[hidden[-1]], shuffled, n_classes=n_cls)
-print(f"final accuracy: train {snaps[-1][1]['train_acc']:.3f}, test {snaps[-1][1]['test_acc']:.3f}; "
-      f"TL floor (initial last hidden layer vs shuffled labels) = {tl_floor:.3f}")
+print(f"{cfg.dataset}: {len(tr)} training and {len(te)} test samples, {tr.x.shape[1]} features")
+glue("tl_n_train", len(tr))
+_ = glue("tl_n_seeds", cfg.tl_seeds)
+
+
+# %% tags=["hide-input"]
+def tl_run(run_seed):
+    """Train the TL network from seed `run_seed`, snapshotting every `tl_snapshot_every` steps.
+
+    Returns a dict of per-snapshot arrays (T, hidden layers) and per-run numbers."""
+    net = models.MLP(tr.x.shape[1], cfg.tl_width, cfg.tl_depth, n_cls, activation="gelu", init="torch",
+                     seed=run_seed).to(cfg.device)
+    f0 = features.layer_features(net, tr.x)
+
+    def snapshot(step, model):
+        f = features.layer_features(model, tr.x)
+        w = [w.detach().cpu() for w in model.weights()]
+        tl, sur = gram.hidden_target_linearity(f, w, tr.labels, n_classes=n_cls)
+        last = f[cfg.tl_depth - 1]
+        return dict(tl=tl, sur=sur, sur_shuffled=[gram.gram_surrogate(f[l], w[l], shuffled, n_classes=n_cls)
+                                                  for l in hidden],
+                    move=[ch03.relative_movement(f[l], f0[l]) for l in hidden],
+                    c_last=collapse.within_class_compression(last, tr.labels),
+                    bound=gram.collapse_tl_bound(last, tr.labels, n_classes=n_cls),
+                    w_norm=float(w[cfg.tl_depth - 2].norm()))
+
+    rec = ch03.StepRecorder(net, snapshot, cfg.tl_snapshot_every)
+    train.fit(net, tr.x, tr.labels, epochs=cfg.tl_epochs, lr=cfg.tl_lr, loss="ce", batch_size=cfg.batch_size,
+              seed=run_seed, progress=False,
+              make_optimizer=lambda p: rec.attach(torch.optim.SGD(p, lr=cfg.tl_lr, momentum=cfg.tl_momentum)))
+    f_end = features.layer_features(net, tr.x)
+    out = {k: np.array([r[k] for _, r in rec.records]) for k in rec.records[0][1]}
+    out["steps"] = [s for s, _ in rec.records]
+    out["tl_shuffled_start"] = [gram.target_linearity(f0[l], shuffled, n_classes=n_cls) for l in hidden]
+    out["tl_shuffled_end"] = [gram.target_linearity(f_end[l], shuffled, n_classes=n_cls) for l in hidden]
+    out["train_acc"] = float((f_end[-1].argmax(1) == tr.labels).double().mean())
+    out["test_acc"] = accuracy(net, te.x, te.labels)
+    return out
+
+
+# %%
+tl_seeds = seeds_of(cfg.tl_seeds)
+runs = {s: tl_run(s) for s in tl_seeds}
 clock["target linearity"] = time.perf_counter() - start
-tl_long = pd.DataFrame([dict(epoch=e, layer=f"hidden {l}", TL=tl_curves[i, j], surrogate=sur_curves[i, j])
-                        for i, e in enumerate(epochs_seen) for j, l in enumerate(hidden)])
-acc_long = pd.DataFrame([dict(epoch=e, split=k, accuracy=s[f"{k}_acc"]) for e, s in snaps for k in ("train", "test")])
-(charts.line(tl_long, "epoch", "TL", color="layer", points=False, y_title="target linearity (train)",
-             title="TL per hidden layer")
- | charts.line(tl_long, "epoch", "surrogate", color="layer", points=False, log_y=True,
-               y_title="surrogate S_l (log scale)", title="Gram surrogate per hidden layer")
- | charts.line(acc_long, "epoch", "accuracy", color="split", points=False, title="Accuracy")
- ).resolve_scale(color="independent")
+tl_long = pd.DataFrame([dict(seed=s, step=st, layer=f"hidden {l}", TL=r["tl"][i, j], surrogate=r["sur"][i, j])
+                        for s, r in runs.items() for i, st in enumerate(r["steps"]) for j, l in enumerate(hidden)])
+print("accuracy at the end (train / test):", {s: (round(r["train_acc"], 3), round(r["test_acc"], 3)) for s, r in runs.items()})
+
+# %% tags=["hide-input"]
+first = tl_long[tl_long.seed == cfg.seed]
+(charts.line(first, "step", "TL", color="layer", points=False, x_title="optimiser step",
+             y_title="target linearity (train)", title=f"TL per hidden layer (seed {cfg.seed})")
+ | charts.line(first, "step", "surrogate", color="layer", points=False, log_y=True, x_title="optimiser step",
+               y_title="surrogate S_l (log scale)", title="Gram surrogate per hidden layer"))
 
 # %%
-final_tl, init_tl = tl_curves[-1], tl_curves[0]
-half = gram.half_gain_epochs(tl_curves, epochs_seen)
-progress = (tl_curves - init_tl) / np.where(final_tl > init_tl, final_tl - init_tl, np.nan)
-steps_gain = np.clip(np.diff(tl_curves, axis=0), 0, None)  # where in training each layer gains its TL
-centroid = (np.array(epochs_seen[1:])[:, None] * steps_gain).sum(0) / steps_gain.sum(0)
-rho = [float(spearmanr(tl_curves[:, j], sur_curves[:, j])[0]) for j in range(len(hidden))]
-print(pd.DataFrame({"hidden layer": hidden, "TL at init": init_tl, "TL at end": final_tl,
-                    "half-gain epoch": half, "mean epoch of gain": centroid,
-                    "Spearman(S_l, TL_l)": rho}).round(4).to_string(index=False))
-prog_long = pd.DataFrame([dict(epoch=e, layer=f"hidden {l}", fraction=progress[i, j])
-                          for i, e in enumerate(epochs_seen) for j, l in enumerate(hidden)]).dropna()
-scale_note = f"{cfg.dataset} at preset {cfg.preset} (the paper: CIFAR-10)"
-nondecreasing = bool(np.all(np.diff(final_tl) >= -0.01))
-ledger.check("cha26-tl-grows-with-depth", measured=[float(v) for v in final_tl],
-             test="non-decreasing in depth (0.01 slack) and last > first",
-             passed=nondecreasing and final_tl[-1] > final_tl[0], source=f"{SOURCE}, Fig. 4 (note 03, claim 5)",
-             statement="after training, train TL grows with depth (TL per hidden layer)", note=scale_note)
-ledger.check("cha26-tl-rises", measured=[float(v) for v in final_tl - init_tl], test="> 0",
-             source=f"{SOURCE}, Fig. 4 (note 03, claim 6)",
-             statement="TL at the end exceeds TL at initialisation in every hidden layer (gain per layer)",
-             note=scale_note)
-ordered = all(h is not None for h in half) and all(a <= b for a, b in zip(half, half[1:]))
-ledger.check("cha26-tl-sequential", measured=half, test="half-gain epoch non-decreasing with depth",
-             passed=ordered, source=f"{SOURCE}, abstract, 'sequential' ({NOTE}, claim 6)",
-             statement="deeper layers reach half of their TL gain no earlier than shallower ones (epoch per layer)",
-             note=f"{scale_note}; mean epoch of gain per layer {np.round(centroid, 2).tolist()}")
-ledger.check("cha26-surrogate-tracks-tl", measured=rho, test="> 0", source=f"{SOURCE}, Fig. 4 ({NOTE}, claim 7)",
-             statement="Spearman correlation over epochs between S_l and TL_l, every hidden layer", note=scale_note)
-charts.line(prog_long, "epoch", "fraction", color="layer", points=False, y_title="fraction of the final TL gain",
-            title="Who linearises first? Each layer's TL gain, normalised")
+per_layer = []
+for s, r in runs.items():
+    tl = r["tl"]
+    half = gram.half_gain_epochs(tl, r["steps"])
+    half_move = gram.half_gain_epochs(r["move"], r["steps"])
+    for j, l in enumerate(hidden):
+        per_layer.append(dict(
+            seed=s, layer=l, TL_untrained=tl[0, j], TL_end=tl[-1, j], gain=tl[-1, j] - tl[0, j],
+            gain_shuffled=r["tl_shuffled_end"][j] - r["tl_shuffled_start"][j], half_gain_step=half[j],
+            half_movement_step=half_move[j],
+            rho_changes=ch03.increment_spearman(r["sur"][:, j], tl[:, j]),
+            rho_changes_shuffled=ch03.increment_spearman(r["sur_shuffled"][:, j], tl[:, j]),
+            rho_levels=ch03.spearman_levels(r["sur"][:, j], tl[:, j]),
+            rho_levels_clock=ch03.spearman_levels(r["steps"], tl[:, j])))
+layers_tab = pd.DataFrame(per_layer)
+layers_tab.round(4)
 
 # %%
-ledger.table().iloc[-4:]
+SEC4 = "4. Target linearity over training, layer by layer (Fig. 4)"
+by_seed = {s: g.sort_values("layer") for s, g in layers_tab.groupby("seed")}
+
+
+def per_seed(column):
+    """Return {seed: [value per hidden layer]} of a column of `layers_tab`."""
+    return {s: g[column].tolist() for s, g in by_seed.items()}
+
+
+scale_note = f"{cfg.dataset}, width {cfg.tl_width}, lr {cfg.tl_lr}, snapshots every {cfg.tl_snapshot_every} steps"
+ledger.claim("cha26-tl-rises", source=f"{SOURCE}, Fig. 4 (note 03, claim 6)", section=SEC4, note=scale_note,
+             statement="train TL rises during training in every hidden layer (gain per layer > 0)",
+             test="> 0", values=per_seed("gain"), control=Control("same network, shuffled labels", per_seed("gain_shuffled")))
+ledger.claim("cha26-tl-grows-with-depth", source=f"{SOURCE}, Fig. 4 (note 03, claim 5)", section=SEC4, note=scale_note,
+             statement="after training, train TL is strictly increasing over the hidden layers (TL per layer)",
+             test="increasing", values=per_seed("TL_end"), control=Control("untrained network", per_seed("TL_untrained")),
+             explain={claims.INCONCLUSIVE: "Where the untrained network passes too, random layers of the same shape "
+                                           "already order TL by depth; the next claim tests what training adds."})
+ledger.claim("layerwise-tl-gain-grows-with-depth", source=f"this book (sharpens {SOURCE}, Fig. 4)", section=SEC4,
+             note=scale_note, statement="the TL gained in training is strictly increasing over the hidden layers",
+             test="increasing", values=per_seed("gain"),
+             control=Control("same network, shuffled labels", per_seed("gain_shuffled")))
+separation = {s: ch03.order_separation(g.half_gain_step.tolist()) for s, g in by_seed.items()}
+separation_move = {s: ch03.order_separation(g.half_movement_step.tolist()) for s, g in by_seed.items()}
+ledger.claim("cha26-tl-sequential", source=f"{SOURCE}, abstract, 'sequential' ({NOTE}, claim 6)", section=SEC4,
+             statement="each deeper layer reaches half of its TL gain strictly later than the layer below "
+                       "(smallest gap between consecutive layers' half-gain steps, in optimiser steps)",
+             test="> 0", values=separation, control=Control("feature movement per layer", separation_move),
+             requires={"every hidden layer gains TL on every seed": all(v is not None for v in separation.values())},
+             note=f"{scale_note}; half-gain steps per seed: " + "; ".join(
+                 f"{s}: {g.half_gain_step.tolist()}" for s, g in by_seed.items()))
+ledger.claim("cha26-surrogate-tracks-tl", source=f"{SOURCE}, Fig. 4 ({NOTE}, claim 7)", section=SEC4, note=scale_note,
+             statement="between snapshots, the changes of S_l and TL_l are rank-correlated (> 0.5) in every hidden layer",
+             test="> 0.5", values=per_seed("rho_changes"),
+             control=Control("surrogate against shuffled labels", per_seed("rho_changes_shuffled")))
+glue("tl_untrained_range", f"{layers_tab.TL_untrained.min():.2f} to {layers_tab.TL_untrained.max():.2f}")
+glue("tl_end_range", f"{layers_tab.TL_end.min():.2f} to {layers_tab.TL_end.max():.2f}")
+glue("rho_levels_clock_min", float(layers_tab.rho_levels_clock.min()), ".3f")
+glue("rho_levels_min", float(layers_tab.rho_levels.min()), ".3f")
+glue("half_gain_text", "; ".join(f"seed {s}: {g.half_gain_step.tolist()}" for s, g in by_seed.items()))
+glue("half_move_text", "; ".join(f"seed {s}: {g.half_movement_step.tolist()}" for s, g in by_seed.items()))
+ledger.table().iloc[-5:]
 
 # %% [markdown]
+# The untrained network's TL spans {glue:text}`tl_untrained_range` over layers and seeds, the trained
+# network's {glue:text}`tl_end_range`. The old test of claim 7 (Spearman of the *levels* of $S_l$ and
+# $\mathrm{TL}_l$ over snapshots) gives at least {glue:text}`rho_levels_min` here, but the step counter
+# alone reaches {glue:text}`rho_levels_clock_min` against $\mathrm{TL}_l$: that test cannot tell a
+# tracking surrogate from a clock. The half-gain steps of TL, from the first to the last hidden layer,
+# are {glue:text}`half_gain_text`; those of the feature movement {glue:text}`half_move_text`.
+
+# %% tags=["hide-input"]
+prog = []
+for j, l in enumerate(hidden):
+    tl = runs[cfg.seed]["tl"][:, j]
+    if tl[-1] > tl[0]:
+        prog += [dict(step=st, layer=f"hidden {l}", fraction=(v - tl[0]) / (tl[-1] - tl[0]))
+                 for st, v in zip(runs[cfg.seed]["steps"], tl)]
+charts.line(pd.DataFrame(prog, columns=["step", "layer", "fraction"]), "step", "fraction", color="layer",
+            points=False, x_title="optimiser step", y_title="fraction of the final TL gain",
+            title=f"Who linearises first? Each layer's TL gain, normalised (seed {cfg.seed})")
+
+# %% [markdown]
+# (neural-collapse-forces-target-linearity-to-1)=
 # ## 5. Neural collapse forces target linearity to 1
 #
 # The README says target linearity "unifies" neural collapse; the precise statement was not found.
@@ -445,34 +554,42 @@ ledger.table().iloc[-4:]
 #
 # $$\mathrm{TL} \;\ge\; 1-\frac{\|EM^+(I-\mathbf 1\bar y^\top)\|_F^2}{\|Y_c\|_F^2}.$$
 #
-# As the within-class variability collapses ($E\to0$, NC1) the bound, and with it TL, goes to 1. It
-# needs collapse only along the directions $M^+$ reads, a weaker "linear" NC1. We follow both sides
-# through the training run of section 4, together with $C=\operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B$
-# of the last hidden layer.
+# As the within-class variability collapses ($E\to0$, NC1) the bound, and with it TL, goes to 1. The
+# bound is a proven inequality, so its check is a sanity entry. The claim that collapse *drives* TL is
+# tested on changes, as above: between snapshots, the fall of the within-class spread
+# $C=\operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B$ of the last hidden layer and the rise of its TL
+# are rank-correlated ($>0.5$). Control: the growth of the norm of the weight feeding that layer, a
+# quantity that also changes most early in training.
 
 # %%
-nc = pd.DataFrame([dict(epoch=e, C=s["c_last"], one_minus_TL=1 - s["tl"][-1], one_minus_bound=1 - s["bound"])
-                   for e, s in snaps])
-print(nc.iloc[[0, len(nc) // 4, len(nc) // 2, -1]].round(5).to_string(index=False))
-nc_long = nc.melt(id_vars="epoch", value_vars=["one_minus_TL", "one_minus_bound", "C"], var_name="quantity")
-nc_long = nc_long[nc_long.value > 0]
-charts.line(nc_long, "epoch", "value", color="quantity", points=False, log_y=True, y_title="value (log scale)",
-            title="Last hidden layer: within-class spread C, 1 - TL and its collapse bound")
-
-# %%
-gap = [s["tl"][-1] - s["bound"] for _, s in snaps]
-rho_nc = float(spearmanr(nc.C, nc.one_minus_TL)[0])
-ledger.check("layerwise-collapse-bounds-tl", measured=float(min(gap)), test=">= -1e-10",
-             source=f"this book (makes precise the README of {SOURCE}: TL unifies neural collapse)",
-             statement="TL of the last hidden layer >= 1 - ||E M^+ (I - 1 ybar^T)||^2 / ||Y_c||^2 at every epoch "
-                       "(min of TL - bound)")
-ledger.check("layerwise-collapse-drives-tl", measured=rho_nc, test="> 0",
-             source=f"this book ({NOTE}, section 6)",
-             statement="over training, within-class compression C and 1 - TL of the last hidden layer fall together "
-                       "(Spearman)", note=f"final C = {nc.C.iloc[-1]:.3g}, final 1 - TL = {nc.one_minus_TL.iloc[-1]:.3g}")
-ledger.table().iloc[-2:]
+SEC5 = "5. Neural collapse forces target linearity to 1"
+gap = min(float(np.min(r["tl"][:, -1] - r["bound"])) for r in runs.values())
+ledger.sanity("collapse-bounds-tl", measured=gap, test=">= -1e-10", section=SEC5,
+              source=f"this book (makes precise the README of {SOURCE}: TL unifies neural collapse)",
+              statement="TL of the last hidden layer >= 1 - ||E M^+ (I - 1 ybar^T)||^2 / ||Y_c||^2 at every snapshot "
+                        "of every seed (min of TL - bound)")
+ledger.claim("layerwise-collapse-drives-tl", source=f"this book ({NOTE}, section 6)", section=SEC5,
+             statement="between snapshots, the fall of C and the rise of TL of the last hidden layer are "
+                       "rank-correlated (> 0.5)", test="> 0.5",
+             values={s: ch03.increment_spearman(-r["c_last"], r["tl"][:, -1]) for s, r in runs.items()},
+             control=Control("growth of the weight norm", {s: ch03.increment_spearman(r["w_norm"], r["tl"][:, -1])
+                                                           for s, r in runs.items()}))
+nc = pd.DataFrame([dict(step=st, C=r["c_last"][i], one_minus_TL=1 - r["tl"][i, -1], one_minus_bound=1 - r["bound"][i])
+                   for i, st in enumerate(runs[cfg.seed]["steps"]) for r in [runs[cfg.seed]]])
+glue("nc_c_end", float(nc.C.iloc[-1]), ".3f")
+glue("nc_bound_end", float(1 - nc.one_minus_bound.iloc[-1]), ".3f")
+glue("nc_tl_end", float(1 - nc.one_minus_TL.iloc[-1]), ".3f")
+nc_long = nc.melt(id_vars="step", value_vars=["one_minus_TL", "one_minus_bound", "C"], var_name="quantity")
+nc_long = nc_long[(nc_long.value > 0) & np.isfinite(nc_long.value)]
+charts.line(nc_long, "step", "value", color="quantity", points=False, log_y=True, y_title="value (log scale)",
+            x_title="optimiser step", title=f"Last hidden layer: C, 1 - TL and its collapse bound (seed {cfg.seed})")
 
 # %% [markdown]
+# At the end of the first seed's run $C$ is {glue:text}`nc_c_end`, the bound {glue:text}`nc_bound_end`
+# and TL {glue:text}`nc_tl_end`; the bound approaches TL only as $C$ approaches 0.
+
+# %% [markdown]
+# (gram-whitening-keep-the-gram-change-drop-the-rotation-fig-2)=
 # ## 6. Gram whitening: keep the Gram change, drop the rotation (Fig. 2)
 #
 # If the Gram is what a step teaches, the rest of the step should not matter. The authors' wrapper
@@ -480,78 +597,100 @@ ledger.table().iloc[-2:]
 # the rotation that brings $W_2$ closest to $W_1$: then $(OW_2)^\top OW_2=W_2^\top W_2$, so the Gram
 # follows SGD exactly while the output-side rotation of every step is undone. The authors compute $O$
 # by 10 quintic Newton–Schulz steps; `layerwise.optim.GramPreservingSGD` uses an exact SVD by default.
+# That the Gram is kept is algebra (a sanity entry, in float64); the Newton–Schulz arm runs on the
+# first seed only, for its Gram error.
+#
 # Setting of the paper (MNIST): 2 hidden GELU layers of width 256, SGD with momentum 0.85, learning
-# rate 0.01, batch 64, 20 epochs, 5 seeds, test accuracy with a ±2 std band. At the `book` preset:
-# digits, width 128, learning rate 0.05 (digits has 40 times fewer steps per epoch than MNIST), 10
-# epochs, 3 seeds, trained in float64 so that the Gram can be checked to float64 precision. A third
-# arm uses the authors' Newton–Schulz polar factor.
+# rate 0.01, batch 64, 20 epochs, 5 seeds, a ±2 std band. The previous version of this chapter found
+# that on digits the three SGD seeds scored the same number of test images, so a "within 2 std" band had
+# width zero. Here each seed trains both arms from the same initialisation and minibatch order, and the
+# claim is on the **paired difference** (whitened minus SGD) over {glue:text}`white_n_seeds` seeds: the
+# 95% bootstrap interval of its mean must lie above $-\delta$, with $\delta$ = `white_margin` =
+# {glue:text}`white_margin`, against a test-set resolution of {glue:text}`white_resolution` (one test
+# sample). **Control:** the same comparison for SGD on the **readout only** (hidden layers frozen at
+# their initialisation), a network that learns no features: if it also came within $\delta$ of SGD the
+# test could not see what whitening keeps.
 
 # %%
 start = time.perf_counter()
 wsplit = data.load(cfg.white_dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train,
                    seed=cfg.seed)
 wx_tr, wx_te = wsplit.train.x.double().to(cfg.device), wsplit.test.x.double()
+resolution = 1 / len(wsplit.test)
+glue("white_n_seeds", cfg.white_seeds)
+glue("white_margin", cfg.white_margin, ".3g")
+glue("white_resolution", f"1/{len(wsplit.test)} = {resolution:.4f}")
+ARMS = ("SGD", "whitened (SVD)", "whitened (Newton-Schulz)", "readout only")
 
 
+# %% tags=["hide-input"]
 def white_run(arm, run_seed):
-    """Train one arm ("SGD", "whitened (SVD)", "whitened (Newton-Schulz)"); return test accuracy per epoch and
-    the per-step Gram errors."""
+    """Train one arm; return (test accuracy per epoch, per-step Gram errors of the whitened arms)."""
     net = models.MLP(wx_tr.shape[1], cfg.white_width, cfg.white_depth, wsplit.train.n_classes, activation="gelu",
                      init="torch", seed=run_seed).double().to(cfg.device)
+    if arm == "readout only":
+        for layer in net.layers[:-1]:
+            layer.requires_grad_(False)
     made = []
 
     def make(params):
-        if arm == "SGD":
-            made.append(torch.optim.SGD(params, lr=cfg.white_lr, momentum=cfg.white_momentum))
-        else:
+        params = [p for p in params if p.requires_grad]
+        if arm.startswith("whitened"):
             made.append(optim.GramPreservingSGD(params, lr=cfg.white_lr, momentum=cfg.white_momentum,
                                                 polar="svd" if "SVD" in arm else "newton_schulz",
                                                 track_gram_error=True))
+        else:
+            made.append(torch.optim.SGD(params, lr=cfg.white_lr, momentum=cfg.white_momentum))
         return made[0]
 
     h = train.fit(net, wx_tr, wsplit.train.labels, epochs=cfg.white_epochs, lr=cfg.white_lr, loss="ce",
-                  batch_size=cfg.batch_size, make_optimizer=make, seed=run_seed,
+                  batch_size=cfg.batch_size, make_optimizer=make, seed=run_seed, progress=False,
                   callback=lambda e, m: accuracy(m, wx_te, wsplit.test.labels),
                   snapshot_epochs=range(1, cfg.white_epochs + 1))
     return [a for _, a in h.snapshots], getattr(made[0], "gram_errors", [])
 
 
-arms = ["SGD", "whitened (SVD)", "whitened (Newton-Schulz)"]
-white_rows, gram_errors = [], {a: [] for a in arms}
-for arm in arms:
-    for s in range(cfg.white_seeds):
-        accs, errs = white_run(arm, cfg.seed + s)
+# %%
+white_rows, gram_errors = [], {a: [] for a in ARMS}
+for s in seeds_of(cfg.white_seeds):
+    for arm in ARMS:
+        if arm == "whitened (Newton-Schulz)" and s != cfg.seed:
+            continue
+        accs, errs = white_run(arm, s)
         gram_errors[arm] += errs
         white_rows += [dict(arm=arm, seed=s, epoch=e, test_acc=a) for e, a in enumerate(accs)]
 white = pd.DataFrame(white_rows)
-band = white.groupby(["arm", "epoch"], as_index=False).test_acc.agg(["mean", "std"])
-band["lo"], band["hi"] = band["mean"] - 2 * band["std"], band["mean"] + 2 * band["std"]
 clock["whitening"] = time.perf_counter() - start
-charts.line(band, "epoch", "mean", color="arm", band=("lo", "hi"), y_title="test accuracy (mean, +-2 std band)",
-            title=f"Gram whitening against SGD ({cfg.white_dataset}, {cfg.white_seeds} seeds)")
+final = white[white.epoch == cfg.white_epochs].pivot(index="seed", columns="arm", values="test_acc")
+final["whitened - SGD"] = final["whitened (SVD)"] - final["SGD"]
+final["readout only - SGD"] = final["readout only"] - final["SGD"]
+final.round(4)
+
+# %% tags=["hide-input"]
+band = white[white.arm != "whitened (Newton-Schulz)"].groupby(["arm", "epoch"], as_index=False).test_acc.agg(["mean", "min", "max"])
+charts.line(band, "epoch", "mean", color="arm", band=("min", "max"), y_title="test accuracy (mean, band: min to max)",
+            title=f"Gram whitening against SGD ({cfg.white_dataset}, {cfg.white_seeds} paired seeds)")
 
 # %%
-final = white[white.epoch == cfg.white_epochs].groupby("arm").test_acc.agg(["mean", "std"])
-print(final.round(4))
-for arm in arms[1:]:
-    print(f"{arm}: largest relative Gram change per step = {max(gram_errors[arm]):.2e}")
-sgd_mean, sgd_std = final.loc["SGD", "mean"], final.loc["SGD", "std"]
-white_mean = final.loc["whitened (SVD)", "mean"]
-ledger.check("cha26-whitening-keeps-gram", measured=max(gram_errors["whitened (SVD)"]), test="<= 1e-10",
-             source=f"{SOURCE}, Fig. 2 (note 03, claim 3)",
-             statement="with an exact polar factor, ||W'^T W' - W^T W|| / ||W^T W|| at every step of every seed")
-ledger.check("cha26-whitening-newton-schulz", measured=max(gram_errors["whitened (Newton-Schulz)"]), test="<= 1e-2",
-             source=f"{SOURCE}, code (note 03, claim 3)",
-             statement="with the authors' 10 Newton-Schulz steps the Gram is kept to about 1e-2 (largest error)")
-ledger.check("cha26-whitening-matches-sgd", measured={"whitened": float(white_mean), "SGD": float(sgd_mean),
-                                                     "SGD std": float(sgd_std)},
-             test="whitened mean >= SGD mean - 2 SGD std", passed=bool(white_mean >= sgd_mean - 2 * sgd_std),
-             source=f"{SOURCE}, Fig. 2 (note 03, claim 4)",
-             statement="final test accuracy of Gram-whitened SGD lies within 2 std of (or above) plain SGD",
-             note=f"{cfg.white_dataset} at preset {cfg.preset} (the paper: MNIST, SVHN, CIFAR)")
-ledger.table().iloc[-3:]
+SEC6 = "6. Gram whitening: keep the Gram change, drop the rotation (Fig. 2)"
+ledger.sanity("whitening-keeps-gram", measured=max(gram_errors["whitened (SVD)"]), test="<= 1e-10", section=SEC6,
+              source=f"{SOURCE}, Fig. 2 (note 03, claim 3)",
+              statement="with an exact polar factor, ||W'^T W' - W^T W|| / ||W^T W|| at every step of every seed")
+ledger.sanity("whitening-newton-schulz", measured=max(gram_errors["whitened (Newton-Schulz)"]), test="<= 1e-2",
+              section=SEC6, source=f"{SOURCE}, code (note 03, claim 3)",
+              statement="with the authors' 10 Newton-Schulz steps the Gram is kept to about 1e-2 (largest error)")
+ledger.claim("cha26-whitening-matches-sgd", source=f"{SOURCE}, Fig. 2 (note 03, claim 4)", section=SEC6,
+             statement=f"paired over seeds, whitened SGD's final test accuracy is at least plain SGD's minus "
+                       f"{cfg.white_margin:g} (mean paired difference, 95% bootstrap interval)",
+             test=f">= {-cfg.white_margin}", rule="mean-ci", values=final["whitened - SGD"].to_dict(),
+             control=Control("readout-only SGD (frozen hidden layers)", final["readout only - SGD"].to_dict()),
+             requires={f"the margin is no finer than one test sample ({resolution:.4f})": cfg.white_margin >= resolution},
+             note=f"{cfg.white_dataset}, width {cfg.white_width}, {cfg.white_epochs} epochs at lr {cfg.white_lr}; "
+                  f"test-set resolution {resolution:.4f}")
+ledger.table().iloc[-1:]
 
 # %% [markdown]
+# (the-staircase-rich-and-lazy-fig-8)=
 # ## 7. The staircase: rich and lazy (Fig. 8)
 #
 # The authors' staircase notebook: $x\sim\mathcal N(0,I_{10})$, $n=1000$,
@@ -562,31 +701,57 @@ ledger.table().iloc[-3:]
 # $\|y-y_{ols}\|$ (how linear the target is in the current features), $\|\hat y-y_{ols}\|$ (how far the
 # network is from that linear read-out) and $\|y-\hat y\|$ (the training residual). Its stored output
 # gives final training MSEs 1.74, 1.83, 1.89, 1.94 for widths 32, 128, 512, 1024, and its comments say
-# narrow networks are rich and wide ones lazy. With a $1/\sqrt{\text{width}}$ output the hidden layers
-# move less as the width grows, so we measure laziness directly as the relative change of the last
-# hidden features, $\|H_T-H_0\|_F/\|H_0\|_F$. At the `book` preset the widths stop at 512 and we take
-# 200 steps at learning rate 0.1: the same gradient-flow time $\eta T = 20$ at a tenth of the cost (at
-# width 32, 2000 steps at 0.01 and 200 at 0.1 end at training MSE 1.147 and 1.153 and the same feature
-# movement, 1.23).
+# narrow networks are rich and wide ones lazy. We measure laziness as the relative change of the last
+# hidden features, $\|H_T-H_0\|_F/\|H_0\|_F$. At the `book` preset the widths stop at 256 and we take
+# 200 steps at learning rate 0.1 (the same gradient-flow time $\eta T=20$), over
+# {glue:text}`stair_n_seeds` network seeds (the data keep the authors' seed 42).
+#
+# **Claims and controls.** *Wide is lazy*: the movement is strictly decreasing in width. Control: the
+# same networks fitted to a **shuffled target**, which they can only memorise: if the movement falls
+# with width there too, the ordering is a property of the $1/\sqrt{\text{width}}$ output scale, not of
+# learning the staircase. *The MSE grows with width*: the final training MSE is strictly increasing in
+# width. Control: the **untrained network**'s MSE per width (an ordering inherited from initialisation).
 
 # %%
 start = time.perf_counter()
 x_st, y_st = data.staircase(cfg.stair_n, cfg.stair_dim, seed=42)
-stair_rows = []
-for width in cfg.stair_widths:
+y_shuffled = y_st[torch.randperm(len(y_st), generator=torch.Generator().manual_seed(cfg.seed))]
+_ = glue("stair_n_seeds", cfg.stair_seeds)
+
+
+# %% tags=["hide-input"]
+def stair_run(width, run_seed, target, log):
+    """Train one staircase net on `target`; return (final MSE, initial MSE, movement, distance snapshots)."""
     net = models.MLP(cfg.stair_dim, width, 3, 1, activation="relu", bias=False, init="lecun",
-                     output_scale=width ** -0.5, seed=cfg.seed)
+                     output_scale=width ** -0.5, seed=run_seed)
     h0 = features.layer_features(net, x_st)[2]
 
-    def stair_snapshot(epoch, model, h0=h0):
+    def snap(epoch, model):
         f = features.layer_features(model, x_st)
-        return dict(**gram.ols_distances(f[2], y_st, f[3]), movement=float((f[2] - h0).norm() / h0.norm()))
+        return dict(**gram.ols_distances(f[2], target, f[3]), movement=ch03.relative_movement(f[2], h0))
 
-    hist = train.fit(net, x_st, y_st, epochs=cfg.stair_steps, lr=cfg.stair_lr, loss="mse", callback=stair_snapshot,
-                     snapshot_epochs=range(cfg.stair_log_every, cfg.stair_steps + 1, cfg.stair_log_every))
-    stair_rows += [dict(width=width, step=e, mse=hist.loss[e], **s) for e, s in hist.snapshots]
+    hist = train.fit(net, x_st, target, epochs=cfg.stair_steps, lr=cfg.stair_lr, loss="mse", progress=False,
+                     callback=snap, snapshot_epochs=range(cfg.stair_log_every, cfg.stair_steps + 1, cfg.stair_log_every)
+                     if log else [cfg.stair_steps])
+    rows = [dict(width=width, step=e, mse=hist.loss[e], **s) for e, s in hist.snapshots]
+    return hist.loss[-1], hist.loss[0], hist.snapshots[-1][1]["movement"], rows
+
+
+# %%
+stair_rows, stair_end = [], []
+for s in seeds_of(cfg.stair_seeds):
+    for width in cfg.stair_widths:
+        mse, mse0, move, rows = stair_run(width, s, y_st, log=(s == cfg.seed))
+        _, _, move_shuffled, _ = stair_run(width, s, y_shuffled, log=False)
+        stair_rows += rows
+        stair_end.append(dict(seed=s, width=width, mse=mse, mse_untrained=mse0, movement=move,
+                              movement_shuffled=move_shuffled))
 stair = pd.DataFrame(stair_rows)
+stair_end = pd.DataFrame(stair_end)
 clock["staircase"] = time.perf_counter() - start
+stair_end.pivot(index="width", columns="seed", values=["movement", "movement_shuffled", "mse", "mse_untrained"]).round(3)
+
+# %% tags=["hide-input"]
 dist_titles = {"target_to_ols": "||y - y_ols||: target vs linear fit", "output_to_ols": "||y^ - y_ols||: output vs linear fit",
                "target_to_output": "||y - y^||: training residual"}
 (charts.line(stair, "step", "target_to_ols", color="width", points=False, title=dist_titles["target_to_ols"])
@@ -594,38 +759,40 @@ dist_titles = {"target_to_ols": "||y - y_ols||: target vs linear fit", "output_t
  | charts.line(stair, "step", "target_to_output", color="width", points=False, title=dist_titles["target_to_output"]))
 
 # %%
-stair_end = stair[stair.step == stair.step.max()].set_index("width")[
-    ["mse", "movement", "target_to_ols", "output_to_ols", "target_to_output"]]
-print(stair_end.round(4))
-move = stair_end.movement.to_numpy()
-mse_end = stair_end.mse.to_numpy()
-ledger.check("cha26-staircase-wide-is-lazy", measured=[float(v) for v in move], test="decreasing in width",
-             passed=bool(np.all(np.diff(move) < 0)), source=f"{SOURCE}, staircase notebook comments",
-             statement="relative movement of the last hidden features falls with width (narrow = rich, wide = lazy)",
-             note=f"widths {cfg.stair_widths}, {cfg.stair_steps} steps at lr {cfg.stair_lr}")
-ledger.check("cha26-staircase-mse-grows-with-width", measured=[float(v) for v in mse_end], test="increasing in width",
-             passed=bool(np.all(np.diff(mse_end) > 0)), source=f"{SOURCE}, staircase notebook stored output",
-             statement="final training MSE increases with width (stored: 1.74, 1.83, 1.89, 1.94 for 32..1024)",
+SEC7 = "7. The staircase: rich and lazy (Fig. 8)"
+by_width = {s: g.sort_values("width") for s, g in stair_end.groupby("seed")}
+ledger.claim("cha26-staircase-wide-is-lazy", source=f"{SOURCE}, staircase notebook comments", section=SEC7,
+             statement="relative movement of the last hidden features is strictly decreasing in width "
+                       "(narrow = rich, wide = lazy)", test="decreasing",
+             values={s: g.movement.tolist() for s, g in by_width.items()},
+             control=Control("same networks, shuffled target", {s: g.movement_shuffled.tolist() for s, g in by_width.items()}),
+             note=f"widths {cfg.stair_widths}, {cfg.stair_steps} steps at lr {cfg.stair_lr}",
+             explain={claims.INCONCLUSIVE: "Where the shuffled target shows the same ordering, laziness with width "
+                                           "is a property of the 1/sqrt(width) output scale, whatever the target."})
+ledger.claim("cha26-staircase-mse-grows-with-width", source=f"{SOURCE}, staircase notebook stored output",
+             section=SEC7, test="increasing", values={s: g.mse.tolist() for s, g in by_width.items()},
+             control=Control("untrained network", {s: g.mse_untrained.tolist() for s, g in by_width.items()}),
+             statement="final training MSE is strictly increasing in width (stored: 1.74, 1.83, 1.89, 1.94 for 32..1024)",
              note=f"widths {cfg.stair_widths}")
 ledger.table().iloc[-2:]
 
 # %% [markdown]
+# (random-labels-fig-12)=
 # ## 8. Random labels (Fig. 12)
 #
 # The authors replace each training *and* test label, with probability $p$, by a uniformly drawn
 # class, train a network with 3 hidden layers (SGD, learning rate 0.005, momentum 0.95, 200 epochs on
 # CIFAR-10) and plot train TL per layer with the accuracies. Their script does not run as released
-# (it calls the metric with the wrong signature) and the claimed pattern was not found, so what
-# follows is this chapter's own measurement. At the `book` preset: 600 digits, GELU, width 64 and
-# learning rate 0.02 with momentum 0.95, so that even $p=1$ can be memorised within 80 epochs. The
-# width matters for reading TL: with $d$ features and $n$ samples, even random labels reach a TL of
-# about $d/n$, so a width-256 network on a few hundred samples would sit near TL 0.5 to 0.9 whatever it
-# learns; at $d=64$, $n=600$ the floor is about 0.1. TL is measured against the labels the network is
-# trained on; test accuracy against the (equally noisy) test labels, as in the authors' script.
+# (it calls the metric with the wrong signature) and no claimed pattern was found, so this section is
+# a measurement without a claim, on one seed. At the `book` preset: 600 digits, GELU, width 64 and
+# learning rate 0.02 with momentum 0.95, so that even $p=1$ can be memorised within 80 epochs. TL is
+# measured against the labels the network is trained on; its **baseline is the untrained network**
+# (the first snapshot) against the same labels, which for random labels is about width / samples.
+# Test accuracy is against the (equally noisy) test labels, as in the authors' script.
 
 # %%
 start = time.perf_counter()
-rsplit = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.rand_n_train,
+rsplit = data.load(cfg.rand_dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.rand_n_train,
                    seed=cfg.seed)
 rand_rows = []
 for p in cfg.rand_ps:
@@ -639,7 +806,7 @@ for p in cfg.rand_ps:
         return dict(tl=tl, train_acc=accuracy(model, r_tr.x, r_tr.labels), test_acc=accuracy(model, r_te.x, r_te.labels))
 
     hist = train.fit(net, r_tr.x, r_tr.labels, epochs=cfg.rand_epochs, lr=cfg.rand_lr, momentum=cfg.rand_momentum,
-                     loss="ce", batch_size=cfg.batch_size, callback=rand_snapshot, seed=cfg.seed,
+                     loss="ce", batch_size=cfg.batch_size, callback=rand_snapshot, seed=cfg.seed, progress=False,
                      snapshot_epochs=range(cfg.rand_log_every, cfg.rand_epochs + 1, cfg.rand_log_every))
     for e, s in hist.snapshots:
         rand_rows += [dict(p=p, epoch=e, layer=f"hidden {l + 1}", TL=v, train_acc=s["train_acc"],
@@ -647,6 +814,15 @@ for p in cfg.rand_ps:
 rand = pd.DataFrame(rand_rows)
 rand["label noise p"] = rand.p.map(lambda v: f"p = {v:g}")
 clock["random labels"] = time.perf_counter() - start
+rand_start = rand[rand.epoch == 0].pivot(index="p", columns="layer", values="TL")
+rand_end = rand[rand.epoch == rand.epoch.max()].pivot(index="p", columns="layer", values="TL")
+accs_end = rand[(rand.epoch == rand.epoch.max()) & (rand.layer == "hidden 1")].set_index("p")[["train_acc", "test_acc"]]
+print("TL per layer of the untrained network (the baseline):")
+print(rand_start.round(3))
+print(f"TL per layer after {rand.epoch.max()} epochs, with accuracies:")
+print(pd.concat([rand_end, accs_end], axis=1).round(3))
+
+# %% tags=["hide-input"]
 last_hidden = f"hidden {cfg.rand_depth - 1}"
 first_layer = rand[rand.layer == "hidden 1"]
 ((charts.line(rand[rand.layer == last_hidden], "epoch", "TL", color="label noise p", points=False,
@@ -658,158 +834,128 @@ first_layer = rand[rand.layer == "hidden 1"]
     | charts.line(first_layer, "epoch", "test_acc", color="label noise p", points=False,
                   y_title="test accuracy (noisy labels)", title="Test accuracy")))
 
-# %%
-rand_first = rand[rand.epoch == rand.epoch.min()].pivot(index="p", columns="layer", values="TL")
-rand_end = rand[rand.epoch == rand.epoch.max()].pivot(index="p", columns="layer", values="TL")
-accs_end = rand[(rand.epoch == rand.epoch.max()) & (rand.layer == "hidden 1")].set_index("p")[["train_acc", "test_acc"]]
-print(f"TL per layer after {rand.epoch.min()} epochs:")
-print(rand_first.round(3))
-print(f"TL per layer after {rand.epoch.max()} epochs, with accuracies:")
-print(pd.concat([rand_end, accs_end], axis=1).round(3))
-
 # %% [markdown]
+# (grokking-fig-13)=
 # ## 9. Grokking (Fig. 13)
 #
 # Modular addition $(a+b)\bmod p$ with the two operands one-hot and concatenated, 70% of all pairs for
 # training. The authors (modulus 61, float64) train a ReLU network with 3 hidden layers using AdamW
 # (learning rate $10^{-3}$, betas (0.9, 0.98), batch 32, 500 epochs) over weight decays 0 to 0.75,
 # and plot the train TL per layer and the "TL gap" $\mathrm{TL}_3-\mathrm{TL}_2$ against the
-# generalisation gap (train minus test accuracy). Their script does not run as released either, and no
-# claimed pattern was found. At the `book` preset we use modulus 31, width 128 and full-batch AdamW
-# at learning rate $3\times10^{-3}$ with weight decay 0 and 3 for 800 steps, a setting in which the
-# delayed generalisation of grokking appears within a CPU budget (found by trying a few settings; the
-# paper preset runs the authors' own). Everything is float64, as in the authors' script.
+# generalisation gap. Their script does not run as released and no claimed pattern was found. At the
+# `book` preset we use modulus 31, width 128 and full-batch AdamW at learning rate $3\times10^{-3}$
+# with weight decay 0 and 3 for 800 steps, in float32 (`grok_float64` restores the authors' float64).
+# **This setting was found by trying a few settings on seed `cfg.seed` alone.** So the claim is
+# tested on held-out seeds {glue:text}`grok_held_out` (network and data split), and the search seed is
+# shown only as the demonstration it is. Grokking "occurs" when test accuracy reaches 90% at least 100
+# steps after train accuracy reaches 99%. **Control:** the same network without weight decay.
 
 # %%
 start = time.perf_counter()
-gsplit = data.modular_addition(cfg.grok_modulus, train_fraction=cfg.grok_train_fraction, seed=cfg.seed)
-g_tr, g_te = gsplit.train, gsplit.test
-gx_tr, gx_te = g_tr.x.double().to(cfg.device), g_te.x.double()
+gdtype = torch.float64 if cfg.grok_float64 else torch.float32
+held_out = seeds_of(cfg.grok_seeds, offset=1)
+glue("grok_held_out", ", ".join(map(str, held_out)))
 grok_rows = []
-for wd in cfg.grok_weight_decays:
-    net = models.MLP(gx_tr.shape[1], cfg.grok_width, cfg.grok_depth, cfg.grok_modulus, activation="relu",
-                     init="torch", seed=cfg.seed).double().to(cfg.device)
+for s in [cfg.seed] + held_out:
+    gsplit = data.modular_addition(cfg.grok_modulus, train_fraction=cfg.grok_train_fraction, seed=s)
+    g_tr, g_te = gsplit.train, gsplit.test
+    gx_tr, gx_te = g_tr.x.to(gdtype).to(cfg.device), g_te.x.to(gdtype)
+    for wd in cfg.grok_weight_decays:
+        net = models.MLP(gx_tr.shape[1], cfg.grok_width, cfg.grok_depth, cfg.grok_modulus, activation="relu",
+                         init="torch", seed=s).to(gdtype).to(cfg.device)
 
-    def make(params, wd=wd):
-        return torch.optim.AdamW(params, lr=cfg.grok_lr, betas=(0.9, 0.98), weight_decay=wd)
+        def make(params, wd=wd):
+            return torch.optim.AdamW(params, lr=cfg.grok_lr, betas=(0.9, 0.98), weight_decay=wd)
 
-    def grok_snapshot(epoch, model):
-        tl, _ = gram.model_target_linearity(model, gx_tr, g_tr.labels, n_classes=cfg.grok_modulus)
-        return dict(tl=tl, train_acc=accuracy(model, gx_tr, g_tr.labels), test_acc=accuracy(model, gx_te, g_te.labels))
+        def grok_snapshot(epoch, model, g_tr=g_tr, gx_tr=gx_tr, gx_te=gx_te, g_te=g_te, s=s):
+            tl = gram.model_target_linearity(model, gx_tr, g_tr.labels, n_classes=cfg.grok_modulus)[0] if s == cfg.seed else []
+            return dict(tl=tl, train_acc=accuracy(model, gx_tr, g_tr.labels), test_acc=accuracy(model, gx_te, g_te.labels))
 
-    hist = train.fit(net, gx_tr, g_tr.labels, epochs=cfg.grok_epochs, lr=cfg.grok_lr, loss="ce",
-                     batch_size=cfg.grok_batch_size, make_optimizer=make, callback=grok_snapshot, seed=cfg.seed,
-                     snapshot_epochs=range(cfg.grok_log_every, cfg.grok_epochs + 1, cfg.grok_log_every))
-    for e, s in hist.snapshots:
-        grok_rows.append(dict(weight_decay=f"wd = {wd:g}", wd=wd, epoch=e, train_acc=s["train_acc"],
-                              test_acc=s["test_acc"], **{f"TL_{l + 1}": v for l, v in enumerate(s["tl"])}))
+        hist = train.fit(net, gx_tr, g_tr.labels, epochs=cfg.grok_epochs, lr=cfg.grok_lr, loss="ce", progress=False,
+                         batch_size=cfg.grok_batch_size, make_optimizer=make, callback=grok_snapshot, seed=s,
+                         snapshot_epochs=range(cfg.grok_log_every, cfg.grok_epochs + 1, cfg.grok_log_every))
+        for e, snap in hist.snapshots:
+            grok_rows.append(dict(seed=s, weight_decay=f"wd = {wd:g}", wd=wd, epoch=e, train_acc=snap["train_acc"],
+                                  test_acc=snap["test_acc"], **{f"TL_{l + 1}": v for l, v in enumerate(snap["tl"])}))
 grok = pd.DataFrame(grok_rows)
 n_hidden = cfg.grok_depth - 1
-grok["TL_gap"] = grok[f"TL_{n_hidden}"] - grok[f"TL_{n_hidden - 1}"]
-grok["generalisation_gap"] = grok.train_acc - grok.test_acc
 clock["grokking"] = time.perf_counter() - start
-grok_tl = grok.melt(id_vars=["weight_decay", "epoch"], value_vars=[f"TL_{l}" for l in range(1, n_hidden + 1)],
+delays = {(s, wd): ch03.grokking_delay(g.epoch.tolist(), g.train_acc.tolist(), g.test_acc.tolist())
+          for (s, wd), g in grok.groupby(["seed", "wd"])}
+final_test = grok[grok.epoch == grok.epoch.max()].pivot(index="seed", columns="weight_decay", values="test_acc")
+print("steps from 99% train to 90% test accuracy (None = not within the run):",
+      {f"seed {s}, wd {wd:g}": d for (s, wd), d in delays.items()})
+final_test.round(3)
+
+# %% tags=["hide-input"]
+demo = grok[grok.seed == cfg.seed].copy()
+demo["TL_gap"] = demo[f"TL_{n_hidden}"] - demo[f"TL_{n_hidden - 1}"]
+demo["generalisation_gap"] = demo.train_acc - demo.test_acc
+grok_tl = demo.melt(id_vars=["weight_decay", "epoch"], value_vars=[f"TL_{l}" for l in range(1, n_hidden + 1)],
                     var_name="layer", value_name="TL")
-grok_acc = grok.melt(id_vars=["weight_decay", "epoch"], value_vars=["train_acc", "test_acc"], var_name="split",
-                     value_name="accuracy")
-grok_chart = charts.scatter(grok, "generalisation_gap", "TL_gap", color="weight_decay",
-                            x_title="generalisation gap (train - test accuracy)",
-                            y_title=f"TL gap TL_{n_hidden} - TL_{n_hidden - 1}", title="TL gap against generalisation gap")
-for wd in reversed(grok.weight_decay.unique()):
-    row = (charts.line(grok_tl[grok_tl.weight_decay == wd], "epoch", "TL", color="layer", points=False,
-                       x_title="step", y_title="train TL", title=f"{wd}: TL per hidden layer")
-           | charts.line(grok_acc[grok_acc.weight_decay == wd], "epoch", "accuracy", color="split", points=False,
-                         x_title="step", title=f"{wd}: accuracy")).resolve_scale(color="independent")
-    grok_chart = row & grok_chart
-grok_chart.resolve_scale(color="independent")
+grok_acc = grok.melt(id_vars=["seed", "weight_decay", "epoch"], value_vars=["test_acc"], value_name="accuracy")
+grok_acc["run"] = grok_acc.apply(lambda r: f"seed {r.seed}, {r.weight_decay}", axis=1)
+((charts.line(grok_tl[grok_tl.weight_decay == demo.weight_decay.iloc[-1]], "epoch", "TL", color="layer", points=False,
+              x_title="step", y_title="train TL", title=f"Search seed {cfg.seed}, {demo.weight_decay.iloc[-1]}: TL per hidden layer")
+  | charts.scatter(demo, "generalisation_gap", "TL_gap", color="weight_decay",
+                   x_title="generalisation gap (train - test accuracy)",
+                   y_title=f"TL gap TL_{n_hidden} - TL_{n_hidden - 1}", title=f"Search seed {cfg.seed}: TL gap"))
+ & charts.line(grok_acc, "epoch", "accuracy", color="run", points=False, x_title="step", y_title="test accuracy",
+               title="Test accuracy, search seed and held-out seeds")).resolve_scale(color="independent")
 
 # %%
-grok_summary = []
-for wd, g in grok.groupby("wd"):
-    fit_at = g[g.train_acc >= 0.99].epoch.min()
-    gen_at = g[g.test_acc >= 0.9].epoch.min()
-    rho_g = float(spearmanr(g.TL_gap, g.generalisation_gap)[0]) if g.generalisation_gap.nunique() > 1 else float("nan")
-    grok_summary.append(dict(weight_decay=wd, train_99_at=fit_at, test_90_at=gen_at,
-                             final_test_acc=g.test_acc.iloc[-1], final_TL_gap=g.TL_gap.iloc[-1],
-                             spearman_TLgap_vs_gengap=rho_g,
-                             **{f"final TL_{l}": g[f"TL_{l}"].iloc[-1] for l in range(1, n_hidden + 1)}))
-grok_summary = pd.DataFrame(grok_summary)
-print(grok_summary.round(4).to_string(index=False))
-decayed = grok_summary[grok_summary.weight_decay > 0]
-delay = (decayed.test_90_at - decayed.train_99_at).tolist() if len(decayed) else [float("nan")]
-ledger.check("layerwise-grokking-occurs", measured=[float(d) for d in delay], test=">= 100",
-             source=f"this book (the setting of {SOURCE}, Fig. 13)",
-             statement="with weight decay, test accuracy reaches 90% at least 100 steps after train accuracy "
-                       "reaches 99% (delay in steps, per weight decay > 0)",
-             note=f"modulus {cfg.grok_modulus}; NaN = test accuracy never reached 90%")
+SEC9 = "9. Grokking (Fig. 13)"
+decays = [wd for wd in cfg.grok_weight_decays if wd > 0]
+ledger.claim("layerwise-grokking-occurs", source=f"this book (the setting of {SOURCE}, Fig. 13)", section=SEC9,
+             statement="with weight decay, test accuracy reaches 90% at least 100 steps after train accuracy reaches "
+                       "99% (delay in steps, held-out seeds; None = not within the run)",
+             test=">= 100", over="weight decay",
+             values={f"{wd:g}": {s: delays[(s, wd)] for s in held_out} for wd in decays},
+             control=Control("no weight decay", {s: delays[(s, 0.0)] for s in held_out}),
+             note=f"modulus {cfg.grok_modulus}, {cfg.grok_epochs} steps; search seed {cfg.seed}: delay "
+                  f"{delays[(cfg.seed, decays[-1])]} at weight decay {decays[-1]:g}",
+             explain={claims.NOT_REPRODUCED: "The setting groks on the seed it was found on, not on held-out seeds "
+                                             "within the same number of steps: a demonstration, not a finding."})
 ledger.table().iloc[-1:]
 
 # %% [markdown]
-# ## Verdicts
+# ## What changed from the previous run
 #
-# Every claim this chapter tested, with the number measured in this run:
+# The previous version of this chapter recorded single values without controls or seeds. Its
+# identities (the FLE in float64 and float32, the one-step split, the $O(\eta)$ leftover, the Gram kept
+# by whitening, the Newton–Schulz accuracy and the collapse bound) are now sanity entries, which cannot
+# count as reproductions. For each claim, the previous run's outcome as recorded then, beside this run's
+# verdict:
 
-# %%
-print(ledger.summary())
-print("wall time per section (s):", {k: round(v, 1) for k, v in clock.items()})
-ledger.save()
-ledger.table()
+# %% tags=["hide-input"]
+PREVIOUS = {  # the previous run's outcome of each claim (digits, one seed, no controls), as recorded then
+    "cha26-swiss-roll-unrolls": "reproduced with a caveat: only at the display gain (true step: R^2 0.0455 -> 0.0456)",
+    "layerwise-gram-accumulates-vc": "not reproduced (worst seed 0.936 < 0.95)",
+    "cha26-tl-rises": "reproduced on digits, one seed (untrained TL already 0.87 to 0.88)",
+    "cha26-tl-grows-with-depth": "reproduced on digits, one seed (0.910 < 0.936 < 0.960 < 0.977)",
+    "layerwise-tl-gain-grows-with-depth": "(new claim)",
+    "cha26-tl-sequential": "passed only through ties (half-gain epochs 7, 7, 7, 7)",
+    "cha26-surrogate-tracks-tl": "reproduced by Spearman of levels >= 0.998 (the epoch index: 0.999)",
+    "layerwise-collapse-drives-tl": "reproduced by Spearman of levels (the clock passes it too)",
+    "cha26-whitening-matches-sgd": "not reproduced: 96.6% vs 97.2% +/- 0.13 (3 SGD seeds on one score)",
+    "cha26-staircase-wide-is-lazy": "not reproduced on one seed (width 32 moved less than 64)",
+    "cha26-staircase-mse-grows-with-width": "not reproduced on one seed (dip from width 64 to 128)",
+    "layerwise-grokking-occurs": "reproduced on the search seed alone (delay 660 steps)",
+}
+pd.DataFrame([dict(claim=c.id, previous=PREVIOUS.get(c.id, "(new claim)"), now=c.verdict, reason=c.reason)
+              for c in ledger.claims]).style.hide(axis="index")
 
 # %% [markdown]
-# ## What reproduced, and what did not
+# ## Closing: what reproduced, what did not
 #
-# *Numbers quoted here are from the `book` preset (digits and small generated data on a CPU, seed 0);
-# the tables above are the record of the run you are reading.*
-#
-# - **The Feature Learning Equation is exact.** Every layer of tanh, ReLU and GELU networks, with and
-#   without bias, under MSE and cross-entropy, matches to $1.4\times10^{-15}$ in float64 and
-#   $5\times10^{-7}$ in float32. It is the chain rule, and it is what the rest of the argument rests on.
-# - **One step: the Gram learns the virtual covariance to first order.** The split
-#   $G^+-G=\Delta\mathrm{VC}+\eta^2(\cdot)$ holds to $6\times10^{-16}$ and the leftover halves with
-#   $\eta$ (ratios 0.4999 to 0.5002). Over a training run the picture is less tidy: on the Swiss roll
-#   the one-step cosine between the Gram change and the VC stays above 0.85, and after 100 steps the
-#   accumulated Gram change has cosine 0.94 to 0.999 with the accumulated VC. Our own threshold of 0.95
-#   fails on one seed of three: the first-order terms partly cancel from step to step while the
-#   second-order terms add up.
-# - **The Swiss-roll picture is a picture at a display gain.** At the authors' gain of 700 the $R^2$
-#   of a linear fit from the cumulative virtual update to the roll parameter rises from 0.05 to 0.71
-#   to 0.99 within 50 steps, as the figure suggests. At the true step size the inputs barely move and
-#   the $R^2$ stays at 0.05: "unrolling" describes the direction of the accumulated input gradients, not
-#   a displacement that happens.
-# - **Target linearity rises with depth and over training** on digits (final TL 0.91, 0.94, 0.96,
-#   0.98 from the first to the fourth hidden layer; gains 0.03 to 0.10), and the Gram surrogate tracks
-#   it closely (Spearman 0.998 or more in every layer). "Sequential" is the weakest of these claims here:
-#   all four layers reach half their gain at epoch 7, so the test passes only through ties; the mean
-#   epoch of the gain does rise with depth, from 8.14 to 8.46, a shift of a third of an epoch. The
-#   `paper` preset (CIFAR-10, learning rate $5\times10^{-4}$, 100 epochs) is where a larger separation
-#   would have to show.
-# - **Neural collapse forces TL to 1**, and the bound derived in section 5 makes this exact: TL of the
-#   last hidden layer never falls below it, and $C$ and $1-\mathrm{TL}$ fall together (Spearman 0.998).
-#   On digits in 30 epochs the collapse is partial ($C=0.18$), the bound is loose (0.78) and TL reaches
-#   0.977.
-# - **Gram whitening keeps the Gram to float64 precision** with an exact polar factor ($3\times10^{-15}$
-#   per step); the authors' 10 Newton–Schulz steps keep it to $2.4\times10^{-3}$ on the square hidden
-#   layer. Whitened training does not quite match SGD at book scale: 96.6% ± 0.3 against 97.2% ± 0.1
-#   test accuracy after 10 epochs, below SGD's 2-std band by 0.3 points, with the gap closing over the
-#   epochs. The Newton–Schulz arm ends at the same accuracy as the exact one although the weights
-#   differ.
-# - **Staircase.** The authors' comments (narrow = rich, wide = lazy) hold as a trend, not as an
-#   ordering: from width 64 up the feature movement falls (1.40, 1.17, 1.02, 0.98), but width 32 moves
-#   less (1.23); the training MSE rises from 1.15 at width 32 to 1.38 at 512 but dips from 64 to 128
-#   (1.27, 1.24). The monotone tests therefore fail. Our MSEs are also
-#   lower than the stored ones (1.15 against 1.74 at width 32), for reasons we could not pin down
-#   (the data draw differs). The three distances say what "lazy" costs: the target becomes *more*
-#   linear in the last hidden features of wide networks ($\|y-y_{ols}\|$ 32 → 16, more random features
-#   fit more), but the network's own output drifts away from that linear read-out
-#   ($\|\hat y-y_{ols}\|$ 11 → 33).
-# - **Random labels** (no claim found; the script did not run). Memorising labels linearises them
-#   layer by layer: at $p=1$ the last hidden layer's TL rises from the 0.10 floor to 0.58 and the first
-#   to 0.31, with the same depth ordering as for clean labels (0.84, 0.90, 0.93), at every noise level.
-# - **Grokking** (no claim found; the script did not run). With weight decay 3 the network fits the
-#   training pairs by step 80 and generalises (test accuracy 90%) only at step 740; without weight
-#   decay it never does. The generalising network ends with a last-hidden-layer TL of 0.85 against
-#   0.37 for the memorising one, and its TL gap $\mathrm{TL}_3-\mathrm{TL}_2$ opens (0.39) as the
-#   generalisation gap closes (Spearman between the two −0.53 over training). The last hidden layer's
-#   TL climbs from 0.41 to 0.86 between steps 100 and 600, ahead of the test accuracy (0.003 to 0.71): in this
-#   run, generalising coincides with the last hidden layer becoming linear in the target, which
-#   memorising does not need. One modulus and one seed: a lead to follow up, not a law.
+# The verdicts below are computed by the ledger from this run: each claim with its per-seed values,
+# its control, the reason for the verdict and, where one applies, our reading.
+
+# %% tags=["hide-input"]
+ledger.save()
+ledger.closing()
+
+# %% tags=["hide-input"]
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(f"CPU time of this kernel: {usage.ru_utime + usage.ru_stime:.0f} s (user + system)")
+print("wall time per section (s):", {k: round(v, 1) for k, v in clock.items()})

@@ -107,7 +107,7 @@ import torch
 
 import layerwise
 from layerwise import charts, claims, data, features, models, train
-from layerwise.metrics import cka, rank, tunnel
+from layerwise.metrics import cka, landmarks, rank, tunnel
 from layerwise.metrics.ntk import ntk_effective_rank, ntk_rank, tangent_kernels
 from layerwise.metrics.alignment import kernel_target_alignment
 from layerwise.metrics.probes import linear_probe_accuracy
@@ -181,7 +181,7 @@ def train_tunnel_net(n_classes, net_depth, s):
                 train_acc=float((f_meas[-1].argmax(1) == meas.labels).double().mean()),
                 test_acc=float((f_test[-1].argmax(1) == te.labels).double().mean()),
                 input_probe=linear_probe_accuracy(f_meas[0], meas.labels, f_test[0], te.labels),
-                start=tunnel.tunnel_start(prof.probe) + 1)  # l* as a layer index (hidden layers start at 1)
+                start=landmarks.tunnel_start(range(1, len(prof.probe) + 1), rule="probe", probe=prof.probe))  # l*, hidden layers from 1
 
 
 n_all = split.train.n_classes
@@ -465,9 +465,9 @@ across["core strength"] = "a_core = " + across.a_core.astype(str)
                   y_title=f"last hidden layer's {ERANK}", title="Last-layer effective rank against depth")))
 
 # %%
-peaks = {a: tunnel.peak_index(deep_df[deep_df.a_core == a].sort_values("layer").erank.tolist()) + 1
+peaks = {a: landmarks.peak_layer(deep_df[deep_df.a_core == a].sort_values("layer").erank.tolist()) + 1
          for a in cfg.cs_core_strengths}
-peaks_rank = {a: tunnel.peak_index(deep_df[deep_df.a_core == a].sort_values("layer")["rank"].tolist()) + 1
+peaks_rank = {a: landmarks.peak_layer(deep_df[deep_df.a_core == a].sort_values("layer")["rank"].tolist()) + 1
               for a in cfg.cs_core_strengths}
 n_hidden = deepest - 1
 interior = all(1 < p < n_hidden for p in peaks.values())
@@ -477,7 +477,7 @@ ledger.check("seed-1a-rank-peak-intermediate", measured={str(a): p for a, p in p
              source=f"{SEED}, part 1", statement="the effective rank peaks at an intermediate hidden layer, then falls",
              note=f"tunnel-convention rank peaks at {peaks_rank}")
 depth_peak = {a: int(cs_df[cs_df.a_core == a].sort_values("depth").hidden_layers.iloc[
-    tunnel.peak_index(cs_df[cs_df.a_core == a].sort_values("depth").last_erank.tolist())]) for a in cfg.cs_core_strengths}
+    landmarks.peak_layer(cs_df[cs_df.a_core == a].sort_values("depth").last_erank.tolist())]) for a in cfg.cs_core_strengths}
 ledger.check("seed-1b-rank-peak-across-depth", measured={str(a): p for a, p in depth_peak.items()},
              test=f"peak strictly inside the swept depths for every a_core",
              passed=all(min(cfg.cs_depths) - 1 < p < max(cfg.cs_depths) - 1 for p in depth_peak.values()),
@@ -582,7 +582,7 @@ def peak_of(setting, column="rank"):
     """Return (index of the peak depth, the depths, the values) of a setting's mean curve."""
     curve = ntk_mean[ntk_mean.setting == setting].sort_values("hidden_layers")
     values = curve[column].tolist()
-    return tunnel.peak_index(values), curve.hidden_layers.tolist(), values
+    return landmarks.peak_layer(values), curve.hidden_layers.tolist(), values
 
 
 peak_i, hl, ranks_trained = peak_of(TRAINED)
@@ -653,10 +653,10 @@ for latent in ("gaussian", "bernoulli"):
     hidden = rows[1:]
     hmm_summary[latent] = dict(
         train_acc=float((f[-1].argmax(1) == hmm_train.labels).double().mean()),
-        cka_peak=1 + tunnel.peak_index([r["cka_latent"] for r in hidden]),
-        erank_peak=1 + tunnel.peak_index([r["erank"] for r in hidden]),
-        rank_peak=1 + tunnel.peak_index([r["rank"] for r in hidden]),
-        teacher_peak=1 + tunnel.peak_index([r["cka_teacher"] for r in hidden]),
+        cka_peak=1 + landmarks.peak_layer([r["cka_latent"] for r in hidden]),
+        erank_peak=1 + landmarks.peak_layer([r["erank"] for r in hidden]),
+        rank_peak=1 + landmarks.peak_layer([r["rank"] for r in hidden]),
+        teacher_peak=1 + landmarks.peak_layer([r["cka_teacher"] for r in hidden]),
         input_cka=rows[0]["cka_latent"], best_hidden_cka=max(r["cka_latent"] for r in hidden),
         input_cka_teacher=rows[0]["cka_teacher"], best_hidden_cka_teacher=max(r["cka_teacher"] for r in hidden))
 hmm_df = pd.DataFrame(hmm_rows)

@@ -46,14 +46,14 @@ def _block_cka(size, start, inside=0.95, outside=0.5):
 
 def test_tunnel_start_finds_the_final_high_cka_block():
     m = _block_cka(8, 5)
-    assert landmarks.tunnel_start(m) == 5
-    assert landmarks.tunnel_start(m, layers=range(1, 9)) == 6
-    assert landmarks.tunnel_start(m, rule="block") == 5
+    assert landmarks.tunnel_start(rule="cka", cka=m) == 5
+    assert landmarks.tunnel_start(range(1, 9), rule="cka", cka=m) == 6
+    assert landmarks.tunnel_start(rule="cka-block", cka=m) == 5
 
 
 def test_tunnel_start_without_a_tunnel_is_the_last_layer():
     m = _block_cka(6, 5, outside=0.3)
-    assert landmarks.tunnel_start(m, threshold=0.9) == 5
+    assert landmarks.tunnel_start(rule="cka", cka=m, threshold=0.9) == 5
 
 
 def test_block_rule_is_never_earlier_than_the_last_layer_rule():
@@ -61,8 +61,8 @@ def test_block_rule_is_never_earlier_than_the_last_layer_rule():
     m = _block_cka(6, 4)
     m[2, 5] = m[5, 2] = m[3, 5] = m[5, 3] = 0.95
     m[2, 4] = m[4, 2] = m[3, 4] = m[4, 3] = 0.95  # ... and layers 3..5 form a block; 2 and 3 differ
-    assert landmarks.tunnel_start(m, rule="last") == 2
-    assert landmarks.tunnel_start(m, rule="block") == 3
+    assert landmarks.tunnel_start(rule="cka", cka=m) == 2
+    assert landmarks.tunnel_start(rule="cka-block", cka=m) == 3
 
 
 def test_tunnel_start_on_real_features_with_a_linear_tail():
@@ -71,7 +71,42 @@ def test_tunnel_start_on_real_features_with_a_linear_tail():
     base = torch.randn(200, 20, generator=gen)
     q, _ = torch.linalg.qr(torch.randn(20, 20, generator=gen))
     tail = [base, base @ q, 2 * base @ q.T]  # orthogonal maps and scalings: CKA exactly 1
-    assert landmarks.tunnel_start(cka_matrix(head + tail)) == 3
+    assert landmarks.tunnel_start(rule="cka", cka=cka_matrix(head + tail)) == 3
+
+
+def test_probe_rule_is_the_first_layer_reaching_98_percent_of_the_best_probe():
+    probe = [0.50, 0.80, 0.97, 0.99, 1.00, 0.99]
+    assert landmarks.tunnel_start(rule="probe", probe=probe) == 3  # 0.98: layer 2 (0.97) misses
+    assert landmarks.tunnel_start(rule="probe", probe=probe, fraction=0.9) == 2
+    assert landmarks.tunnel_start(range(1, 7), rule="probe", probe=probe) == 4
+
+
+def test_rank_rule_is_the_first_layer_from_which_the_rank_never_rises():
+    assert landmarks.tunnel_start(rule="rank", rank=[10, 40, 60, 30, 30, 20]) == 2
+    assert landmarks.tunnel_start(range(1, 7), rule="rank", rank=[10, 40, 60, 30, 35, 20]) == 5
+    assert landmarks.tunnel_start(rule="rank", rank=[50, 40, 30]) == 0
+    assert landmarks.tunnel_start(rule="rank", rank=[1, 2, 3]) == 2  # rising to the end: no tunnel
+
+
+def test_the_rules_disagree_on_a_constructed_net_and_each_gives_its_own_answer():
+    probe = [0.3, 0.9, 0.99, 1.0, 1.0, 1.0]
+    rank = [20, 60, 50, 40, 40, 30]
+    cka = _block_cka(6, 4)
+    got = {rule: landmarks.tunnel_start(rule=rule, probe=probe, rank=rank, cka=cka)
+           for rule in landmarks.TUNNEL_RULES}
+    assert got == {"probe": 2, "cka": 4, "cka-block": 4, "rank": 1}
+
+
+def test_a_rule_without_its_profile_is_a_clear_error():
+    with pytest.raises(landmarks.LandmarkError, match="needs the cka matrix"):
+        landmarks.tunnel_start(rule="cka", probe=[1.0])
+
+
+def test_half_gain_epoch_and_a_curve_that_never_gains():
+    assert landmarks.half_gain_epoch([0, 5, 10, 15], [0.0, 0.2, 0.6, 1.0]) == 10
+    assert landmarks.half_gain_epoch([0, 5, 10], [0.5, 0.75, 1.0]) == 5  # exactly half counts
+    assert landmarks.half_gain_epoch([0, 5, 10], [1.0, 0.8, 0.9]) is None
+    assert landmarks.half_gain_epoch([0, 5, 10], [0.5, 0.5, 0.5]) is None
 
 
 def test_map_linearity_of_an_affine_map_is_one_and_of_relu_is_less():
@@ -130,8 +165,8 @@ def test_layerwise_map_linearity_has_one_value_per_consecutive_pair():
     lambda: landmarks.peak_layer([1.0, float("nan")]),
     lambda: landmarks.saturation_layer([1.0, 2.0], layers=[1]),
     lambda: landmarks.compression_onset([1.0], tol=1.0),
-    lambda: landmarks.tunnel_start(np.ones((2, 3))),
-    lambda: landmarks.tunnel_start(np.ones((2, 2)), rule="first"),
+    lambda: landmarks.tunnel_start(rule="cka", cka=np.ones((2, 3))),
+    lambda: landmarks.tunnel_start(rule="first", cka=np.ones((2, 2))),
     lambda: landmarks.map_linearity(torch.ones(3, 2), torch.ones(4, 2)),
     lambda: landmarks.map_linearity(torch.ones(3, 2), torch.ones(3, 2), torch.ones(3, 2)),
     lambda: landmarks.log_linear_r2([1.0, 0.0, 2.0]),

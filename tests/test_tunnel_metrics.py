@@ -2,14 +2,12 @@
 import pytest
 import torch
 
-from layerwise.metrics.tunnel import (largest_late_rise, layer_profile, peak_index, saturation_gap,
-                                      top_eigvec_label_energy, tunnel_start, within_fraction)
+from layerwise.metrics.tunnel import (largest_late_rise, layer_profile, saturation_gap, top_eigvec_label_energy,
+                                      within_fraction)
 
 
-def test_tunnel_start_is_the_first_layer_reaching_98_percent_of_the_best_probe():
+def test_saturation_gap_after_the_tunnel_start():
     probe = [0.50, 0.80, 0.97, 0.99, 1.00, 0.99]
-    assert tunnel_start(probe) == 3  # 0.98 * 1.00 = 0.98: layer 2 (0.97) misses, layer 3 reaches
-    assert tunnel_start(probe, fraction=0.9) == 2
     assert saturation_gap(probe, 3) == pytest.approx(0.01)
     assert saturation_gap([0.971, 0.951], 0) == 0.02  # 9/450 exactly, without float round-off
 
@@ -20,9 +18,8 @@ def test_largest_late_rise_reads_only_the_last_half_of_the_layers():
     assert rise == pytest.approx(0.1) and count == 1
 
 
-def test_within_fraction_and_peak_index():
+def test_within_fraction():
     assert within_fraction([75, 125], [100, 100]) == pytest.approx([0.25, 0.25])
-    assert peak_index([3, 7, 7, 1]) == 1
 
 
 def test_layer_profile_measures_every_layer_on_the_training_features():

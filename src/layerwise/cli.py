@@ -3,7 +3,7 @@
     layerwise chapters
     layerwise params 04                     every parameter with its smoke/book/paper values and help
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
-    layerwise book [--preset book] [--force] [--only 01,04]
+    layerwise book [--preset book] [--force] [--only 01,04] [--jobs N]
     layerwise scoreboard [--against OTHER_BUILD]
     layerwise sweep 01 -p epochs 50,100 -p seed 0,1 [--executor local|dask|submitit]
 """
@@ -12,11 +12,26 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from typing import Sequence
 
-from . import config
-from .data import DataError
 from .io import OutputError, read_json
+
+
+class _Lazy:
+    """A module imported on first attribute access (config and data import torch, which takes seconds:
+    the Ctrl-C handler is installed before)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+config = _Lazy("layerwise.config")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--force", action="store_true", help="re-execute chapters that are up to date")
     book.add_argument("--only", default="", help="comma-separated chapter numbers to execute")
     book.add_argument("--no-site", action="store_true", help="execute chapters but do not build the site")
+    book.add_argument("--jobs", type=int, default=None,
+                      help="chapters run at once, each in a single-threaded kernel (default: the CPU cores)")
     board = sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run",
                            description="Print every chapter's claims and verdicts from the last book run "
                            "(exit code 1 when a chapter failed). With --against OTHER_BUILD, print the claims "
@@ -125,8 +142,12 @@ def cmd_book(args: argparse.Namespace) -> int:
     from .book import build_site, run_book
 
     only = [c for c in args.only.split(",") if c.strip()]
+    if args.preset not in config.PRESET_NAMES:
+        raise config.ConfigError(f"preset must be one of {', '.join(config.PRESET_NAMES)}, got {args.preset!r}")
+    if args.jobs is not None and args.jobs < 1:
+        raise config.ConfigError(f"--jobs must be an integer >= 1, got {args.jobs}")
     results = run_book(preset=args.preset, force=args.force, only=only or None, root=args.root,
-                       device=args.device, progress=not args.quiet)
+                       device=args.device, progress=not args.quiet, jobs=args.jobs, log=_flush_print)
     failed = [r.chapter for r in results if not r.ok]
     if not args.no_site:
         index = build_site(root=args.root)
@@ -205,21 +226,43 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _flush_print(text: str) -> None:
+    print(text, flush=True)
+
+
 def _interrupt(signum, frame) -> None:
+    """Ctrl-C or SIGTERM: kill every chapter kernel at once, then unwind (no partial result is kept).
+
+    Further signals are ignored while the run cleans up, so a second Ctrl-C cannot interrupt the
+    cleanup half-way."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    book = sys.modules.get("layerwise.book")  # never import inside a handler (it may run mid-import)
+    if book is not None:
+        book.stop_kernels()
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `layerwise` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)  # a killed run cleans up like Ctrl-C: no partial result
-    handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard, "params": cmd_params,
-               "sweep": cmd_sweep}[args.command]
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a killed run cleans up like Ctrl-C: no partial result
+            previous[sig] = signal.signal(sig, _interrupt)
     try:
-        return handler(args)
-    except (config.ConfigError, DataError, OutputError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        args = _parser().parse_args(argv)
+        handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard,
+                   "params": cmd_params, "sweep": cmd_sweep}[args.command]
+        from .data import DataError
+
+        try:
+            return handler(args)
+        except (config.ConfigError, DataError, OutputError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     except KeyboardInterrupt:
         print("interrupted; no partial result was kept", file=sys.stderr)
         return 130
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

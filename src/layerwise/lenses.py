@@ -39,7 +39,7 @@ class LensSettings:
     tl_rel: float = 0.05  # TL saturation: first layer within 5% of the last hidden layer's TL
     onset_tol: float = 0.1  # compression onset: last layer with C_l >= 0.9 max C_l
     cka_threshold: float = 0.9  # tunnel: CKA with the last hidden layer >= 0.9 from the start on
-    tunnel_rule: str = "last"
+    tunnel_rule: str = "cka"
     seed: int = 0
 
 
@@ -75,7 +75,7 @@ class Lenses:
             "TL saturation": landmarks.saturation_layer(p["TL"][h], h, rel=s.tl_rel),
             "alignment peak": landmarks.peak_layer(p["alignment"][1:], np.arange(1, self.depth + 1)),
             "rank peak": landmarks.peak_layer(p["rank"][h], h),
-            "tunnel start": landmarks.tunnel_start(self.cka[1:last + 1, 1:last + 1], h,
+            "tunnel start": landmarks.tunnel_start(h, cka=self.cka[1:last + 1, 1:last + 1],
                                                    threshold=s.cka_threshold, rule=s.tunnel_rule),
         }
 

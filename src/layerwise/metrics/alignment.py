@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import landmarks
 from .ntk import output_trace
 
 CONVENTIONS = ("full", "global", "trace")
@@ -141,8 +142,9 @@ class LayerAlignment:
 
 
 def peak_layer(alignments: torch.Tensor) -> int:
-    """Return the 1-based index l_max of the largest entry of an (L,) profile (first one on ties)."""
-    return int(torch.argmax(torch.as_tensor(alignments))) + 1
+    """Return the 1-based weight-layer index l_max of the largest entry of an (L,) profile (first on ties)."""
+    values = torch.as_tensor(alignments, dtype=torch.float64).reshape(-1)
+    return landmarks.peak_layer(values.tolist(), range(1, values.numel() + 1))
 
 
 def layerwise_alignment(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> LayerAlignment:

@@ -14,7 +14,8 @@ exactly: the Feature Learning Equation. `G_l = W_l^T W_l` lives on the layer's I
   second-moment change of the virtually updated layer inputs H - lr grad_H L.
 - `target_linearity` (fast, in the cheaper space) and `target_linearity_lstsq` (reference),
   `gram_surrogate` S_l, and per-model helpers over the hidden layers.
-- `collapse_tl_bound` (neural collapse forces TL to 1), `half_gain_epochs`, `ols_distances`
+- `collapse_tl_bound` (neural collapse forces TL to 1), `half_gain_epochs` (per layer, via
+  `landmarks.half_gain_epoch`), `ols_distances`
   (the staircase distances), `matrix_cosine`.
 Chapter 3b adds the average gradient outer product (AGOP) here, beside the weight Gram it is
 compared with.
@@ -29,6 +30,7 @@ from torch import nn
 
 from ..data import one_hot
 from ..train import loss_fn
+from .landmarks import half_gain_epoch
 
 
 class GramError(ValueError):
@@ -261,6 +263,31 @@ def _weights(lam: torch.Tensor, ridge: float, rtol: float | None, n: int, d: int
     return keep.to(lam.dtype)
 
 
+def target_linearities(h: torch.Tensor, ys: Sequence[torch.Tensor], *, n_classes: int | None = None) -> list[float]:
+    """Return [target_linearity(h, y) for y in ys] from one eigendecomposition of H^T H (or H H^T).
+
+    h (n, d) uncentred features; ys: label vectors (n,) (or float targets) sharing the rows of h,
+    e.g. the true labels and a random relabelling as a control. Same rules as `target_linearity`
+    (ridge 0, default rtol); the Gram and its eigendecomposition, the costly part, are computed once.
+    """
+    if not ys:
+        return []
+    hd, _ = _check_tl(h, ys[0], n_classes, 0.0)
+    n, d = hd.shape
+    feature = d <= n
+    lam, vec = torch.linalg.eigh(hd.T @ hd if feature else hd @ hd.T)
+    weights = _weights(lam, 0.0, None, n, d, over_lam=feature)
+    out = []
+    for y in ys:
+        _, yc = _check_tl(h, y, n_classes, 0.0)
+        denom = yc.pow(2).sum()
+        if denom == 0:
+            raise GramError("target_linearities: the centred targets are all zero (a single class or constant y)")
+        proj2 = (vec.T @ (hd.T @ yc)).pow(2).sum(1) if feature else (vec.T @ yc).pow(2).sum(1)
+        out.append(float(((weights * proj2).sum() / denom).clamp(0.0, 1.0)))
+    return out
+
+
 def target_linearity_lstsq(h: torch.Tensor, y: torch.Tensor, *, n_classes: int | None = None) -> float:
     """Return TL = 1 - ||Y_c - H B||^2 / ||Y_c||^2 with B from torch.linalg.lstsq on the (n, d) system.
 
@@ -344,18 +371,11 @@ def collapse_tl_bound(h: torch.Tensor, labels: torch.Tensor, *, n_classes: int |
 
 
 def half_gain_epochs(curves: torch.Tensor | Sequence[Sequence[float]], epochs: Sequence[int]) -> list[int | None]:
-    """Return, per column of `curves` (T, L) (one row per entry of `epochs`), the first epoch at which
-    the value has covered half of its final gain over the first row; None where the gain is <= 0."""
+    """Return `landmarks.half_gain_epoch` of each column of `curves` (T, L) (one row per entry of
+    `epochs`): the first epoch at which the layer has covered half of its final gain; None where the
+    gain is <= 0."""
     c = torch.as_tensor(curves, dtype=torch.float64)
-    out: list[int | None] = []
-    for j in range(c.shape[1]):
-        gain = c[-1, j] - c[0, j]
-        if gain <= 0:
-            out.append(None)
-            continue
-        reached = torch.nonzero(c[:, j] - c[0, j] >= 0.5 * gain).flatten()
-        out.append(int(epochs[int(reached[0])]))
-    return out
+    return [half_gain_epoch(list(epochs), c[:, j].tolist()) for j in range(c.shape[1])]
 
 
 def ols_distances(h: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor, *, ridge: float = 0.01) -> dict[str, float]:
@@ -488,13 +508,3 @@ def path_straightness(points: torch.Tensor) -> float:
     return float((p[-1] - p[0]).norm() / steps.clamp_min(torch.finfo(torch.float64).tiny))
 
 
-def half_gain_epoch(epochs: Sequence[int], values: Sequence[float]) -> int:
-    """Return the first epoch at which a curve has covered half of its net gain values[-1] - values[0]
-    (epochs and values aligned, values[0] at the start); the last epoch if the gain is <= 0."""
-    start, end = values[0], values[-1]
-    if end <= start:
-        return int(epochs[-1])
-    for e, v in zip(epochs, values):
-        if v - start >= 0.5 * (end - start):
-            return int(e)
-    return int(epochs[-1])

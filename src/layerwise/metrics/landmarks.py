@@ -9,8 +9,13 @@ MLP with L weight matrices (`models.MLP` convention: layer 0 is the input, layer
   its maximum; past it C_l falls and never comes back to that level.
 - saturation (e.g. of target linearity): the first layer within `rel` of the reference (last) value.
 - peak (alignment peak l*, rank peak): the first layer at which the profile is largest.
-- tunnel start: the first layer of the final high-CKA block.
+- tunnel start, one function with the rule as a parameter (`TUNNEL_RULES`): probe saturation
+  (Masarczyk et al.'s l*), CKA with the last layer, a mutually similar CKA block, or the rank
+  profile that stops rising. Chapters name the rule they use and show the others as sensitivity.
+- half-gain epoch: when a training curve has covered half of its net gain (None if it never gains).
 - map linearity: R^2 of the least-squares affine fit from layer l to layer l+1.
+
+This module is the one home of these landmarks; no chapter or other module redefines them.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-TUNNEL_RULES = ("last", "block")
+TUNNEL_RULES = ("probe", "cka", "cka-block", "rank")
 
 
 class LandmarkError(ValueError):
@@ -76,20 +81,38 @@ def compression_onset(c: Sequence[float], layers: Sequence[int] | None = None, *
     return int(idx[int(high[-1])])
 
 
-def tunnel_start(cka: torch.Tensor | np.ndarray, layers: Sequence[int] | None = None, *, threshold: float = 0.9,
-                 rule: str = "last") -> int:
-    """Return the first layer of the final high-CKA block of a (M, M) inter-layer CKA matrix.
+def tunnel_start(layers: Sequence[int] | None = None, *, rule: str, probe: Sequence[float] | None = None,
+                 cka: torch.Tensor | np.ndarray | None = None, rank: Sequence[float] | None = None,
+                 fraction: float = 0.98, threshold: float = 0.9) -> int:
+    """Return the first layer of the tunnel under `rule`, in the numbering of `layers` (default 0..M-1).
 
-    cka[i, j] is the linear CKA between layers i and j (`metrics.cka.cka_matrix` of the hidden
-    layers); the last row/column is the reference layer (the last hidden layer).
-    rule="last": the smallest i such that cka[m, M-1] >= threshold for every m in i..M-1 (each layer
-    from i on is similar to the last one; Masarczyk et al.'s reading of the tunnel).
-    rule="block": the smallest i such that every pair in i..M-1 has cka >= threshold (the whole
-    trailing block is mutually similar; never earlier than rule="last").
-    The last layer alone always qualifies, so a network without a tunnel returns the last layer.
+    rule="probe" (needs probe (M,), linear-probe test accuracy per layer): the first layer whose
+      accuracy reaches `fraction` of the best layer's (Masarczyk et al.'s l*: the extractor ends there).
+    rule="cka" (needs cka (M, M), inter-layer linear CKA; the last row/column is the reference, e.g.
+      the last hidden layer): the smallest i such that cka[m, M-1] >= threshold for every m >= i.
+    rule="cka-block": the smallest i such that every pair in i..M-1 has cka >= threshold (a mutually
+      similar trailing block; never earlier than rule="cka").
+    rule="rank" (needs rank (M,), numerical rank per layer): the first layer from which the rank never
+      rises again (non-increasing to the last layer).
+    The last layer alone always qualifies under the CKA and rank rules, so a network without a tunnel
+    returns its last layer.
     """
     if rule not in TUNNEL_RULES:
         raise LandmarkError(f"rule must be one of {', '.join(TUNNEL_RULES)}, got {rule!r}")
+    needed = {"probe": probe, "cka": cka, "cka-block": cka, "rank": rank}[rule]
+    if needed is None:
+        raise LandmarkError(f"tunnel_start(rule={rule!r}) needs the {'cka matrix' if 'cka' in rule else rule} profile")
+    if rule == "probe":
+        if not 0 < fraction <= 1:
+            raise LandmarkError(f"fraction must be in (0, 1], got {fraction!r}")
+        v, idx = _profile(probe, layers, "tunnel_start")
+        return int(idx[int(np.argmax(v >= fraction * v.max()))])
+    if rule == "rank":
+        v, idx = _profile(rank, layers, "tunnel_start")
+        start = v.size - 1
+        while start > 0 and v[start - 1] >= v[start]:
+            start -= 1
+        return int(idx[start])
     m = np.asarray(cka.detach().cpu() if isinstance(cka, torch.Tensor) else cka, dtype=float)
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
         raise LandmarkError(f"cka must be a square (M, M) matrix, got shape {m.shape}")
@@ -97,11 +120,27 @@ def tunnel_start(cka: torch.Tensor | np.ndarray, layers: Sequence[int] | None = 
     size = m.shape[0]
     start = size - 1
     for i in range(size - 2, -1, -1):
-        ok = m[i, size - 1] >= threshold if rule == "last" else bool(np.all(m[i, i:] >= threshold))
+        ok = m[i, size - 1] >= threshold if rule == "cka" else bool(np.all(m[i, i:] >= threshold))
         if not ok:
             break
         start = i
     return int(idx[start])
+
+
+def half_gain_epoch(epochs: Sequence[int], values: Sequence[float]) -> int | None:
+    """Return the first epoch at which a curve has covered half of its net gain values[-1] - values[0].
+
+    epochs (T,) and values (T,) are aligned, values[0] measured at the start. Returns None when the
+    curve never gains (net gain <= 0): such a layer has no half-gain epoch, and an ordering test must
+    treat it as missing, not as "late".
+    """
+    v, _ = _profile(values, None, "half_gain_epoch")
+    if len(epochs) != v.size:
+        raise LandmarkError(f"half_gain_epoch: {len(epochs)} epochs but {v.size} values")
+    gain = v[-1] - v[0]
+    if gain <= 0:
+        return None
+    return int(epochs[int(np.argmax(v - v[0] >= 0.5 * gain))])
 
 
 def map_linearity(h_in: torch.Tensor, h_out: torch.Tensor, h_in_test: torch.Tensor | None = None,

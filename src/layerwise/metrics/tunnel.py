@@ -1,6 +1,6 @@
 """Extractor/tunnel measures (Masarczyk et al. 2023; note 05): per-layer profiles and where the tunnel starts.
 
-Layer indices follow `model.features(x)`: a list of per-layer values is indexed l = 0..len-1 as
+The tunnel start and peak layers live in `metrics.landmarks` (one home). Layer indices follow `model.features(x)`: a list of per-layer values is indexed l = 0..len-1 as
 given (the chapter passes hidden layers l = 1..L-1 and says so). Every function is a pure function
 of tensors or lists of numbers.
 """
@@ -47,15 +47,6 @@ def layer_profile(train_features: Sequence[torch.Tensor], train_labels: torch.Te
     return LayerProfile(rank, erank, probe, width, int(train_features[0].shape[0]))
 
 
-def tunnel_start(probe: Sequence[float], *, fraction: float = 0.98) -> int:
-    """Return l*, the index of the first layer whose probe accuracy reaches `fraction` of the maximum
-    (note 05, claim 2: the extractor ends and the tunnel starts there)."""
-    if len(probe) == 0:
-        raise ValueError("probe must list at least one layer's accuracy")
-    top = max(probe)
-    return next(i for i, a in enumerate(probe) if a >= fraction * top)
-
-
 def saturation_gap(probe: Sequence[float], start: int) -> float:
     """Return max over layers l >= start of (max probe - probe_l), in accuracy units (claim 2 asks
     for <= 0.02 after l*). Rounded to 12 decimals: accuracies are ratios of counts, so a gap of
@@ -76,12 +67,6 @@ def largest_late_rise(ranks: Sequence[float]) -> tuple[float, int]:
 def within_fraction(values: Sequence[float], reference: Sequence[float]) -> list[float]:
     """Return |v_l / ref_l - 1| per layer: the relative distance of e.g. early ranks from final ones."""
     return [abs(v / r - 1) for v, r in zip(values, reference)]
-
-
-def peak_index(values: Sequence[float]) -> int:
-    """Return the 0-based position of the largest value (the first on ties); add 1 for a hidden-layer index."""
-    values = list(values)
-    return values.index(max(values))
 
 
 def top_eigvec_label_energy(k: torch.Tensor, labels: torch.Tensor, top: int) -> float:
