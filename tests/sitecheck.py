@@ -93,7 +93,8 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        # Playwright hides scrollbars in headless mode; a reader's browser shows them (and so must we)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, ignore_default_args=["--hide-scrollbars"])
         try:
             yield browser
         finally:
