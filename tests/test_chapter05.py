@@ -30,3 +30,40 @@ def test_chapter05_paper_preset_code_path_runs_on_tiny_fake_data(book_copy, tmp_
     ledger = read_json(result.output / "claims.json")
     assert ledger["preset"] == "paper" and ledger["params"]["weight_decay"] == 5e-4
     assert len(ledger["claims"]) >= 19
+
+
+# --- the helpers that decide chapter 05's verdicts, on constructed cases ---
+
+from layerwise.chapters import ch05  # noqa: E402
+
+
+def test_a_network_whose_input_is_already_separable_has_no_tunnel():
+    # digits-like: the raw input probes at 0.94, the best layer at 0.97, l* = 1
+    assert not ch05.has_tunnel(1, 0.94, [0.96, 0.97, 0.97], min_gain=0.1)
+    # l* > 1 but the layers barely beat the input: still no tunnel to speak of
+    assert not ch05.has_tunnel(3, 0.90, [0.85, 0.88, 0.95], min_gain=0.1)
+
+
+def test_a_network_that_builds_separability_over_layers_has_a_tunnel():
+    # MNIST-1D-like: input 0.23, probes rise to 0.62 at layer 7, flat after
+    probe = [0.40, 0.46, 0.50, 0.53, 0.55, 0.59, 0.61, 0.60, 0.61, 0.62, 0.62]
+    assert ch05.has_tunnel(7, 0.23, probe, min_gain=0.1)
+
+
+def test_best_interior_ignores_the_ends_of_the_curve():
+    assert ch05.best_interior([10, 3, 7, 5, 20]) == 2
+    assert ch05.best_interior([1, 4, 4, 2]) == 1  # first on ties
+    with pytest.raises(ValueError):
+        ch05.best_interior([1, 2])
+
+
+def test_peak_margin_is_positive_only_for_a_strict_local_peak():
+    assert ch05.peak_margin([1, 5, 3], 1) == 2.0
+    assert ch05.peak_margin([1, 5, 5], 1) == 0.0  # a plateau is not a peak
+    assert ch05.peak_margin([1, 2, 8], 1) == -6.0  # a curve rising to its end has no interior peak
+    with pytest.raises(ValueError):
+        ch05.peak_margin([1, 5, 3], 0)
+
+
+def test_tunnel_lengths_are_ordered_by_class_count():
+    assert ch05.tunnel_lengths({10: 7, 2: 3, 5: 5}, 12) == [9, 7, 5]
