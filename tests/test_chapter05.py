@@ -48,6 +48,11 @@ def test_a_network_whose_input_is_already_separable_has_no_tunnel():
     assert not ch05.has_tunnel(3, 0.90, [0.85, 0.88, 0.95], min_gain=0.1)
 
 
+def test_a_network_whose_probe_rises_to_its_last_layer_has_no_tunnel():
+    # l* is the last hidden layer: nothing follows it
+    assert not ch05.has_tunnel(4, 0.23, [0.40, 0.45, 0.50, 0.55], min_gain=0.1)
+
+
 def test_a_network_that_builds_separability_over_layers_has_a_tunnel():
     # MNIST-1D-like: input 0.23, probes rise to 0.62 at layer 7, flat after
     probe = [0.40, 0.46, 0.50, 0.53, 0.55, 0.59, 0.61, 0.60, 0.61, 0.62, 0.62]

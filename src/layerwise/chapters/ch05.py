@@ -40,7 +40,8 @@ PARAMS = dict(
     cs_seeds=Param(3, "seeds of part 1", smoke=1, paper=3),
     ntk_depths=Param([2, 3, 4, 5, 6, 7, 8, 9], "depths of the part 2 networks (1 to 8 hidden layers)", smoke=[2, 3, 4]),
     ntk_width=Param(120, "width of the part 2 networks", smoke=32),
-    ntk_n_train=Param(400, "yin-yang training samples of part 2", smoke=200, paper=1200),
+    ntk_n_train=Param(200, "yin-yang training samples of part 2 (200 keeps book within its 4-minute budget)",
+                      smoke=100, paper=1200),
     ntk_n_kernel=Param(200, "held-out yin-yang points on which the NTK is computed", smoke=40, paper=500),
     ntk_epochs=Param(300, "full-batch epochs of part 2 (stops early at loss 1e-4)", smoke=20, paper=1500),
     ntk_optimizer=Param('adam', "optimiser of part 2"),
@@ -97,11 +98,15 @@ def check(p: dict[str, Any]) -> None:
 # --- helpers that decide verdicts ---------------------------------------------------------------
 
 def has_tunnel(start: int, input_probe: float, probe: Sequence[float], *, min_gain: float) -> bool:
-    """Return whether a network has a tunnel to speak of: its probe-rule start l* is past the first
-    hidden layer (l* > 1, hidden layers numbered from 1) and its best layer's probe beats the probe
-    on the raw input by at least `min_gain` (accuracy units). Without both, "the probe saturates at
-    l*" holds by construction (l* = 1 when the input is already linearly separable)."""
-    return bool(start > 1 and max(probe) - input_probe >= min_gain)
+    """Return whether a network has a tunnel to speak of.
+
+    probe (M,): probe accuracy of hidden layers 1..M; start: the probe-rule l* in that numbering.
+    Three conditions: an extractor (l* > 1), a tunnel after it (l* < M: at least one layer follows
+    l*), and something for the extractor to build (the best layer's probe beats the probe on the raw
+    input by at least `min_gain`, accuracy units). Without them "the probe saturates after l*" holds
+    by construction: l* = 1 when the input is already linearly separable, and nothing follows l* = M.
+    """
+    return bool(1 < start < len(probe) and max(probe) - input_probe >= min_gain)
 
 
 def best_interior(curve: Sequence[float]) -> int:
