@@ -186,36 +186,39 @@ def hidden_ranks(model, x):
     return [rank.numerical_rank(h, convention="tunnel") for h in features.layer_features(model, x)[1:-1]]
 
 
-def measure_net(net, meas, te, input_probe):
+def measure_net(net, meas, te, input_probe, detail):
     """Return a network's per-layer record: profile (rank, erank, probe over hidden layers 1..L-1),
-    l* (probe rule), whether it has a tunnel, accuracies, the hidden features and their CKA matrix."""
+    l* (probe rule), whether it has a tunnel, accuracies, the hidden features and (with `detail`)
+    their CKA matrix."""
     f_meas, f_test = features.layer_features(net, meas.x), features.layer_features(net, te.x)
     prof = tunnel.layer_profile(f_meas[1:-1], meas.labels, f_test[1:-1], te.labels)
     start = landmarks.tunnel_start(range(1, len(prof.probe) + 1), rule="probe", probe=prof.probe)
     hidden = [f.to(cfg.device) for f in f_meas[1:-1]]  # CKA runs where the features are (a GPU at `paper`)
-    return dict(profile=prof, start=start, f_meas=f_meas, cka_hidden=cka.cka_matrix(hidden).cpu(),
+    return dict(profile=prof, start=start, f_meas=f_meas, cka_hidden=cka.cka_matrix(hidden).cpu() if detail else None,
                 tunnel=ch05.has_tunnel(start, input_probe, prof.probe, min_gain=cfg.min_probe_gain),
                 train_acc=float((f_meas[-1].argmax(1) == meas.labels).double().mean()),
                 test_acc=float((f_test[-1].argmax(1) == te.labels).double().mean()))
 
 
-def train_tunnel_net(n_classes, net_depth, s):
+def train_tunnel_net(n_classes, net_depth, s, detail=False):
     """Train one network on the first n_classes classes from seed s; return its record, with the
-    record of the same network before training under "untrained"."""
+    record of the same network before training under "untrained". `detail` adds the inter-layer CKA
+    and the rank snapshots during training (used for the main networks only; they cost CPU time)."""
     tr, te = first_classes(split.train, n_classes), first_classes(split.test, n_classes)
     meas = measure_set(tr, s)
     input_probe = linear_probe_accuracy(meas.x, meas.labels, te.x, te.labels)
     net = models.MLP(tr.x.shape[1], cfg.width, net_depth, n_classes, init="he", seed=s).to(cfg.device)
     net0 = copy.deepcopy(net)
-    untrained = measure_net(net0, meas, te, input_probe)
+    untrained = measure_net(net0, meas, te, input_probe, detail)
     early = max(1, round(cfg.early_fraction * cfg.epochs))
     snaps = sorted({1, early, max(1, cfg.epochs // 4), max(1, cfg.epochs // 2), cfg.epochs})
     hist = train.fit(net, tr.x, tr.labels, loss="ce", lr=cfg.lr, momentum=cfg.momentum,
                      weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, epochs=cfg.epochs, seed=s,
-                     callback=lambda epoch, model: hidden_ranks(model, meas.x), snapshot_epochs=snaps)
+                     callback=(lambda epoch, model: hidden_ranks(model, meas.x)) if detail else None,
+                     snapshot_epochs=snaps if detail else ())
     return dict(net=net, untrained_net=net0, depth=net_depth, classes=n_classes, seed=s, meas=meas,
                 input_probe=input_probe, snapshots=hist.snapshots, early_epoch=early, untrained=untrained,
-                **measure_net(net, meas, te, input_probe))
+                **measure_net(net, meas, te, input_probe, detail))
 
 
 def profile_frame(run, **extra):
@@ -239,7 +242,7 @@ TUNNEL_REQ = (f"a tunnel exists on every seed (1 < l* < L-1 and the best probe b
               f">= {cfg.min_probe_gain})")
 
 # %%
-main = [train_tunnel_net(n_all, cfg.depth, s) for s in seeds]
+main = [train_tunnel_net(n_all, cfg.depth, s, detail=True) for s in seeds]
 summary = pd.DataFrame([dict(seed=r["seed"], train_acc=r["train_acc"], test_acc=r["test_acc"],
                              input_probe=r["input_probe"], best_probe=max(r["profile"].probe), l_star=r["start"],
                              tunnel=r["tunnel"], untrained_best_probe=max(r["untrained"]["profile"].probe),
