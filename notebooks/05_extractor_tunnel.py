@@ -142,7 +142,6 @@ UNTRAINED = "the same network before training"
 cfg.table()
 
 # %% [markdown]
-# (the-tunnel-on-a-real-data-set)=
 # ## 1. The tunnel on a real data set
 #
 # Masarczyk et al.'s MLPs have width 1024 and 6 to 12 layers and are trained on CIFAR-10 (the
@@ -400,7 +399,6 @@ ledger.sanity("erank-below-rank", measured=float(ok_exact.mean()), test=">= 1", 
 print(ledger.table("sanity").to_string())
 
 # %% [markdown]
-# (depth-6-against-depth-12)=
 # ## 2. Depth 6 against depth 12
 #
 # Note 05's **claim 3**: adding depth lengthens only the tunnel, so $l^*$ moves by at most one layer
@@ -437,7 +435,6 @@ ledger.claim(
              "inconclusive": "See the reason."})
 
 # %% [markdown]
-# (the-number-of-classes)=
 # ## 3. The number of classes
 #
 # **Claim 4**: more classes shorten the tunnel. With $C\in\{2,5,10\}$ (the first $C$ classes) the
@@ -483,7 +480,6 @@ if len(counts) >= 2:
                  "inconclusive": "See the reason."})
 
 # %% [markdown]
-# (early-formation)=
 # ## 4. Early formation
 #
 # **Claim 5**: the rank profile forms early. The training loop recorded every hidden layer's
@@ -519,7 +515,6 @@ ledger.claim(
              "inconclusive": "See the reason: the seeds disagree, or the ranks at initialisation are already close to the final ones."})
 
 # %% [markdown]
-# (out-of-distribution-held-out-classes)=
 # ## 5. Out of distribution: held-out classes
 #
 # **Claim 7**: the tunnel hurts transfer. The network trained on the first
@@ -570,7 +565,6 @@ ledger.claim(
              "inconclusive": "See the reason."})
 
 # %% [markdown]
-# (the-seed-s-part-1-rank-and-cka-against-depth-on-core-spurious-data)=
 # ## 6. The seed's part 1: rank and CKA against depth on core/spurious data
 #
 # The seed trained networks with 1 to 8 hidden layers of width 120 on its core/spurious data: a label
@@ -691,7 +685,6 @@ ledger.claim(
 print(ledger.table().iloc[-4:].to_string())
 
 # %% [markdown]
-# (the-seed-s-part-2-ntk-rank-against-depth-on-yin-yang)=
 # ## 7. The seed's part 2: NTK rank against depth on yin-yang
 #
 # The seed computed the empirical neural tangent kernel $\Theta=JJ^\top$ of networks of 1 to 8 hidden
@@ -863,7 +856,6 @@ if len(hl) >= 3:
 print(ledger.table().iloc[-5:].to_string())
 
 # %% [markdown]
-# (the-seed-s-open-step-does-the-extractor-recover-the-latent)=
 # ## 8. The seed's open step: does the extractor recover the latent?
 #
 # The seed's central hypothesis is that extractor layers recover the latent features behind the data,

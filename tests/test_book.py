@@ -55,10 +55,57 @@ def test_scoreboard_page_counts_every_claim_and_the_front_page_repeats_the_summa
     board = (site.parent / "book" / "scoreboard.html").read_text()
     failed = sum(not r.ok for r in smoke_book.values())
     assert line in board
-    assert board.count("<tr") == 1 + len(claims) + failed + (1 + len(sanity) if sanity else 0)
-    assert f"Scoreboard: {line}" in (site.parent / "book" / "intro.html").read_text()
+    assert board.count("<tr><td") == len(claims) + failed + len(sanity)
+    intro = (site.parent / "book" / "intro.html").read_text()
+    assert f"Scoreboard: {line}" in intro
     for result in smoke_book.values():
         assert f'href="../notebooks/{result.output.name}.html' in board
+        assert f'href="../notebooks/{result.output.name}.html' in intro  # one line per chapter
+
+
+def test_every_chapter_opens_with_its_results_box_after_its_sources(site, smoke_book):
+    for number, result in smoke_book.items():
+        if not result.ok:
+            continue
+        ledger = read_json(result.output / "claims.json")
+        page = (site.parent / "notebooks" / f"{result.output.name}.html").read_text()
+        box = page.index("lw-verdicts")
+        assert page.count("lw-verdicts") == 1, number
+        assert box < page.index('<section id="', page.index("<h1")), number  # before the first section
+        n = ledger["counts"]
+        assert (f"{n['reproduced']} reproduced, {n['not reproduced']} not reproduced, "
+                f"{n['inconclusive']} inconclusive") in page, number
+        if "Source" in page[:box]:
+            assert page.rindex("Source", 0, box) < box
+
+
+def test_multi_panel_figures_are_laid_out_as_wrapping_panels_in_full_width_cells(site, book_copy):
+    import nbformat
+
+    from layerwise import charts
+
+    staged = book_copy / "_build" / "site-src" / "notebooks"
+    wide = 0
+    for path in staged.glob("*.ipynb"):
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            for out in cell.get("outputs", []):
+                spec = out.get("data", {}).get(charts.VEGALITE_MIME)
+                if spec is not None and charts.is_multi_panel(spec):
+                    wide += 1
+                    assert "full-width" in cell.metadata.get("tags", []), path.name
+                    assert 'class="lw-panels"' in out["data"]["text/html"]
+    assert wide > 0
+    page = (site.parent / "notebooks" / "05_extractor_tunnel.html").read_text()
+    assert "tag_full-width" in page and 'class="lw-panel"' in page
+
+
+def test_staging_is_the_same_bytes_every_time(book_copy, smoke_book, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    book._stage_sources(book_copy, tmp_path / "a")
+    book._stage_sources(book_copy, tmp_path / "b")
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
 
 
 def test_scoreboard_section_anchors_exist_in_the_built_chapter(site):

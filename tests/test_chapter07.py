@@ -8,9 +8,9 @@ from layerwise.io import read_json
 
 def test_chapter07_presets_resolve_and_reject_bad_values():
     for preset in config.PRESET_NAMES:
-        cfg = config.resolve("07", preset)
+        cfg = config.resolve("07", preset, download=True, data_root="unused")  # paper: data would be fetched
         assert min(cfg.sweep_depths) >= 3 and cfg.width >= 1
-    assert config.resolve("07", "paper").sweep_depths[-1] == 50
+    assert config.preset_table("07", "paper")["sweep_depths"][-1] == 50
     for bad in (dict(sweep_depths=[2, 6]), dict(cka_threshold=1.5), dict(latent_dims=[0, 4])):
         with pytest.raises(config.ConfigError):
             config.resolve("07", "book", **bad)

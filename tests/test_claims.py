@@ -172,7 +172,7 @@ def test_closing_section_is_rendered_from_the_run_with_the_authors_reading(ledge
     text = ledger.closing()._repr_markdown_()
     assert "**Reproduced** (1)" in text and "**Not reproduced** (1)" in text and "Inconclusive" not in text
     assert "Measured 0.95 / 0.97 / 0.91 (seeds 0, 1, 2)." in text and "never shown" not in text
-    assert "[2. The rate](#the-rate)" in text
+    assert '(<a href="#the-rate">2. The rate</a>)' in text
     assert "1 reproduced, 1 not reproduced, 0 inconclusive" in ledger.verdict_box().text
 
 
@@ -184,3 +184,13 @@ def test_recorded_numbers_are_saved_beside_the_claims(ledger):
     with pytest.raises(ClaimError, match="single number"):
         ledger.record("ratios", [0.2, 0.3])
     assert json.loads(ledger.save().read_text())["numbers"] == {"rate": 0.285, "r2": None}
+
+
+def test_mean_interval_rule_with_one_seed_is_inconclusive_not_an_error(ledger):
+    c = claim(ledger, [0.95], [0.1], rule="mean-ci")
+    assert c.verdict == INCONCLUSIVE and "only 1 seed" in c.reason
+
+
+def test_a_mean_interval_control_that_only_ties_the_threshold_does_not_fake_the_effect(ledger):
+    c = claim(ledger, [1.3, 1.4, 1.35], [1.0, 1.0, 1.0], test="> 1", rule="mean-ci")
+    assert c.verdict == REPRODUCED

@@ -44,3 +44,21 @@ def test_params_lists_every_parameter_with_its_three_preset_values_and_help(caps
 def test_params_of_an_unknown_chapter_is_a_clear_error(capsys):
     assert main(["params", "99"]) == 2
     assert "unknown chapter '99'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "01", "-p", "dataset", "cifar10"], "dataset 'cifar10' needs its files"),
+    (["run", "01", "--preset", "paper"], "dataset 'cifar10' needs its files"),
+    (["run", "05", "-p", "width", "100000000"], "width=100000000 needs at least"),
+    (["book", "--preset", "fast"], "preset must be one of smoke, book, paper"),
+    (["book", "--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
+])
+def test_data_memory_and_book_options_fail_fast_with_one_line(argv, message, capsys, book_copy):
+    import time
+
+    start = time.process_time()
+    assert main(["--root", str(book_copy), *argv]) == 2
+    assert time.process_time() - start < 2.0  # checked in resolve, before papermill or any allocation
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert not (book_copy / "_build").exists()

@@ -97,3 +97,22 @@ def test_majority_sequences_label_is_the_most_frequent_token():
     assert torch.bincount(ds.labels, minlength=3).min() > 100
     assert torch.equal(ds.x, data.majority_sequences(500, seq_len=9, n_classes=3, seed=2).x)
     assert data.image_shape("digits") == (1, 8, 8)
+
+
+def test_bernoulli_vae_cross_entropy_is_the_binary_cross_entropy_of_its_logits():
+    from layerwise import train
+
+    model = models.VAE(6, width=5, depth=1, latent_dim=2, seed=0, likelihood="bernoulli").eval()
+    x = (torch.rand(7, 6, generator=torch.Generator().manual_seed(0)) > 0.5).long()
+    out = model(x.float())
+    assert out.shape == (7, 2, 6)
+    logits = model.out(torch.relu(model.decoder[0](model.encode(x.float())[0])))
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, x.float())
+    assert train.loss_fn(out, x, "ce").item() == pytest.approx(bce.item(), rel=1e-6)
+    assert torch.allclose(model.decode(model.encode(x.float())[0]), torch.sigmoid(logits))
+    assert models.VAE.kl_per_output(model, out).item() == pytest.approx(model.kl.item() / 6)
+
+
+def test_vae_refuses_an_unknown_likelihood():
+    with pytest.raises(models.ModelError, match="likelihood"):
+        models.VAE(4, likelihood="poisson")

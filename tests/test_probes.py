@@ -24,3 +24,13 @@ def test_probe_solves_in_sample_space_when_features_are_wide():
     y = torch.arange(3).repeat_interleave(5)
     z = torch.randn(15, 200, generator=gen, dtype=torch.float64)  # d > n: interpolates
     assert linear_probe_accuracy(z, y) == 1.0
+
+
+def test_probe_accuracy_does_not_depend_on_the_scale_of_the_features():
+    gen = torch.Generator().manual_seed(3)
+    labels = torch.arange(5).repeat(40)
+    z = torch.randn(5, 30, generator=gen)[labels] + 0.8 * torch.randn(200, 30, generator=gen)
+    base = linear_probe_accuracy(z, labels)
+    assert base > 0.9
+    for scale in (1e-6, 1e-3, 1e3):
+        assert linear_probe_accuracy(scale * z, labels) == base

@@ -54,7 +54,7 @@ def test_sanity_entries_are_gathered_apart_and_never_counted(tmp_path):
     rows, sanity = scoreboard.gather(tmp_path, ["01"]), scoreboard.gather_sanity(tmp_path, ["01"])
     assert [r.claim for r in rows] == ["a"] and [r.claim for r in sanity] == ["identity"]
     page = scoreboard.to_markdown(rows, sanity)
-    assert "## Sanity checks" in page and "1 of 1 pass." in page and page.count("`identity`") == 1
+    assert "## Sanity checks" in page and "1 of 1 pass." in page and page.count("<code>identity</code>") == 1
 
 
 def test_a_chapter_that_ran_but_saved_no_claims_is_failed(tmp_path):
@@ -74,10 +74,48 @@ def test_markdown_links_to_the_section_and_escapes_cells(chapters):
     assert page.startswith("# Scoreboard\n\n**1 of 3 claims reproduced, 1 not reproduced, 1 inconclusive at the "
                            "book preset; 1 chapter failed (02).**")
     assert '<a href="../notebooks/01_deep_linear_compression.html#the-rate-against-its-closed-form">' in page
-    assert r"C\_l \| falls \$fast\$" in page
-    assert "**inconclusive**<br>the control passes the same test too" in page
-    table = [line for line in page.splitlines() if line.startswith("| ")]
-    assert len(table) == 2 + 4 and all(line.count(" | ") == 4 for line in table)
+    assert "C_l | falls $fast$" in page and "<strong>C_l | falls $fast$</strong>" in page
+    assert "<strong>inconclusive</strong></span><br><small>the control passes the same test too</small>" in page
+    assert "control untrained net: 0.1 / 0.2 / 0.1 (seeds 0, 1, 2)" in page
+    assert page.count("<tbody>") == 2 and page.count("<tr><td") == 3 + 1
+    assert "## 01 Deep linear compression" in page and "## 02 " in page
+    assert "1 reproduced, 1 not reproduced, 1 inconclusive of 3 claims" in page
+    assert 'class="lw-chart"' in page  # the headline chart of claims by verdict per chapter
+
+
+def test_html_in_a_statement_is_escaped(tmp_path):
+    write_run(tmp_path / "01_deep_linear_compression", claims=[{**claim("a"), "statement": "<b>x</b> & y"}])
+    page = scoreboard.to_markdown(scoreboard.gather(tmp_path, ["01"]))
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in page and "<b>x</b>" not in page
+
+
+def test_front_page_lines_give_each_chapter_its_counts(chapters):
+    lines = scoreboard.chapter_lines(scoreboard.gather(chapters, ["01", "02"]))
+    assert lines[0] == ('- <a href="../notebooks/01_deep_linear_compression.html">01 Deep linear compression</a>: '
+                        "1 reproduced, 1 not reproduced, 1 inconclusive of 3 claims")
+    assert lines[1].startswith('- <a href="../notebooks/02_assumption_checks.html">02 ') and "failed" in lines[1]
+
+
+def test_verdict_box_groups_claims_by_verdict_with_links_to_their_sections():
+    claims = [claim("a", section="2. The rate against its closed form"), claim("b", "not reproduced"),
+              claim("c", "inconclusive"), claim("d", "inconclusive")]
+    box = scoreboard.verdict_box(claims, preset="book")
+    assert box.startswith(":::{admonition} Results at the book preset: 1 reproduced, 1 not reproduced, "
+                          "2 inconclusive\n:class: lw-verdicts\n")
+    assert box.index("**Reproduced** (1)") < box.index("**Not reproduced** (1)") < box.index("**Inconclusive** (2)")
+    assert '(<a href="#the-rate-against-its-closed-form">2. The rate against its closed form</a>)' in box
+    assert box.rstrip().endswith(":::")
+
+
+def test_compare_lists_claims_whose_verdict_changed_appeared_or_vanished(tmp_path):
+    write_run(tmp_path / "a" / "01_deep_linear_compression", claims=[claim("x"), claim("y"), claim("gone")])
+    write_run(tmp_path / "b" / "01_deep_linear_compression",
+              claims=[claim("x"), claim("y", "inconclusive"), claim("new", "not reproduced")])
+    before, after = (scoreboard.gather(tmp_path / k, ["01", "02"]) for k in "ab")
+    assert scoreboard.compare(before, after) == [("01", "y", "reproduced", "inconclusive"),
+                                                 ("01", "gone", "reproduced", "absent"),
+                                                 ("01", "new", "absent", "not reproduced")]
+    assert scoreboard.compare(before, before) == []
 
 
 def test_terminal_table_has_the_summary_and_every_verdict(chapters):
@@ -99,3 +137,35 @@ def test_scoreboard_command_prints_the_table_and_fails_when_a_chapter_failed(tmp
     write_run(book.chapters_dir(root) / config.CHAPTERS["01"].slug, status="failed", error="boom")
     assert main(["--root", str(root), "scoreboard"]) == 1
     assert "failed to execute: boom" in capsys.readouterr().out
+
+
+def test_scoreboard_against_another_build_lists_changed_verdicts(tmp_path, capsys):
+    (tmp_path / "book").mkdir()
+    root = copy_book(tmp_path / "book")
+    other = tmp_path / "gpu-run"
+    for n in book.discover(root):
+        write_run(book.chapters_dir(root) / config.CHAPTERS[n].slug, claims=[claim(f"claim-{n}")])
+        write_run(other / config.CHAPTERS[n].slug, claims=[claim(f"claim-{n}")])
+    assert main(["--root", str(root), "scoreboard", "--against", str(other)]) == 0
+    assert "no verdict changed" in capsys.readouterr().out
+    write_run(other / config.CHAPTERS["01"].slug, claims=[claim("claim-01", "not reproduced")])
+    assert main(["--root", str(root), "scoreboard", "--against", str(other)]) == 1
+    out = capsys.readouterr().out
+    assert "1 verdict changed:" in out
+    assert [line.split() for line in out.splitlines() if line.startswith("01 ")] == [
+        ["01", "claim-01", "not", "reproduced", "reproduced"]]
+    assert main(["--root", str(root), "scoreboard", "--against", str(tmp_path / "nowhere")]) == 2
+    assert "no executed chapters there" in capsys.readouterr().err
+
+
+def test_the_ledgers_verdict_box_is_the_box_the_site_puts_at_the_top_of_the_chapter(tmp_path):
+    from layerwise.claims import Control, Ledger
+
+    cfg = config.resolve("01", "smoke", results_dir=str(tmp_path))
+    ledger = Ledger(cfg)
+    ledger.claim("a", statement="ranks fall", source="s", test="> 0.5", values=[0.9, 0.8, 0.7],
+                 control=Control("untrained", [0.1, 0.2, 0.1]), section="2. The rate")
+    ledger.save()
+    saved = json.loads((tmp_path / "claims.json").read_text())
+    assert ledger.verdict_box().text == scoreboard.verdict_box(saved["claims"], preset="smoke")
+    assert '**Reproduced** (1)' in ledger.verdict_box().text and 'href="#the-rate"' in ledger.verdict_box().text

@@ -86,3 +86,11 @@ def test_nan_targets_are_rejected_before_training():
     y[0, 0] = float("inf")
     with pytest.raises(data.DataError, match="training targets"):
         train.fit(net, ds.x, y, epochs=1, lr=0.1, progress=False)
+
+
+def test_weights_that_overflow_on_the_last_step_are_a_divergence_not_a_result():
+    gen = torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    x, y = torch.randn(16, 4, generator=gen), torch.randint(0, 3, (16,), generator=gen)
+    with pytest.raises(DivergenceError, match="non-finite weights after epoch 1"):
+        train.fit(net, 1e5 * x, y, epochs=1, lr=1e30, loss="mse")  # the loss before the step is finite

@@ -4,9 +4,15 @@ Call `enable()` once at the top of a chapter. Each chart then renders as
 - a Vega-Lite mime bundle, which JupyterLab draws by itself (offline), and
 - an HTML `<div>` plus a `vegaEmbed(...)` call, which the built site draws with the Vega bundle that
   `book.build_site` writes into its static files (no CDN; see `vega_bundle_js`).
+
+The HTML form is laid out for the page (`site_panels`): a figure of side-by-side or stacked panels
+(`a | b`, `a & b`) becomes one Vega-Lite chart per panel in a wrapping row, each as wide as its share
+of the article ("container" width), so panels sit side by side where they fit and stack on a phone;
+titles become HTML headings that wrap. JupyterLab still gets the figure as composed.
 """
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from typing import Any, Sequence
@@ -17,14 +23,32 @@ import pandas as pd
 
 PALETTE = ["#1f5f8b", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30343f", "#e07a5f"]
 VEGALITE_MIME = f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.lstrip('v').split('.')[0]}+json"
-_EMBED = """<div id="{id}" class="lw-chart"></div>
+_EMBED = """<div id="{id}" class="lw-chart"{style}></div>
 <script type="text/javascript">
 (function () {{
   var spec = {spec};
-  function draw() {{ vegaEmbed("#{id}", spec, {{"renderer": "svg", "actions": false}}); }}
-  if (window.vegaEmbed) {{ draw(); }} else {{ document.addEventListener("DOMContentLoaded", draw); }}
+  function draw() {{
+    var el = document.getElementById("{id}");
+    vegaEmbed(el, spec, {{"renderer": "svg", "actions": false}}).then(function () {{
+      if (!window.ResizeObserver || spec.width !== "container") return;
+      var width = el.clientWidth;  // Vega re-reads a "container" width on window resize only
+      new ResizeObserver(function () {{
+        if (el.clientWidth !== width) {{ width = el.clientWidth; window.dispatchEvent(new Event("resize")); }}
+      }}).observe(el);
+    }});
+  }}
+  // after the whole page is parsed: a panel's width depends on the panels after it in its row
+  if (document.readyState === "loading") {{ document.addEventListener("DOMContentLoaded", draw); }} else {{ draw(); }}
 }})();
 </script>"""
+# A panel of a multi-panel figure is at least PANEL_MIN px wide: two fit side by side in a `full-width`
+# cell at 1300 px (the article is ~700 px, ~950 px with the margin), one per row in the article.
+PANEL_MIN, PANEL_MAX = 400, 760
+_TITLE_STYLE = "font-size:0.85rem;margin:0.25rem 0 0.1rem"
+_CONCAT = ("hconcat", "vconcat", "concat")
+# Top-level keys a panel can do without (layout of the whole figure) or takes along (data, config).
+_FIGURE_KEYS = {"$schema", "config", "datasets", "data", "title", "resolve", "spacing", "columns", "center",
+                "bounds", "padding", "autosize", "background", "usermeta", *_CONCAT}
 
 
 def _theme() -> alt.theme.ThemeConfig:
@@ -32,7 +56,7 @@ def _theme() -> alt.theme.ThemeConfig:
         "view": {"continuousWidth": 380, "continuousHeight": 260, "stroke": None},
         "range": {"category": PALETTE},
         "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#e8e8e8", "titleFontWeight": "normal"},
-        "legend": {"labelFontSize": 11, "titleFontSize": 12},
+        "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 140},
         "title": {"fontSize": 13, "anchor": "start", "fontWeight": "normal"},
         "line": {"strokeWidth": 2},
         "point": {"size": 40, "filled": True},
@@ -40,9 +64,98 @@ def _theme() -> alt.theme.ThemeConfig:
 
 
 def render(spec: dict) -> dict[str, Any]:
-    """Return the mime bundle of a Vega-Lite `spec`: Vega-Lite JSON plus offline-embeddable HTML."""
-    html = _EMBED.format(id=f"lw-{uuid.uuid4().hex[:12]}", spec=json.dumps(spec))
-    return {VEGALITE_MIME: spec, "text/html": html}
+    """Return the mime bundle of a Vega-Lite `spec`: Vega-Lite JSON plus offline-embeddable HTML.
+
+    The HTML is laid out for the page (see `site_panels` and the module docstring).
+    """
+    return {VEGALITE_MIME: spec, "text/html": site_html(spec)}
+
+
+def site_html(spec: dict, id_prefix: str | None = None) -> str:
+    """Return the HTML that draws `spec` on the site: one `.lw-chart` per panel, in a wrapping row.
+
+    Element ids are `id_prefix`-0, -1, ... (default: a random prefix; give one for output that must
+    be the same bytes every time, as the site build does).
+    """
+    prefix = id_prefix or f"lw-{uuid.uuid4().hex[:12]}"
+    title, panels = site_panels(spec)
+    if len(panels) == 1 and not title:
+        return _embed(panels[0][1], panels[0][0], f"{prefix}-0")
+    cells = []
+    for i, (panel_title, panel) in enumerate(panels):
+        grow = "flex:1 1 {}px;max-width:{}px;min-width:0".format(PANEL_MIN, PANEL_MAX)
+        cells.append(f'<div class="lw-panel" style="{grow}">{_embed(panel, panel_title, f"{prefix}-{i}")}</div>')
+    head = f'<div class="lw-figure-title" style="{_TITLE_STYLE}">{_html_text(title)}</div>' if title else ""
+    return (f'<div class="lw-figure">{head}<div class="lw-panels" style="display:flex;flex-wrap:wrap;'
+            f'gap:0.5rem 1.5rem;align-items:flex-start">' + "".join(cells) + "</div></div>")
+
+
+def is_multi_panel(spec: dict) -> bool:
+    """Return whether `spec` shows as more than one panel on the site (a cell worth `full-width`)."""
+    return len(site_panels(spec)[1]) > 1
+
+
+def _embed(spec: dict, title: Any, element_id: str) -> str:
+    fits = spec.get("width") == "container"
+    html = _EMBED.format(id=element_id, spec=json.dumps(spec, sort_keys=True),
+                         style=' style="width:100%"' if fits else ' style="max-width:100%;overflow-x:auto"')
+    head = f'<div class="lw-chart-title" style="{_TITLE_STYLE}">{_html_text(title)}</div>' if title else ""
+    return head + html
+
+
+def _html_text(title: Any) -> str:
+    import html
+
+    if isinstance(title, dict):
+        title = title.get("text", "")
+    if isinstance(title, (list, tuple)):
+        title = " ".join(map(str, title))
+    return html.escape(str(title))
+
+
+def site_panels(spec: dict) -> tuple[Any, list[tuple[Any, dict]]]:
+    """Return (figure title, [(panel title, panel spec)]) of a Vega-Lite `spec`, for the page.
+
+    A concatenation (hconcat, vconcat, concat, nested) is split into its panels, each a complete spec
+    with the figure's config and only the datasets it uses. A single or layered view gets width
+    "container" (it fits its column); a facet keeps its own size. Titles are taken out of the specs
+    (the page shows them as HTML, which wraps). A figure with anything else at its top level
+    (a transform, selections shared across panels) is kept whole.
+    """
+    datasets = spec.get("datasets", {})
+    spec = copy.deepcopy({k: v for k, v in spec.items() if k != "datasets"})  # the caller's stays as it is
+    if any(k in spec for k in _CONCAT) and set(spec) <= _FIGURE_KEYS:
+        top = {k: spec[k] for k in ("$schema", "config") if k in spec}
+        panels = [_fit({**top, **part}, datasets) for part in _flatten_concat(spec)]
+        return spec.get("title"), panels
+    return None, [_fit(spec, datasets)]
+
+
+def _flatten_concat(spec: dict, data: Any = None) -> list[dict]:
+    """Return the panels of a (nested) concatenation, each with the data it inherits."""
+    data = spec.get("data", data)
+    for key in _CONCAT:
+        if key in spec and set(spec) <= _FIGURE_KEYS:
+            return [p for part in spec[key] for p in _flatten_concat(part, data)]
+    return [spec if data is None or "data" in spec else {"data": data, **spec}]
+
+
+def _fit(panel: dict, datasets: dict) -> tuple[Any, dict]:
+    title = panel.pop("title", None)
+    if title is None and "layer" in panel:
+        title = next((layer.pop("title") for layer in panel["layer"] if "title" in layer), None)
+    if datasets:
+        text = json.dumps(panel)
+        used = {name: rows for name, rows in datasets.items() if json.dumps(name) in text}
+        panel["datasets"] = used
+        if not used:
+            panel.pop("datasets")
+    if "mark" in panel or "layer" in panel:  # a single or layered view: as wide as its column
+        panel["width"] = "container"
+        for layer in panel.get("layer", []):
+            layer.pop("width", None)
+        panel["autosize"] = {"type": "fit-x", "contains": "padding"}
+    return title, panel
 
 
 def enable() -> None:
@@ -51,6 +164,20 @@ def enable() -> None:
     alt.renderers.register("layerwise", render)
     alt.renderers.enable("layerwise")
     alt.data_transformers.disable_max_rows()
+
+
+def verdict_bars(rows: Sequence[dict], colors: dict[str, str]) -> alt.Chart:
+    """Return a stacked horizontal bar per chapter of its claims by verdict.
+
+    rows: one dict per claim with "chapter", "verdict" and "order" (the verdict's place in `colors`).
+    """
+    df = pd.DataFrame(rows, columns=["chapter", "verdict", "order"])
+    scale = alt.Scale(domain=list(colors), range=list(colors.values()))
+    return alt.Chart(df, height=alt.Step(18)).mark_bar().encode(
+        x=alt.X("count():Q", title="claims"), y=alt.Y("chapter:N", title=None, sort=None),
+        color=alt.Color("verdict:N", scale=scale, title=None, legend=alt.Legend(orient="bottom")),
+        order=alt.Order("order:Q"), tooltip=["chapter", "verdict", "count()"],
+    ).configure_view(stroke=None).configure_axis(labelFontSize=11, titleFontSize=12, labelLimit=260)
 
 
 def vega_bundle_js() -> str:
@@ -70,12 +197,15 @@ def _scale(log: bool) -> alt.Scale:
 
 def line(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, x_title: str | None = None,
          y_title: str | None = None, title: str = "", log_x: bool = False, log_y: bool = False,
-         points: bool = True, band: tuple[str, str] | None = None, width: int | None = None) -> alt.Chart:
+         points: bool = True, band: tuple[str, str] | None = None, width: int | None = None,
+         integer_x: bool = False) -> alt.Chart:
     """Return a line chart of `y` against `x` (one line per `color`), with tooltips.
 
-    `band=(lo, hi)` adds a shaded band between two columns (e.g. mean -/+ std).
+    `band=(lo, hi)` adds a shaded band between two columns (e.g. mean -/+ std); `integer_x` puts
+    ticks on whole numbers only (layers, depths).
     """
-    enc = dict(x=alt.X(x, title=x_title or x, scale=_scale(log_x)),
+    axis = alt.Axis(tickMinStep=1, format="d") if integer_x else alt.Axis()
+    enc = dict(x=alt.X(x, title=x_title or x, scale=_scale(log_x), axis=axis),
                y=alt.Y(y, title=y_title or y, scale=_scale(log_y)),
                tooltip=[c for c in (x, y, color) if c])
     if color:
@@ -92,7 +222,8 @@ def line(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, x_title:
 def by_layer(df: pd.DataFrame, y: str, *, color: str | None = None, y_title: str | None = None,
              title: str = "", log_y: bool = False, layer: str = "layer") -> alt.Chart:
     """Return the per-layer profile of a measure: `y` against layer index l (0 = input)."""
-    return line(df, layer, y, color=color, x_title="layer l", y_title=y_title, title=title, log_y=log_y)
+    return line(df, layer, y, color=color, x_title="layer l", y_title=y_title, title=title, log_y=log_y,
+                integer_x=True)
 
 
 def heatmap(matrix: np.ndarray | Any, *, title: str = "", x_title: str = "layer", y_title: str = "layer",
@@ -129,7 +260,7 @@ def scatter(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, x_tit
 
 def standalone_html(chart: alt.TopLevelMixin, title: str = "") -> str:
     """Return a self-contained HTML page that draws `chart` offline (the Vega bundle inlined, ~1 MB)."""
-    body = render(chart.to_dict())["text/html"]
+    body = site_html(chart.to_dict())
     return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\n"
             f"<script>{vega_bundle_js()}</script></head>\n<body>\n{body}\n</body></html>\n")
 

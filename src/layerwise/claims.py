@@ -42,6 +42,7 @@ with the choice is inconclusive and says where it changes.
 """
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -251,7 +252,8 @@ class Ledger:
                 continue
             lines += [f"**{verdict.capitalize()}** ({len(group)})", ""]
             for c in group:
-                where = f" ([{c.section}](#{anchor(c.section)}))" if c.section else ""
+                # a raw HTML link: Sphinx ids of headings are not MyST reference targets
+                where = f' (<a href="#{anchor(c.section)}">{html.escape(c.section)}</a>)' if c.section else ""
                 lines.append(f"- *{c.statement}* (`{c.id}`, {c.source}){where}: measured {c.measured}; "
                              f"control {c.control['name']}: {c.control['measured']}. {c.reason}."
                              + (f" {c.explain}" if c.explain else ""))
@@ -259,13 +261,11 @@ class Ledger:
         return Markdown("\n".join(lines))
 
     def verdict_box(self) -> "Markdown":
-        """Return a short box of the claims by verdict (for the top of a chapter)."""
-        n = self.counts()
-        items = [f"{c.verdict}: {c.statement}" + (f" ([{c.section}](#{anchor(c.section)}))" if c.section else "")
-                 for c in self.claims]
-        body = "\n".join(f"- {i}" for i in items)
-        return Markdown(f":::{{admonition}} Verdicts: {n[REPRODUCED]} reproduced, {n[NOT_REPRODUCED]} not "
-                        f"reproduced, {n[INCONCLUSIVE]} inconclusive\n{body}\n:::\n")
+        """Return the results box of the claims by verdict (the box the site puts at the top of the
+        chapter, `scoreboard.verdict_box`), each claim linked to its section."""
+        from .scoreboard import verdict_box
+
+        return Markdown(verdict_box([asdict(c) for c in self.claims], preset=getattr(self.cfg, "preset", "")))
 
     def _sanity_line(self) -> str:
         entries = self.sanity_entries
@@ -450,8 +450,8 @@ def _judge(test: Any, rule: str, margin: str, values: dict[str, Any], control: d
     if verdict != REPRODUCED or margin:
         return verdict, reason
     if kind == "mean-ci":
-        c_verdict, c_reason = _judge_interval(test, control)
-        faked = c_verdict != NOT_REPRODUCED
+        ends, c_reason = _interval_ends(test, control)
+        faked = PASS in ends  # an end that only ties the threshold does not fake the effect
     else:
         c_outcomes = [evaluate_value(test, v) for v in control.values()]
         faked = PASS in c_outcomes
@@ -484,13 +484,24 @@ def _tally(outcomes: dict[str, str], k: int, rule: str) -> tuple[str, str]:
     return INCONCLUSIVE, f"{why}: {text}, {fails} fail (rule: {rule})"
 
 
-def _judge_interval(test: Any, values: dict[str, Any]) -> tuple[str, str]:
+def _interval_ends(test: Any, values: dict[str, Any]) -> tuple[list[str], str]:
+    """Return the outcomes of `test` at both ends of the bootstrap interval of the mean, and its text."""
     text = str(test).strip()
     if not re.fullmatch(rf"(>=|<=|>|<)\s*{_NUM}", text):
         raise ClaimError(f"rule 'mean-ci' needs a one-sided comparison test ('>= a', '< a'...), got {test!r}")
-    lo, hi = bootstrap_mean_interval([_scalar(v, "mean-ci") for v in values.values()])
-    ends = [evaluate_value(text, lo), evaluate_value(text, hi)]
-    interval = f"95% bootstrap interval of the mean [{lo:.4g}, {hi:.4g}] over {len(values)} seeds"
+    scalars = [_scalar(v, "mean-ci") for v in values.values()]
+    if len(scalars) < 2:
+        return [TIE, TIE], f"one seed ({scalars[0]:.4g}) gives no interval"
+    lo, hi = bootstrap_mean_interval(scalars)
+    return ([evaluate_value(text, lo), evaluate_value(text, hi)],
+            f"95% bootstrap interval of the mean [{lo:.4g}, {hi:.4g}] over {len(values)} seeds")
+
+
+def _judge_interval(test: Any, values: dict[str, Any]) -> tuple[str, str]:
+    text = str(test).strip()
+    ends, interval = _interval_ends(test, values)
+    if ends == [TIE, TIE] and len(values) < 2:
+        return INCONCLUSIVE, interval
     if ends == [PASS, PASS]:
         return REPRODUCED, f"{interval} passes {text!r}"
     if ends == [FAIL, FAIL]:

@@ -3,8 +3,8 @@
     layerwise chapters
     layerwise params 04                     every parameter with its smoke/book/paper values and help
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
-    layerwise book [--preset book] [--force] [--only 01,04]
-    layerwise scoreboard
+    layerwise book [--preset book] [--force] [--only 01,04] [--jobs N]
+    layerwise scoreboard [--against OTHER_BUILD]
     layerwise sweep 01 -p epochs 50,100 -p seed 0,1 [--executor local|dask|submitit]
 """
 from __future__ import annotations
@@ -12,11 +12,26 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from typing import Sequence
 
-from . import config
-from .data import DataError
 from .io import OutputError, read_json
+
+
+class _Lazy:
+    """A module imported on first attribute access (config and data import torch, which takes seconds:
+    the Ctrl-C handler is installed before)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+config = _Lazy("layerwise.config")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--force", action="store_true", help="re-execute chapters that are up to date")
     book.add_argument("--only", default="", help="comma-separated chapter numbers to execute")
     book.add_argument("--no-site", action="store_true", help="execute chapters but do not build the site")
-    sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run")
+    book.add_argument("--jobs", type=int, default=None,
+                      help="chapters run at once, each in a single-threaded kernel (default: the CPU cores)")
+    board = sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run",
+                           description="Print every chapter's claims and verdicts from the last book run "
+                           "(exit code 1 when a chapter failed). With --against OTHER_BUILD, print the claims "
+                           "whose verdict differs between OTHER_BUILD and this book (exit code 1 when any does).")
+    board.add_argument("--against", default=None, metavar="OTHER_BUILD",
+                       help="another build to compare with: a book folder, its _build folder, or a folder of "
+                            "executed chapters (<slug>/claims.json), e.g. a copy of _build/chapters from a GPU run")
     params = sub.add_parser("params", help="list a chapter's parameters: smoke, book and paper values, help")
     params.add_argument("chapter", help="chapter number, e.g. 04")
     _sweep_parser(sub)
@@ -119,8 +142,12 @@ def cmd_book(args: argparse.Namespace) -> int:
     from .book import build_site, run_book
 
     only = [c for c in args.only.split(",") if c.strip()]
+    if args.preset not in config.PRESET_NAMES:
+        raise config.ConfigError(f"preset must be one of {', '.join(config.PRESET_NAMES)}, got {args.preset!r}")
+    if args.jobs is not None and args.jobs < 1:
+        raise config.ConfigError(f"--jobs must be an integer >= 1, got {args.jobs}")
     results = run_book(preset=args.preset, force=args.force, only=only or None, root=args.root,
-                       device=args.device, progress=not args.quiet)
+                       device=args.device, progress=not args.quiet, jobs=args.jobs, log=_flush_print)
     failed = [r.chapter for r in results if not r.ok]
     if not args.no_site:
         index = build_site(root=args.root)
@@ -153,8 +180,34 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
 
     root = book_root(args.root)
     rows = scoreboard.gather(chapters_dir(root), discover(root))
-    print(scoreboard.to_text(rows), end="")
-    return 0 if all(r.claim for r in rows) else 1
+    if args.against is None:
+        print(scoreboard.to_text(rows), end="")
+        return 0 if all(r.claim for r in rows) else 1
+    other = _chapters_folder(args.against)
+    before = scoreboard.gather(other, discover(root))
+    changed = scoreboard.compare(before, rows)
+    print(f"{other}: {scoreboard.summary(before)}\n{chapters_dir(root)}: {scoreboard.summary(rows)}\n")
+    if not changed:
+        print("no verdict changed")
+        return 0
+    table = [("chapter", "claim", "was", "now")] + changed
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    print(f"{len(changed)} verdict{'s' if len(changed) != 1 else ''} changed:")
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 1
+
+
+def _chapters_folder(path: str):
+    """Return the folder of executed chapters in `path` (a book folder, its _build, or the folder itself)."""
+    from pathlib import Path
+
+    base = Path(path).expanduser()
+    for candidate in (base / "_build" / "chapters", base / "chapters", base):
+        if candidate.is_dir() and any(candidate.glob("*/run.json")):
+            return candidate
+    raise config.ConfigError(f"--against {path}: no executed chapters there (expected <slug>/run.json in "
+                             f"{path}, {path}/chapters or {path}/_build/chapters)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -173,21 +226,43 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _flush_print(text: str) -> None:
+    print(text, flush=True)
+
+
 def _interrupt(signum, frame) -> None:
+    """Ctrl-C or SIGTERM: kill every chapter kernel at once, then unwind (no partial result is kept).
+
+    Further signals are ignored while the run cleans up, so a second Ctrl-C cannot interrupt the
+    cleanup half-way."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    book = sys.modules.get("layerwise.book")  # never import inside a handler (it may run mid-import)
+    if book is not None:
+        book.stop_kernels()
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `layerwise` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)  # a killed run cleans up like Ctrl-C: no partial result
-    handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard, "params": cmd_params,
-               "sweep": cmd_sweep}[args.command]
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a killed run cleans up like Ctrl-C: no partial result
+            previous[sig] = signal.signal(sig, _interrupt)
     try:
-        return handler(args)
-    except (config.ConfigError, DataError, OutputError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        args = _parser().parse_args(argv)
+        handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard,
+                   "params": cmd_params, "sweep": cmd_sweep}[args.command]
+        from .data import DataError
+
+        try:
+            return handler(args)
+        except (config.ConfigError, DataError, OutputError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     except KeyboardInterrupt:
         print("interrupted; no partial result was kept", file=sys.stderr)
         return 130
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -302,13 +302,24 @@ class VAE(nn.Module):
     mean_i KL(q(z|x_i) || N(0, I)) in `self.kl` for `train.fit(..., extra_loss=VAE.kl_loss)`. In eval
     mode z = mu.
 
+    `likelihood` is the decoder's: "gaussian" (the last layer is the reconstruction; train with
+    `loss="mse"`, squared error) or "bernoulli" (the authors' binary cross-entropy: the last layer gives
+    one logit per output, `decode` returns the probabilities sigmoid(logit), and `forward` returns the
+    two-class logits (n, 2, in_dim) = [0, logit], so that `train.fit(loss="ce")` on binary targets
+    (n, in_dim) computes the mean per-output binary cross-entropy; add `VAE.kl_per_output` to keep the
+    ELBO's balance, (sum_j BCE_j + KL) / in_dim).
+
     `features(x)` (the deterministic mean path, any mode) returns 2 * depth + 3 tensors:
         [x (n, in_dim), e_1..e_depth (n, width), mu (n, latent_dim), d_1..d_depth (n, width),
          reconstruction (n, in_dim)]; `latent_index` = depth + 1 is the position of mu.
     """
 
-    def __init__(self, in_dim: int, *, width: int = 128, depth: int = 2, latent_dim: int = 2, seed: int = 0):
+    def __init__(self, in_dim: int, *, width: int = 128, depth: int = 2, latent_dim: int = 2, seed: int = 0,
+                 likelihood: str = "gaussian"):
         super().__init__()
+        if likelihood not in ("gaussian", "bernoulli"):
+            raise ModelError(f"likelihood must be 'gaussian' or 'bernoulli', got {likelihood!r}")
+        self.likelihood = likelihood
         for name, value in (("in_dim", in_dim), ("width", width), ("depth", depth), ("latent_dim", latent_dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ModelError(f"{name} must be an integer >= 1, got {value!r}")
@@ -331,26 +342,45 @@ class VAE(nn.Module):
         return self.mu_head(x), self.logvar_head(x), hs
 
     def decode(self, z: torch.Tensor, *, hidden: bool = False):
-        """Return the reconstruction (n, in_dim) of latents z (n, latent_dim) (and [d_1..] if hidden)."""
+        """Return the reconstruction (n, in_dim) of latents z (n, latent_dim) (and [d_1..] if hidden);
+        for a Bernoulli decoder the pixel probabilities."""
+        out, hs = self._decode_raw(z)
+        if self.likelihood == "bernoulli":
+            out = torch.sigmoid(out)
+        return (out, hs) if hidden else out
+
+    def _decode_raw(self, z: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         hs = []
         for layer in self.decoder:
             z = torch.relu(layer(z))
             hs.append(z)
-        return (self.out(z), hs) if hidden else self.out(z)
+        return self.out(z), hs
+
+    def _likelihood_output(self, z: torch.Tensor) -> torch.Tensor:
+        out, _ = self._decode_raw(z)
+        if self.likelihood == "bernoulli":
+            return torch.stack([torch.zeros_like(out), out], 1)
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the reconstruction (n, in_dim); in train mode from a sampled z, and set `self.kl`."""
+        """Return the reconstruction (n, in_dim) (Gaussian) or the two-class logits (n, 2, in_dim)
+        (Bernoulli); in train mode from a sampled z. Sets `self.kl`."""
         mu, logvar, _ = self.encode(x)
         self.kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
         if not self.training:
-            return self.decode(mu)
+            return self._likelihood_output(mu)
         eps = torch.randn(mu.shape, generator=self.gen, dtype=mu.dtype).to(mu.device)
-        return self.decode(mu + (0.5 * logvar).exp() * eps)
+        return self._likelihood_output(mu + (0.5 * logvar).exp() * eps)
 
     @staticmethod
     def kl_loss(model: "VAE", out: torch.Tensor) -> torch.Tensor:
         """Return the KL term the last forward stored (the `extra_loss` hook of `train.fit`)."""
         return model.kl
+
+    @staticmethod
+    def kl_per_output(model: "VAE", out: torch.Tensor) -> torch.Tensor:
+        """Return KL / in_dim: the KL term on the scale of a per-output mean reconstruction loss."""
+        return model.kl / model.out_dim
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Return [x, e_1..e_depth, mu, d_1..d_depth, reconstruction] along the mean path."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 
 from .data import check_finite, one_hot
+from .ensemble import Ensemble, EnsembleError
 
 LOSSES = ("mse", "ce")
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -22,13 +23,25 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class History:
-    """What `fit` returns: the loss per epoch (index 0 = before training), snapshots, why it stopped."""
+    """What `fit` returns: the loss per epoch (index 0 = before training), snapshots, why it stopped.
+
+    For an `ensemble.Ensemble`, `member_loss[e]` holds the M members' losses at epoch e, `loss[e]` their
+    mean, and `member(m)` is member m's own History.
+    """
 
     loss: list[float] = field(default_factory=list)
     snapshots: list[tuple[int, Any]] = field(default_factory=list)
     epochs_run: int = 0
     steps: int = 0
     stopped_early: bool = False
+    member_loss: list[list[float]] = field(default_factory=list)
+
+    def member(self, m: int) -> "History":
+        """Return member m's History of an ensemble run (`loss` = its own losses; snapshots shared)."""
+        if not self.member_loss:
+            raise ValueError("this History is not an ensemble's: it has no member losses")
+        return History([row[m] for row in self.member_loss], list(self.snapshots), self.epochs_run, self.steps,
+                       self.stopped_early)
 
 
 def loss_fn(out: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
@@ -48,7 +61,7 @@ def cosine_lr(epoch: int, epochs: int, lr: float, lr_min: float) -> float:
 def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float, loss: str = "mse",
         batch_size: int = 0, optimizer: str = "sgd", momentum: float = 0.0, weight_decay: float = 0.0,
         schedule: str = "constant", lr_min: float = 0.0, stop_loss: float | None = None,
-        sd_coef: float = 0.0, seed: int = 0, callback: Callable[[int, nn.Module], Any] | None = None,
+        sd_coef: float = 0.0, seed: int | Sequence[int] = 0, callback: Callable[[int, nn.Module], Any] | None = None,
         snapshot_epochs: Iterable[int] = (), progress: bool | None = None,
         make_optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
         extra_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> History:
@@ -62,14 +75,21 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
     `snapshot_epochs`; its return values are kept in `History.snapshots`. `make_optimizer` replaces
     the built-in optimizers (e.g. a Gram-preserving wrapper). `extra_loss(model, out)` is added to every
     minibatch loss (e.g. a VAE's KL term, `models.VAE.kl_loss`). Raises DivergenceError on NaN/inf loss.
+
+    `model` may be an `ensemble.Ensemble` of M members: they are trained at once on the sum of their
+    losses, each exactly as `fit` would train it alone (see ensemble.py); `seed` is then one int (the
+    same minibatch order for all) or M ints (member m's order from seed[m]). `History.member_loss`
+    holds the per-member losses. stop_loss, extra_loss and make_optimizer are refused for an ensemble.
     """
     _check_fit_args(loss, optimizer, schedule, epochs, lr, batch_size)
+    members = model.members if isinstance(model, Ensemble) else 0
+    seeds = _check_ensemble_args(model, members, seed, stop_loss, extra_loss, make_optimizer)
     device = next(model.parameters()).device
     x = check_finite(x, "training inputs").to(device)
     target = _targets(y, model, x, loss).to(device)
     opt = make_optimizer(model.parameters()) if make_optimizer else _optimizer(
         model, optimizer, lr, momentum, weight_decay)
-    gen = torch.Generator().manual_seed(seed)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
     n = x.shape[0]
     bs = n if batch_size <= 0 else min(batch_size, n)
     wanted = set(snapshot_epochs)
@@ -83,28 +103,31 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
         rate = cosine_lr(epoch - 1, epochs, lr, lr_min) if schedule == "cosine" else lr
         for group in opt.param_groups:
             group["lr"] = rate
-        order = torch.randperm(n, generator=gen) if bs < n else None
+        # one permutation per seed: (n,) for one model or one seed, (M, n) for an ensemble with M seeds
+        order = (torch.stack([torch.randperm(n, generator=g) for g in gens]) if len(gens) > 1
+                 else torch.randperm(n, generator=gens[0])) if bs < n else None
+        per_member = order is not None and order.dim() == 2
         total = 0.0
         for start in range(0, n, bs):
-            idx = order[start:start + bs].to(device) if order is not None else slice(None)
+            idx = order[..., start:start + bs].to(device) if order is not None else slice(None)
             out = model(x[idx])
-            value = loss_fn(out, target[idx], loss)
-            if sd_coef:
-                value = value + 0.5 * sd_coef * out.pow(2).sum(-1).mean()
+            values = _objective(out, target[idx], loss, sd_coef, members, per_member)  # () or (M,)
+            value = values.sum()
             if extra_loss is not None:
                 value = value + extra_loss(model, out)
             if not torch.isfinite(value):
                 raise DivergenceError(
                     f"training diverged at epoch {epoch}, step {hist.steps} (loss = {value.item()}) with "
-                    f"lr = {rate:g}; lower lr or init_scale")
+                    f"lr = {rate:g}{_which_members(values)}; lower lr or init_scale")
             if epoch == 1 and start == 0:
-                hist.loss.append(value.item())  # the loss before the first step
+                _record(hist, value, values, members)  # the loss before the first step
             opt.zero_grad(set_to_none=True)
             value.backward()
             opt.step()
             hist.steps += 1
-            total += value.item() * (x[idx].shape[0] if order is not None else n)
-        hist.loss.append(total / n)
+            weight = (idx.shape[-1] if order is not None else n)
+            total = total + (values.detach().double() if members else value.item()) * weight
+        _record(hist, total / n, total / n, members)
         hist.epochs_run = epoch
         bar.update(1)
         bar.set_postfix(loss=f"{hist.loss[-1]:.3g}", refresh=False)
@@ -114,7 +137,64 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
             hist.stopped_early = True
             break
     bar.close()
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise DivergenceError(f"training diverged: non-finite weights after epoch {hist.epochs_run}, step {hist.steps} "
+                              f"(the last loss was finite) with lr = {rate:g}; lower lr or init_scale")
     return hist
+
+
+def _objective(out: torch.Tensor, target: torch.Tensor, loss: str, sd_coef: float, members: int,
+               per_member: bool) -> torch.Tensor:
+    """Return the minibatch objective: a scalar for one model, the (M,) member objectives for an ensemble.
+
+    out: (B, K) or, for an ensemble, (M, B, K); target: (B, ...) shared by the members, or (M, B, ...)
+    one minibatch per member when `per_member`.
+    """
+    def one(o: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        value = loss_fn(o, t, loss)
+        if sd_coef:
+            value = value + 0.5 * sd_coef * o.pow(2).sum(-1).mean()
+        return value
+
+    if not members:
+        return one(out, target)
+    return torch.func.vmap(one, in_dims=(0, 0 if per_member else None))(out, target)
+
+
+def _record(hist: History, value: Any, values: Any, members: int) -> None:
+    if members:
+        per = [float(v) for v in values.detach().reshape(-1)]
+        hist.member_loss.append(per)
+        hist.loss.append(sum(per) / len(per))
+    else:
+        hist.loss.append(value.item() if isinstance(value, torch.Tensor) else float(value))
+
+
+def _which_members(values: torch.Tensor) -> str:
+    if values.dim() == 0:
+        return ""
+    bad = [i for i, v in enumerate(values.detach().reshape(-1).tolist()) if not math.isfinite(v)]
+    return f" (ensemble members {bad})"
+
+
+def _check_ensemble_args(model: nn.Module, members: int, seed: Any, stop_loss: Any, extra_loss: Any,
+                         make_optimizer: Any) -> list[int]:
+    """Return the minibatch seeds: [seed] or, for an ensemble given one seed per member, the M seeds."""
+    if isinstance(seed, (list, tuple)):
+        if not members:
+            raise ValueError(f"seed must be one int for a single model, got {seed!r}")
+        if len(seed) != members:
+            raise ValueError(f"an ensemble of {members} members needs one seed or {members} seeds, got {len(seed)}")
+        seeds = [int(s) for s in seed]
+    else:
+        seeds = [int(seed)]
+    if members:
+        for name, value in (("stop_loss", stop_loss), ("extra_loss", extra_loss), ("make_optimizer", make_optimizer)):
+            if value is not None:
+                raise EnsembleError(f"{name} is not supported for an ensemble (members would stop at different "
+                                    "epochs, or a custom loss or optimizer may couple them); train the members "
+                                    "separately")
+    return seeds
 
 
 def _targets(y: torch.Tensor, model: nn.Module, x: torch.Tensor, loss: str) -> torch.Tensor:

@@ -1,9 +1,12 @@
 """Chapter 01, deep linear compression: its parameters (book defaults, smoke/paper values, help) and rules."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
 
 from ..config import ConfigError, Param
+from ..stats import linear_fit
 
 PARAMS = dict(
     n_per_class=Param(10, "points per class n of the theory data (Fig. 4)"),
@@ -16,12 +19,12 @@ PARAMS = dict(
     lr_min=Param(0.01, "final learning rate of the cosine schedule (theory nets)"),
     epochs=Param(5000, "epoch budget of the theory nets", smoke=400),
     stop_loss=Param(1e-11, "training stops once the loss falls below this (the interpolation the theory assumes)"),
-    n_seeds=Param(3, "seeds per claim (data draw and initialisation); claims need >= 3", smoke=1, paper=10),
+    n_seeds=Param(3, "seeds per claim (data draw and initialisation); claims need >= 3", smoke=3, paper=10),
     rate_init_scales=Param([0.1, 0.3, 0.5], "values of xi in the closed-form rate grid", smoke=[0.3]),
     rate_alphas=Param([1.0, 100.0], "values of alpha in the closed-form rate grid", smoke=[100.0]),
     sweep_depths=Param([4, 5, 6, 7, 8, 9, 10], "depths L of the depth sweep", smoke=[4, 6]),
     sweep_n_per_class=Param([10, 15, 20, 30, 50], "values of n of the sample-size sweep (N = n K past d breaks orthogonality)", smoke=[10, 20], paper=[10, 15, 20, 30, 50, 100]),
-    dataset=Param('digits', "data set of the nonlinear nets (Figs. 1, 5): mnist1d, digits, or a torchvision set with data_root", paper='cifar10'),
+    dataset=Param('mnist1d', "data set of the nonlinear nets (Figs. 1, 5): mnist1d, digits, or a torchvision set with data_root", paper='cifar10'),
     data_root=Param('', "folder holding torchvision data sets (paper preset)"),
     download=Param(False, "allow downloading a torchvision data set into data_root"),
     n_train=Param(0, "training samples of the nonlinear nets (0 = all; a stratified subset otherwise)", smoke=300),
@@ -48,3 +51,46 @@ def check(p: dict[str, Any]) -> None:
     if p["hybrid_nonlinear"] >= p["net_depth"]:
         raise ConfigError(f"hybrid_nonlinear must be < net_depth={p['net_depth']} (it counts hidden "
                           f"layers), got {p['hybrid_nonlinear']}")
+
+
+# --- what decides chapter 1's verdicts -------------------------------------------------------------
+
+def profile_stats(c: Sequence[float], d: Sequence[float]) -> dict[str, Any]:
+    """Return the per-seed measures of a compression profile read by the Fig. 4 claims.
+
+    c (L,): C_l for l = 0..L-1 (l = 0 the input); d (L,): D_l. Returns rate = exp(slope) of the
+    least-squares line of log C_l on l, r2_log_c its R^2, ratios C_l / C_(l-1) (L-1,), and for
+    l >= 1: r2_d (R^2 of the line D_l on l), d_slope, d (D_1..D_(L-1), rounded to 6 decimals: the
+    initial weights are drawn in float32, so an untrained net's D_l is constant only to ~1e-8, and
+    rounding makes it read as ties, not noise).
+    """
+    c, d = np.asarray(c, dtype=float), np.asarray(d, dtype=float)
+    if c.shape != d.shape or c.size < 3 or np.any(c <= 0):
+        raise ValueError(f"profile_stats needs >= 3 layers of positive C_l and matching D_l, got {c.size}, {d.size}")
+    layers = np.arange(c.size)
+    fit_c = linear_fit(layers, np.log(c))
+    fit_d = linear_fit(layers[1:], d[1:])
+    return dict(rate=float(np.exp(fit_c.slope)), r2_log_c=fit_c.r2, ratios=(c[1:] / c[:-1]).tolist(),
+                r2_d=fit_d.r2, d_slope=fit_d.slope, d=np.round(d[1:], 6).tolist())
+
+
+def rate_errors(measured: Sequence[float], predicted: Sequence[float]) -> list[float]:
+    """Return 100 |measured / predicted - 1| per entry: the relative error of a rate, in percent."""
+    m, p = np.asarray(measured, dtype=float), np.asarray(predicted, dtype=float)
+    return (100 * np.abs(m / p - 1)).tolist()
+
+
+def rank_profile_test(rank: Sequence[float], first: int) -> dict[str, Any]:
+    """Return {"from first": rank[first:], "last/max": rank[-1] / max(rank)} for the hybrid rank claim.
+
+    rank (M,) lists hidden layers 1..M in order; `first` is the 0-based position where the linear
+    layers' fall is read from.
+    """
+    r = [float(v) for v in rank]
+    return {"from first": r[first:], "last/max": r[-1] / max(r)}
+
+
+def compression_decades(c: Sequence[float]) -> dict[str, Any]:
+    """Return {"C": c, "decades": log10(c[0] / c[-1])}: how far a C_l profile falls, in decades."""
+    c = [float(v) for v in c]
+    return {"C": c, "decades": float(np.log10(c[0] / c[-1]))}

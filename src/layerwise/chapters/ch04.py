@@ -1,45 +1,66 @@
-"""Chapter 04, the equilibrium layer: its parameters (book defaults, smoke/paper values, help) and rules."""
+"""Chapter 04, the equilibrium layer: its parameters (book defaults, smoke/paper values, help), rules,
+and the helpers that decide its verdicts (tolerance hits, null predictors, relative peak position,
+per-seed slopes).
+
+Numbering. `depth` is the number of weight matrices of `models.MLP` (the one meaning across the
+book); the paper's and note 04's L is the number of hidden ReLU layers, L = depth - 1. Weight layers
+are numbered l = 1..L+1 (l = 1 acts on the input, l = L+1 is the readout), as in
+`metrics.alignment.peak_layer`.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from ..config import CHOICES, ConfigError, Param
+from ..metrics import signal_propagation as sp
+from ..stats import LineFit
 
 PARAMS = dict(
-    datasets=Param(['digits'], "", paper=['mnist', 'cifar10']),
-    data_root=Param('', ""),
-    download=Param(False, ""),
-    n_train=Param(0, "", smoke=200),
-    n_align=Param(100, "", smoke=30),
-    hidden_layers=Param(10, "", smoke=3),
-    width=Param(256, "", smoke=32),
-    lr=Param(0.01, ""),
-    scale_lr_with_depth=Param(True, ""),
-    momentum=Param(0.9, ""),
-    weight_decay=Param(0.0005, ""),
-    batch_size=Param(128, ""),
-    epochs=Param(40, "", smoke=3, paper=200),
-    stop_loss=Param(0.01, ""),
-    sweep_hidden_layers=Param([5, 10, 15, 20, 25], "", smoke=[2, 3, 4], paper=[10, 20, 30, 40, 50, 60, 70, 80, 90, 100]),
-    sweep_width=Param(128, "", smoke=32, paper=256),
-    sweep_epochs=Param(60, "", smoke=2, paper=200),
-    n_seeds=Param(3, "", smoke=1, paper=3),
-    theory_width=Param(2048, "", smoke=256),
-    theory_hidden_layers=Param(20, ""),
+    dataset=Param('mnist1d', "data set: mnist1d (offline, not linearly solvable), digits, or a torchvision set with "
+                  "data_root", paper='mnist'),
+    data_root=Param('', "folder holding torchvision data sets (paper preset)"),
+    download=Param(False, "allow downloading a torchvision data set into data_root"),
+    n_train=Param(0, "training examples (0 = all; a class-stratified subset otherwise)", smoke=300),
+    n_align=Param(50, "fixed, class-stratified training examples on which every alignment is measured "
+                  "(kernels are (10 n_align)^2 per layer)", smoke=20, paper=100),
+    depth=Param(11, "weight matrices of the section-3 network (L = depth - 1 hidden ReLU layers)", smoke=4),
+    width=Param(128, "hidden width of the section-3 network", smoke=16, paper=256),
+    lr=Param(0.01, "SGD learning rate at depth 11 (L = 10); see scale_lr_with_depth"),
+    scale_lr_with_depth=Param(True, "use lr * 10 / (depth - 1) at every depth (the NTK grows linearly with depth)"),
+    momentum=Param(0.9, "SGD momentum (Baratin et al.'s recipe)"),
+    weight_decay=Param(0.0005, "weight decay (Baratin et al.'s recipe)"),
+    batch_size=Param(128, "minibatch size (Baratin et al.'s recipe)"),
+    epochs=Param(30, "epoch budget of the section-3 network (training stops earlier at stop_loss)",
+                 smoke=2, paper=200),
+    stop_loss=Param(0.01, "training stops once an epoch's mean training loss falls below this"),
+    sweep_depths=Param([11, 21, 31, 41, 51], "depths of the depth sweep (L = depth - 1 = 10..50, note 04's range)",
+                       smoke=[3, 4, 5], paper=[11, 21, 31, 41, 51, 61, 71, 81, 91, 101]),
+    sweep_width=Param(64, "hidden width of the depth sweep", smoke=16, paper=256),
+    sweep_epochs=Param(30, "epoch budget of every network of the depth sweep", smoke=2, paper=200),
+    n_seeds=Param(5, "seeds per depth of the sweep (seed s = seed + i); claims need >= 3", smoke=1),
+    theory_width=Param(2048, "width of the network compared with the mean-field recursions", smoke=256),
+    theory_depth=Param(21, "weight matrices of that network (L = 20 hidden layers, note 04's setting)", smoke=6),
 )
 
 
 def check(p: dict[str, Any]) -> None:
-    bad = [d for d in p["datasets"] if d not in CHOICES["dataset"]]
-    if bad:
-        raise ConfigError(f"datasets must list names from {', '.join(CHOICES['dataset'])}, got {bad[0]!r} "
-                          "(e.g. -p datasets mnist,cifar10)")
-    for name, value in (("hidden_layers", p["hidden_layers"]), ("theory_hidden_layers", p["theory_hidden_layers"]),
-                        ("n_align", p["n_align"]), *(("sweep_hidden_layers", v) for v in p["sweep_hidden_layers"])):
-        if value < 1:
-            raise ConfigError(f"{name} must hold integers >= 1, got {value} (set it in the parameters cell "
-                              f"or with -p {name} VALUE)")
-    if p["n_align"] < 10 or p["n_align"] > 2000:
+    """Raise ConfigError for parameter combinations the chapter cannot run."""
+    hint = "(set it in the parameters cell or with -p NAME VALUE)"
+    if p["dataset"] not in CHOICES["dataset"]:
+        raise ConfigError(f"dataset must be one of {', '.join(CHOICES['dataset'])}, got {p['dataset']!r} {hint}")
+    for name, value in (("depth", p["depth"]), *(("sweep_depths", d) for d in p["sweep_depths"])):
+        if value < 3:
+            raise ConfigError(f"{name} must hold integers >= 3 (L >= 2 hidden layers, so that a layer lies between "
+                              f"the first and the readout), got {value} {hint.replace('NAME', name)}")
+    if p["theory_depth"] < 2:
+        raise ConfigError(f"theory_depth must be >= 2, got {p['theory_depth']} {hint.replace('NAME', 'theory_depth')}")
+    depths = p["sweep_depths"]
+    if len(depths) < 3 or any(b <= a for a, b in zip(depths, depths[1:])):
+        raise ConfigError(f"sweep_depths must list >= 3 increasing depths (a log-log slope needs three), got {depths} "
+                          "(e.g. -p sweep_depths 11,21,31)")
+    if not 10 <= p["n_align"] <= 2000:
         raise ConfigError(f"n_align must be in [10, 2000] (kernels are (10 n_align)^2 per layer), got {p['n_align']}")
     if min(p["width"], p["sweep_width"]) < 10:
         raise ConfigError(f"width and sweep_width must be >= 10 (the number of classes), got "
@@ -47,3 +68,129 @@ def check(p: dict[str, Any]) -> None:
     if 0 < p["n_train"] < p["n_align"]:
         raise ConfigError(f"n_train={p['n_train']} must be 0 (all) or >= n_align={p['n_align']}: the alignment "
                           "sample is drawn from the training set")
+
+
+# --- the helpers that decide verdicts ------------------------------------------------------------
+
+def hidden(depth: int) -> int:
+    """Return L = depth - 1, the number of hidden ReLU layers of an MLP with `depth` weight matrices."""
+    return int(depth) - 1
+
+
+def lr_for(depth: int, lr: float, scale_with_depth: bool = True) -> float:
+    """Return the learning rate of a net with `depth` weight matrices: lr * 10 / L (L = depth - 1), or lr."""
+    return lr * (10 / hidden(depth) if scale_with_depth else 1.0)
+
+
+def tolerance(depth: int) -> float:
+    """Return note 04's tolerance max(2, 0.15 L) around a predicted peak layer (L = depth - 1)."""
+    return max(2.0, 0.15 * hidden(depth))
+
+
+def hits(peaks: Mapping[int, float], predictions: Mapping[int, float]) -> dict[int, bool]:
+    """Return {depth: |peak - prediction| <= tolerance(depth)} for the depths in `peaks`.
+
+    peaks, predictions: {depth: weight-layer index}; a prediction may be fractional (the middle layer).
+    """
+    missing = sorted(set(peaks) - set(predictions))
+    if missing:
+        raise ValueError(f"no prediction for depth {missing[0]}")
+    return {d: bool(abs(float(peaks[d]) - float(predictions[d])) <= tolerance(d)) for d in peaks}
+
+
+def hit_fraction(peaks: Mapping[int, float], predictions: Mapping[int, float]) -> float:
+    """Return the fraction of depths at which `predictions` lands within the tolerance of `peaks`."""
+    h = hits(peaks, predictions)
+    return sum(h.values()) / len(h)
+
+
+def middle_layer(depth: int) -> float:
+    """Return the middle weight layer 1 + L / 2 of layers 1..L+1 (a fractional layer when L is odd)."""
+    return 1 + hidden(depth) / 2
+
+
+def random_interior_layers(depths: Sequence[int], seed: int) -> dict[int, int]:
+    """Return {depth: a layer drawn uniformly from the interior layers 2..L} (deterministic given `seed`)."""
+    rng = np.random.default_rng(seed)
+    return {int(d): int(rng.integers(2, hidden(d) + 1)) for d in depths}
+
+
+def relative_position(layer: float, depth: int) -> float:
+    """Return (l - 1) / L in [0, 1]: 0 at the first weight layer, 1 at the readout, 1/2 at `middle_layer`."""
+    return (float(layer) - 1) / hidden(depth)
+
+
+def peak_margin(profile: Sequence[float]) -> float:
+    """Return max_l A_l - max(A_1, A_{L+1}): how far the peak of an (L+1,) profile rises above both ends."""
+    a = np.asarray(profile, dtype=float).reshape(-1)
+    return float(a.max() - max(a[0], a[-1]))
+
+
+def interior(layer: int, depth: int) -> bool:
+    """Return whether weight layer `layer` is neither the first (1) nor the readout (depth)."""
+    return 1 < int(layer) < int(depth)
+
+
+def peak_slope(depths: Sequence[int], peaks: Sequence[float]) -> LineFit:
+    """Return the log-log fit of the peak layer against L = depth - 1 (note 04, claim 5), >= 3 points."""
+    return sp.power_law_fit([hidden(d) for d in depths], list(peaks))
+
+
+def window_slopes(c0, starts: Sequence[int], ratio: float = 5.0) -> dict[int, float]:
+    """Return {L0: log-log slope of the mean-field balance point over L in [L0, ratio * L0]}.
+
+    The balance point is taken in weight-layer numbering from the recursions started at the input
+    correlations `c0` (a float or a tensor of pairwise cosines), at 5 log-spaced L per window.
+    """
+    out = {}
+    for start in starts:
+        ls = sorted({int(round(v)) for v in np.geomspace(start, ratio * start, 5)})
+        bal = [sp.meanfield_correlations(L + 1, c0).balance() for L in ls]
+        out[int(start)] = float(sp.power_law_fit(ls, bal).slope)
+    return out
+
+
+def snapshot_grid(max_epochs: int) -> list[int]:
+    """Return the epochs 1, 2, 4, 8, ... up to max_epochs (a geometric grid, as Baratin et al. log at
+    floor(5 * 1.15^k) steps)."""
+    return [2 ** k for k in range(20) if 2 ** k <= max_epochs]
+
+
+def run_network(split, align_idx, depth: int, width: int, seed: int, epochs: int, *, lr: float, momentum: float,
+                weight_decay: float, batch_size: int, stop_loss: float, device="cpu",
+                snapshots: Sequence[int] = ()) -> dict[str, Any]:
+    """Train one He-initialised ReLU MLP (`depth` weight matrices, biases) with the chapter's recipe.
+
+    Returns a dict: depth, seed, diverged; init (LayerAlignment at initialisation), balance (the
+    balance point measured at initialisation, weight-layer numbering), ntk_scale (mean NTK diagonal
+    at init, summed over outputs); and when training did not diverge, final (LayerAlignment after
+    training), history, loss, epochs, test_acc. `align_idx` indexes the fixed alignment sample in
+    split.train; `lr` is used as given (see `lr_for`).
+    """
+    import torch
+
+    from .. import models, train
+    from ..metrics import alignment, ntk
+
+    xa, ya = split.train.x[align_idx].to(device), split.train.labels[align_idx].to(device)
+    net = models.MLP(split.train.x.shape[1], width, depth, split.train.n_classes, activation="relu", init="he",
+                     bias=True, seed=seed).to(device)
+    lk0 = ntk.tangent_kernels(net, xa)  # one set of kernels at init serves all three measurements
+    out = dict(depth=depth, seed=seed, diverged=False, init=alignment.kernel_alignments(lk0, ya),
+               balance=sp.kernel_correlations(lk0).balance(),
+               ntk_scale=float(ntk.output_trace(lk0.ntk(), lk0.n_outputs).diagonal().mean()))
+    del lk0
+    record = lambda epoch, model: alignment.layerwise_alignment(model, xa, ya)  # noqa: E731
+    try:
+        hist = train.fit(net, split.train.x, split.train.labels, epochs=epochs, lr=lr, loss="ce",
+                         batch_size=batch_size, momentum=momentum, weight_decay=weight_decay, stop_loss=stop_loss,
+                         seed=seed, callback=record if snapshots else None, snapshot_epochs=snapshots, progress=False)
+    except train.DivergenceError as err:
+        print(f"depth={depth} seed={seed}: {err}")
+        return {**out, "diverged": True}
+    final = alignment.layerwise_alignment(net, xa, ya)
+    net.eval()
+    with torch.no_grad():
+        acc = float((net(split.test.x.to(device)).argmax(1).cpu() == split.test.labels).float().mean())
+    return {**out, "final": final, "history": hist, "loss": hist.loss[-1], "epochs": hist.epochs_run,
+            "test_acc": acc}

@@ -263,6 +263,31 @@ def _weights(lam: torch.Tensor, ridge: float, rtol: float | None, n: int, d: int
     return keep.to(lam.dtype)
 
 
+def target_linearities(h: torch.Tensor, ys: Sequence[torch.Tensor], *, n_classes: int | None = None) -> list[float]:
+    """Return [target_linearity(h, y) for y in ys] from one eigendecomposition of H^T H (or H H^T).
+
+    h (n, d) uncentred features; ys: label vectors (n,) (or float targets) sharing the rows of h,
+    e.g. the true labels and a random relabelling as a control. Same rules as `target_linearity`
+    (ridge 0, default rtol); the Gram and its eigendecomposition, the costly part, are computed once.
+    """
+    if not ys:
+        return []
+    hd, _ = _check_tl(h, ys[0], n_classes, 0.0)
+    n, d = hd.shape
+    feature = d <= n
+    lam, vec = torch.linalg.eigh(hd.T @ hd if feature else hd @ hd.T)
+    weights = _weights(lam, 0.0, None, n, d, over_lam=feature)
+    out = []
+    for y in ys:
+        _, yc = _check_tl(h, y, n_classes, 0.0)
+        denom = yc.pow(2).sum()
+        if denom == 0:
+            raise GramError("target_linearities: the centred targets are all zero (a single class or constant y)")
+        proj2 = (vec.T @ (hd.T @ yc)).pow(2).sum(1) if feature else (vec.T @ yc).pow(2).sum(1)
+        out.append(float(((weights * proj2).sum() / denom).clamp(0.0, 1.0)))
+    return out
+
+
 def target_linearity_lstsq(h: torch.Tensor, y: torch.Tensor, *, n_classes: int | None = None) -> float:
     """Return TL = 1 - ||Y_c - H B||^2 / ||Y_c||^2 with B from torch.linalg.lstsq on the (n, d) system.
 

@@ -8,8 +8,9 @@ def linear_probe_accuracy(z_train: torch.Tensor, y_train: torch.Tensor, z_test: 
                           y_test: torch.Tensor | None = None, *, ridge: float = 1e-3) -> float:
     """Return the accuracy of a least-squares linear probe (with bias) from features to one-hot labels.
 
-    The probe minimises ||[Z 1] W - Y||^2 + lam ||W||^2 in closed form, lam = ridge * ||[Z 1]||_F^2 / (d+1)
-    (scale-invariant, so layers of very different norms are probed alike): the MSE probe of
+    The probe minimises ||[Z 1] W - Y||^2 + lam ||W||^2 in closed form, lam = ridge * ||Z_c||_F^2 / d with
+    Z_c the centred features (scale-invariant, so layers of very different norms are probed alike; the
+    constant column is left out of the scale, else it would dominate tiny features): the MSE probe of
     Wang et al. at convergence. Solved in feature space ((d+1)^2 system) or sample space (n^2),
     whichever is smaller. Evaluated on (z_test, y_test) when given, else on the training set.
     """
@@ -17,7 +18,9 @@ def linear_probe_accuracy(z_train: torch.Tensor, y_train: torch.Tensor, z_test: 
     k = int(y_train.max()) + 1
     y = torch.nn.functional.one_hot(y_train.long(), k).double()
     n, d = z.shape
-    lam = ridge * float(z.pow(2).sum()) / d
+    feats = z[:, :-1]
+    lam = ridge * float((feats - feats.mean(0)).pow(2).sum()) / max(d - 1, 1)
+    lam = max(lam, torch.finfo(z.dtype).tiny)
     if d <= n:
         w = torch.linalg.solve(z.T @ z + lam * torch.eye(d, dtype=z.dtype), z.T @ y)
     else:
