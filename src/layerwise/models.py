@@ -231,6 +231,66 @@ class SmallCNN(nn.Module):
         return [layer.weight for layer in self.layers]
 
 
+class SmallCNN1d(nn.Module):
+    """A small 1-D CNN for sequences such as MNIST-1D (Greydanus 2020), with per-layer features.
+
+    conv0 (kernel 5, padding 2) -> ReLU -> conv1 (kernel 3, padding 1) -> ReLU -> conv2 (kernel 3,
+    padding 1) -> ReLU -> flatten -> fc. Every conv has `channels` filters and stride 2, so each
+    halves the length (rounding up): a signal of length T gives lengths T1 = ceil(T/2), T2 =
+    ceil(T1/2), T3 = ceil(T2/2) (40 -> 20 -> 10 -> 5). Inputs arrive flat, (n, T) (the layout of
+    `data.Dataset`, one channel).
+
+    `features(x)` returns 5 flat tensors (differentiable), with c = channels:
+        [x (n, T), h_1 (n, c*T1), h_2 (n, c*T2), h_3 (n, c*T3), output (n, n_classes)]
+    (h_l after the ReLU). `layers` = [conv0, conv1, conv2, fc]. Initialisation: PyTorch's default
+    from a private generator seeded with `seed`. The book's stand-in for the convolutional baseline
+    of MNIST-1D (published test accuracy about 94%); the layer sizes are this book's choice.
+    """
+
+    def __init__(self, signal_length: int, n_classes: int, *, channels: int = 32, seed: int = 0):
+        super().__init__()
+        t = int(signal_length)
+        if t < 1 or channels < 1 or n_classes < 1:
+            raise ModelError(f"signal_length, channels and n_classes must be >= 1; got signal_length="
+                             f"{signal_length}, channels={channels}, n_classes={n_classes}")
+        lengths = [t]
+        for _ in range(3):
+            lengths.append((lengths[-1] + 1) // 2)  # stride 2 with "same" padding: ceil(T / 2)
+        self.signal_length, self.out_dim, self.depth, self.lengths = t, n_classes, 4, lengths
+        with seeded_rng(seed):
+            self.convs = nn.ModuleList([nn.Conv1d(1, channels, 5, stride=2, padding=2),
+                                        nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+                                        nn.Conv1d(channels, channels, 3, stride=2, padding=1)])
+            self.fc = nn.Linear(channels * lengths[3], n_classes)
+        self.layers = nn.ModuleList([*self.convs, self.fc])
+        self._channels = [1, channels, channels]
+        self.weight_multipliers = [1.0] * 4
+
+    def layer_forward(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        """Return layer i's flat output (0-based) from its flat input h (n, d_i)."""
+        if i == 3:
+            return self.fc(h)
+        z = torch.relu(self.convs[i](h.reshape(h.shape[0], self._channels[i], self.lengths[i])))
+        return z.flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits (n, n_classes) for flat sequences x (n, T)."""
+        for i in range(4):
+            x = self.layer_forward(i, x)
+        return x
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Return [x, h_1, h_2, h_3, output], flat (see the class docstring for the shapes)."""
+        out = [x]
+        for i in range(4):
+            out.append(self.layer_forward(i, out[-1]))
+        return out
+
+    def weights(self) -> list[torch.Tensor]:
+        """Return [conv0 (c, 1, 5), conv1, conv2 kernels (c, c, 3), fc weight (n_classes, c*T3)]."""
+        return [layer.weight for layer in self.layers]
+
+
 class VAE(nn.Module):
     """A Gaussian MLP VAE (Kingma and Welling) with per-layer features along the mean path.
 
