@@ -314,8 +314,8 @@ both.groupby(["depth", "width"])[[c for m in MEASURES for c in (m, f"{m}_init", 
 ).style.format(precision=4)
 
 # %% [markdown]
-# Claim 4 of note 01, with its thresholds: after gradient descent the residual is at most 0.07 and the
-# normalised balancedness at most 0.08 in every run, and the residual falls from the narrowest to the
+# Claim 4 of note 01, with its thresholds: after gradient descent the residual is at most $0.07$ and the
+# normalised balancedness at most $0.08$ in every run, and the residual falls from the narrowest to the
 # widest network. Each seed's value is its worst run over the whole grid. The bulk variance is a sanity
 # entry, not a claim: without weight decay the slice $\sigma_{K+1..d-K}$ of a hidden layer lies in the
 # untouched complement, equal to $\xi$ by construction (section 1), so it cannot fail (it is $0$ at
@@ -617,7 +617,7 @@ ledger.table().iloc[-2:]
 # The authors' project page shows a projection-head experiment: pre-train an extractor followed by
 # $m$ projection-head layers and a classifier, discard the head, and fit a new linear classifier on a
 # downstream task from the extractor's features. For $m=1..5$ the page reports transfer accuracy rising
-# from about 60% to 67% and the extractor's $C$ from about 0.009 to 0.12: *features closer to the loss
+# from about 60% to 67% and the extractor's $C$ from about $0.009$ to $0.12$: *features closer to the loss
 # are more collapsed and transfer worse* (note 01, claim 7). **The data sets, architecture and
 # training were not found**, so the design below is ours:
 #

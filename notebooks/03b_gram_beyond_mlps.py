@@ -725,7 +725,7 @@ ledger.closing()
 
 # %% [markdown]
 # **What changed since the previous edition.** The MLP runs moved from the 8×8 digits (where untrained
-# features already reach TL ≈ 0.88) to MNIST-1D; every claim has at least 3 seeds (8 paired seeds for the
+# features already sit near TL's ceiling) to MNIST-1D; every claim has at least 3 seeds (8 paired seeds for the
 # CNN) and a control; "last hidden > first hidden" is back, measured against the untrained network; the
 # half-gain order is strict, refined to the step where layers share an epoch, and a layer that never gains
 # is reported as such; the CNN comparison is paired with a fixed margin; the VAE uses the authors' binary

@@ -160,11 +160,6 @@ def test_ids_are_unique_across_kinds(ledger):
         ledger.claim(claim_id, statement="s", source="s", test="> 0", values=[1, 1, 1], control=Control("c", [0] * 3))
 
 
-def test_legacy_check_is_never_reproduced(ledger):
-    assert ledger.check("old", measured=0.5, test=">= 0.4", source="s", statement="st").verdict == INCONCLUSIVE
-    assert ledger.check("old2", measured=0.3, test=">= 0.4", source="s", statement="st").verdict == NOT_REPRODUCED
-
-
 def test_closing_section_is_rendered_from_the_run_with_the_authors_reading(ledger):
     claim(ledger, [0.95, 0.97, 0.91], [0.1, 0.1, 0.1], section="2. The rate",
           explain={REPRODUCED: "Measured {measured}.", NOT_REPRODUCED: "never shown"})

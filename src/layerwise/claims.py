@@ -168,21 +168,6 @@ class Ledger:
         self.entries.append(entry)
         return entry
 
-    def check(self, claim_id: str, *, measured: Any, test: str, source: str, statement: str,
-              passed: bool | None = None, note: str = "", section: str = "") -> Entry:
-        """Legacy single-value check without a control or seeds, kept while chapters are converted.
-
-        It can only be `not reproduced` or `inconclusive` (no control, one value): use `claim`.
-        """
-        self._new_id(claim_id)
-        ok = evaluate(test, measured) if passed is None else bool(passed)
-        entry = Entry(claim_id, "claim", statement, source, test, INCONCLUSIVE if ok else NOT_REPRODUCED,
-                      "the test passes, but no control or seeds were declared (legacy check)" if ok
-                      else "the test fails (legacy check, one value, no control)",
-                      format_measured(measured), _plain(measured), section=section, note=note)
-        self.entries.append(entry)
-        return entry
-
     def record(self, name: str, value: Any) -> float | None:
         """Declare a headline number of the run (saved under "numbers"); return it as a float.
 
