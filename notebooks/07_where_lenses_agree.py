@@ -122,13 +122,16 @@ cfg.table()
 # them; `layerwise.metrics.landmarks` reads the special layers and their bands), computed on the
 # training set unless stated:
 #
-# | lens | measure | special layer (read on hidden layers $1..L-1$) | band over |
-# | --- | --- | --- | --- |
-# | compression (Wang et al.) | $C_l=\operatorname{Tr}\Sigma_W^l/\operatorname{Tr}\Sigma_B^l$ | **compression onset**: the last layer with $C_l\ge(1-\text{tol})\max C$ | `onset_tols` |
-# | target linearity (Cha et al.) | $\mathrm{TL}_l=\|P_{H_l}Y_c\|^2/\|Y_c\|^2$ | **TL saturation**: the first layer within `tl_rel` of the last hidden layer's TL | `tl_rels` |
-# | tangent-kernel alignment (Lou et al.) | $A_l=A(K_l, yy^\top)$ of weight layer $l$, on `n_kernel` stratified examples | **alignment peak** $l^*$: the weight layer $l\in1..L$ with the largest $A_l$ | `n_kernel_draws` draws of the examples |
-# | rank (seed project) | numerical rank: eigenvalues of the centred covariance above a threshold times the largest | **rank peak**: the layer of largest rank | `rank_thresholds` |
-# | CKA (Masarczyk et al.) | linear CKA between all pairs of layers | **tunnel start**: `tunnel_start(rule="cka")`, the first layer $s$ such that every layer from $s$ to $L-1$ has CKA $\ge$ `cka_threshold` with layer $L-1$ | `cka_thresholds` |
+# | lens | measure | special layer (hidden layers $1..L-1$) |
+# | --- | --- | --- |
+# | compression (Wang et al.) | $C_l=\operatorname{Tr}\Sigma_W^l/\operatorname{Tr}\Sigma_B^l$ | **compression onset**: the last layer with $C_l\ge(1-\text{tol})\max C$ |
+# | target linearity (Cha et al.) | $\mathrm{TL}_l=\|P_{H_l}Y_c\|^2/\|Y_c\|^2$ | **TL saturation**: the first layer within `tl_rel` of the last hidden layer's TL |
+# | tangent-kernel alignment (Lou et al.) | $A_l=A(K_l, yy^\top)$ of weight layer $l$, on `n_kernel` stratified examples | **alignment peak** $l^*$: the weight layer $l\in1..L$ with the largest $A_l$ |
+# | rank (seed project) | numerical rank: eigenvalues of the centred covariance above a threshold times the largest | **rank peak**: the layer of largest rank |
+# | CKA (Masarczyk et al.) | linear CKA between all pairs of layers | **tunnel start**: `tunnel_start(rule="cka")`, the first layer $s$ such that every layer from $s$ to $L-1$ has CKA $\ge$ `cka_threshold` with layer $L-1$ |
+#
+# Each landmark's band is taken over its own grid: `onset_tols`, `tl_rels`, `n_kernel_draws` draws of the
+# kernel examples, `rank_thresholds` and `cka_thresholds` respectively.
 #
 # The *extractor/tunnel boundary* is the tunnel start. Two more profiles serve the hypotheses: the
 # linear-probe test accuracy, and the **linearity of each layer's map**: the $R^2$ of the least-squares

@@ -26,8 +26,7 @@ from conftest import ROOT
 BIN = Path(sys.executable).parent
 TOOLS = ("layerwise", "jupytext", "papermill")
 # A `needs:` command that this machine cannot run but whose error is not yet a clear one-line error.
-KNOWN_UNCLEAR = {"Dask scheduler": "sweep.make_executor lets distributed's OSError (no scheduler at the "
-                                   "address) out as a traceback instead of a one-line error"}
+KNOWN_UNCLEAR: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

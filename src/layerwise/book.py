@@ -412,7 +412,7 @@ SITE_CSS = """\
 .cell_output table, .pst-scrollable-table-container { display: block; max-width: 100%; overflow-x: auto; }
 .cell_output table { font-size: 0.8rem; border-collapse: collapse; }
 .cell_output table td, .cell_output table th { padding: 0.15rem 0.45rem; }
-.cell_output table th { overflow-wrap: anywhere; }
+.cell_output table th, .cell_output table td { white-space: normal; overflow-wrap: anywhere; }
 .cell_output table, .pst-scrollable-table-container, .lw-chart { scrollbar-width: thin; scrollbar-color: #999 #eee; }
 .cell_output table::-webkit-scrollbar, .pst-scrollable-table-container::-webkit-scrollbar,
 .lw-chart::-webkit-scrollbar { height: 8px; background: #eee; }

@@ -177,7 +177,12 @@ def make_executor(kind: str, workers: int, *, scheduler: str | None = None,
         cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                       host="127.0.0.1", dashboard_address=None)
         try:
-            with Client(scheduler or cluster) as client:
+            try:
+                client = Client(scheduler or cluster)
+            except (OSError, TimeoutError) as err:
+                raise config.ConfigError(f"cannot reach the Dask scheduler at {scheduler!r} ({err}); start one "
+                                         "(dask scheduler) or leave out --scheduler for a local cluster") from None
+            with client:
                 yield client.get_executor()
         finally:
             if cluster is not None:
