@@ -53,9 +53,12 @@ def test_params_of_an_unknown_chapter_is_a_clear_error(capsys):
     (["book", "--preset", "fast"], "preset must be one of smoke, book, paper"),
     (["book", "--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
 ])
-def test_data_memory_and_book_options_fail_fast_with_one_line(argv, message, capsys, book_copy):
+def test_data_memory_and_book_options_fail_fast_with_one_line(argv, message, capsys, tmp_path):
     import time
 
+    from conftest import copy_book
+
+    book_copy = copy_book(tmp_path)  # a fresh copy: nothing may be written into it
     start = time.process_time()
     assert main(["--root", str(book_copy), *argv]) == 2
     assert time.process_time() - start < 2.0  # checked in resolve, before papermill or any allocation

@@ -171,7 +171,29 @@ def hidden_layers(depth: int) -> Sequence[int]:
 # --- chapter 03b models ---
 
 
-class SmallCNN(nn.Module):
+class _LayerStack(nn.Module):
+    """A net of four layers applied in order by `layer_forward(i, h)` on flat inputs (the small CNNs):
+    forward, per-layer features and weights from that one method."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits (n, n_classes) for flat inputs x (n, d_0)."""
+        for i in range(4):
+            x = self.layer_forward(i, x)
+        return x
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Return [x, h_1, h_2, h_3, output], flat (see the class docstring for the shapes)."""
+        out = [x]
+        for i in range(4):
+            out.append(self.layer_forward(i, out[-1]))
+        return out
+
+    def weights(self) -> list[torch.Tensor]:
+        """Return the three convolution kernels and the linear read-out's weight (see the class docstring)."""
+        return [layer.weight for layer in self.layers]
+
+
+class SmallCNN(_LayerStack):
     """The small CNN of Cha et al.'s `whiten_cnn.py` (note 03, section 5) with per-layer features.
 
     conv0 -> ReLU -> max-pool 2 -> conv1 -> ReLU -> conv2 -> ReLU -> max-pool 2 -> flatten -> fc.
@@ -213,25 +235,9 @@ class SmallCNN(nn.Module):
             z = nn.functional.max_pool2d(z, 2)
         return z.flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return logits (n, n_classes) for flat images x (n, C*H*W)."""
-        for i in range(4):
-            x = self.layer_forward(i, x)
-        return x
-
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Return [x, h_1, h_2, h_3, output], flat (see the class docstring for the shapes)."""
-        out = [x]
-        for i in range(4):
-            out.append(self.layer_forward(i, out[-1]))
-        return out
-
-    def weights(self) -> list[torch.Tensor]:
-        """Return [conv0, conv1, conv2 kernels (c, in, 3, 3), fc weight (n_classes, d_3)]."""
-        return [layer.weight for layer in self.layers]
 
 
-class SmallCNN1d(nn.Module):
+class SmallCNN1d(_LayerStack):
     """A small 1-D CNN for sequences such as MNIST-1D (Greydanus 2020), with per-layer features.
 
     conv0 (kernel 5, padding 2) -> ReLU -> conv1 (kernel 3, padding 1) -> ReLU -> conv2 (kernel 3,
@@ -273,22 +279,6 @@ class SmallCNN1d(nn.Module):
         z = torch.relu(self.convs[i](h.reshape(h.shape[0], self._channels[i], self.lengths[i])))
         return z.flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return logits (n, n_classes) for flat sequences x (n, T)."""
-        for i in range(4):
-            x = self.layer_forward(i, x)
-        return x
-
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Return [x, h_1, h_2, h_3, output], flat (see the class docstring for the shapes)."""
-        out = [x]
-        for i in range(4):
-            out.append(self.layer_forward(i, out[-1]))
-        return out
-
-    def weights(self) -> list[torch.Tensor]:
-        """Return [conv0 (c, 1, 5), conv1, conv2 kernels (c, c, 3), fc weight (n_classes, c*T3)]."""
-        return [layer.weight for layer in self.layers]
 
 
 class VAE(nn.Module):

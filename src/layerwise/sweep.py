@@ -77,7 +77,7 @@ def expand(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def point_name(point: dict[str, Any], axes: Sequence[str]) -> str:
     """Return the folder name of a point from its values on the varying `axes`, e.g. "depth=10_seed=0"."""
     parts = [f"{name}={_text(point[name], '-')}" for name in axes]
-    name = re.sub(r"[^A-Za-z0-9=._-]+", "-", "_".join(parts)) or "point"
+    name = re.sub(r"[^A-Za-z0-9=._+-]+", "-", "_".join(parts)) or "point"  # keep "+": 1e+12 is not 1e-12
     if len(name) > 100:  # keep folder names portable; the hash keeps them distinct
         name = name[:80] + "-" + hashlib.sha1(name.encode()).hexdigest()[:12]
     return name
