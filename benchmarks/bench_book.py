@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,11 +27,9 @@ GOAL_SECONDS = 600
 
 def copy_book(target: Path) -> Path:
     """Copy the book sources (not _build) to `target` and return it."""
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(ROOT / name, target / name)
-    shutil.copytree(ROOT / "book", target / "book")
-    shutil.copytree(ROOT / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns("*.ipynb", ".*"))
-    return target
+    from layerwise.book import copy_sources
+
+    return copy_sources(ROOT, target)
 
 
 def run_book(root: Path, preset: str, jobs: int, site: bool) -> tuple[float, dict[str, dict]]:

@@ -732,7 +732,7 @@ charts.by_layer(profile_mean.assign(m=profile_mean.head_layers.map(lambda m: f"m
 
 # %%
 SEC6 = "6. Transfer: does a more compressed layer transfer worse?"
-CI = "mean-ci" if len(seeds) >= 2 else "all"  # a bootstrap interval needs two seeds (one seed is inconclusive anyway)
+CI = "mean-ci"  # one seed gives no interval: the ledger then says inconclusive
 helps = bool((transfer.acc_extractor > np.maximum(raw_acc, transfer.untrained_acc_extractor)).all())
 needs = {"pre-training helps: every pre-trained extractor beats the raw input and its untrained self "
          "on classes 5-9": helps}

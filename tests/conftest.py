@@ -1,7 +1,6 @@
 """Shared fixtures: a copy of the book sources in a temporary folder, executed once at `smoke`, and its site."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def copy_book(target: Path) -> Path:
     """Copy the book sources (not _build) to `target` and return it."""
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(ROOT / name, target / name)
-    shutil.copytree(ROOT / "book", target / "book")
-    shutil.copytree(ROOT / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns("*.ipynb", ".*"))
-    return target
+    from layerwise.book import copy_sources
+
+    return copy_sources(ROOT, target)
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,15 @@ def book_root(root: str | Path | None = None) -> Path:
     return found
 
 
+def copy_sources(root: Path, target: Path) -> Path:
+    """Copy the book's sources (config, TOC, book/, the chapters' .py; not _build) into `target`; return it."""
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, target / name)
+    shutil.copytree(root / "book", target / "book")
+    shutil.copytree(root / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns("*.ipynb", ".*"))
+    return target
+
+
 def chapter_source(number: str, root: Path) -> Path:
     """Return notebooks/<slug>.py of chapter `number`, raising ConfigError if it is missing."""
     path = root / "notebooks" / f"{config.CHAPTERS[number].slug}.py"
