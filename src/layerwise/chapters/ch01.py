@@ -15,28 +15,30 @@ PARAMS = dict(
     depth=Param(6, "weight matrices L of the theory nets"),
     init_scale=Param(0.3, "orthogonal initialisation scale xi of the theory nets"),
     alpha=Param(100.0, "output multiplier alpha of the theory nets"),
-    lr=Param(0.1, "initial learning rate of full-batch gradient descent (theory nets)"),
-    lr_min=Param(0.01, "final learning rate of the cosine schedule (theory nets)"),
-    epochs=Param(5000, "epoch budget of the theory nets", smoke=400),
-    stop_loss=Param(1e-11, "training stops once the loss falls below this (the interpolation the theory assumes)"),
-    n_seeds=Param(3, "seeds per claim (data draw and initialisation); claims need >= 3", smoke=3, paper=10),
+    lr=Param(0.1, "constant learning rate of full-batch gradient descent (theory nets; the authors' schedule is never stepped)"),
+    epochs=Param(3000, "epoch budget of the theory nets (they stop at stop_loss first)", smoke=400),
+    stop_loss=Param(1e-11, "training criterion of the theory nets: stop once the loss is below this (interpolation)"),
+    n_seeds=Param(40, "seeds of the section-1 theory claims (pass rates over nets; each net costs milliseconds)", smoke=3),
+    sweep_seeds=Param(10, "seeds of the closed-form grid and the depth sweep (the first of the n_seeds)", smoke=3),
     rate_init_scales=Param([0.1, 0.3, 0.5], "values of xi in the closed-form rate grid", smoke=[0.3]),
     rate_alphas=Param([1.0, 100.0], "values of alpha in the closed-form rate grid", smoke=[100.0]),
-    sweep_depths=Param([4, 5, 6, 7, 8, 9, 10], "depths L of the depth sweep", smoke=[4, 6]),
-    sweep_n_per_class=Param([10, 15, 20, 30, 50], "values of n of the sample-size sweep (N = n K past d breaks orthogonality)", smoke=[10, 20], paper=[10, 15, 20, 30, 50, 100]),
+    sweep_depths=Param([4, 6, 8, 10], "depths L of the depth sweep", smoke=[4, 6]),
+    sweep_n_per_class=Param([10, 15, 20, 30], "values of n of the sample-size sweep (N = n K past d breaks orthogonality)", smoke=[10, 20], paper=[10, 15, 20, 30, 50, 100]),
     dataset=Param('mnist1d', "data set of the nonlinear nets (Figs. 1, 5): mnist1d, digits, or a torchvision set with data_root", paper='cifar10'),
     data_root=Param('', "folder holding torchvision data sets (paper preset)"),
     download=Param(False, "allow downloading a torchvision data set into data_root"),
-    n_train=Param(0, "training samples of the nonlinear nets (0 = all; a stratified subset otherwise)", smoke=300),
-    net_width=Param(256, "hidden width of the nonlinear nets", smoke=32, paper=1024),
+    n_train=Param(1000, "training samples of the nonlinear nets (0 = all; a stratified subset otherwise)", smoke=300, paper=0),
+    net_seeds=Param(10, "seeds of the nonlinear nets (each seed trains the MLP and the hybrid)", smoke=3),
+    net_width=Param(128, "hidden width of the nonlinear nets", smoke=32, paper=1024),
     net_depth=Param(8, "weight matrices of the nonlinear nets (hidden layers + classifier)"),
     hybrid_nonlinear=Param(3, "nonlinear (Linear-BN-ReLU) hidden layers at the front of the hybrid net; the rest are linear"),
-    net_epochs=Param(60, "training epochs of the nonlinear nets", smoke=2, paper=400),
-    net_lr=Param(0.01, "learning rate of the nonlinear nets (SGD, cosine to 1% of it)", paper=0.0001),
+    net_epochs=Param(200, "training epochs of the nonlinear nets (one cosine cycle)", smoke=2, paper=400),
+    net_lr=Param(0.03, "learning rate of the nonlinear nets (SGD, cosine to 1% of it)", paper=0.0001),
     net_momentum=Param(0.9, "SGD momentum of the nonlinear nets"),
     net_weight_decay=Param(0.0001, "weight decay of the nonlinear nets"),
     net_batch_size=Param(128, "minibatch size of the nonlinear nets", paper=128),
     net_init_scale=Param(0.1, "orthogonal initialisation scale of the nonlinear nets"),
+    net_criterion=Param(0.99, "training criterion of the nonlinear nets: training accuracy at least this (they interpolate in the paper)"),
     alpha_hybrid=Param(100.0, "output multiplier of the hybrid net"),
     alpha_mlp=Param(1.0, "output multiplier of the all-nonlinear MLP"),
 )
@@ -46,11 +48,150 @@ def check(p: dict[str, Any]) -> None:
     for n in [p["n_per_class"], *p["sweep_n_per_class"]]:
         if n * p["n_classes"] > 10_000:
             raise ConfigError(f"n_per_class={n} gives more than 10000 samples for the theory data")
+    if p["sweep_seeds"] > p["n_seeds"] or p["net_seeds"] > p["n_seeds"]:
+        raise ConfigError(f"sweep_seeds and net_seeds must be <= n_seeds = {p['n_seeds']} (they are its first seeds)")
     if p["net_width"] < 10:
         raise ConfigError(f"net_width must be >= 10 (the number of classes), got {p['net_width']}")
     if p["hybrid_nonlinear"] >= p["net_depth"]:
         raise ConfigError(f"hybrid_nonlinear must be < net_depth={p['net_depth']} (it counts hidden "
                           f"layers), got {p['hybrid_nonlinear']}")
+
+
+# --- the experiments (explicit arguments, no cfg) -------------------------------------------------
+
+def theory_profile(net: Any, ds: Any, depth: int) -> tuple[list[float], list[float]]:
+    """Return (C_l, D_l) for l = 0..L-1 (l = 0 the input) of a theory net on its data.
+
+    D_l takes max |cos| of the uncentred class means (the authors' docstring; their code's signed
+    maximum exceeds 1 when every pair of means points apart), so D_l lies in [0, 1].
+    """
+    from .. import features
+    from ..metrics import collapse
+
+    c, d = collapse.layerwise_collapse(features.layer_features(net, ds.x)[:depth], ds.labels, signed=False)
+    return list(c), list(d)
+
+
+def theory_recipe(*, depth: int, init_scale: float, alpha: float, n_per_class: int, n_classes: int, dim: int,
+                  lr: float, epochs: int, stop_loss: float, seed: int) -> dict[str, Any]:
+    """Return the recipe of one theory net (what `train_theory` trains): the key of the network store."""
+    return dict(kind="ch01-theory", depth=depth, init_scale=init_scale, alpha=alpha, n_per_class=n_per_class,
+                n_classes=n_classes, dim=dim, width=dim, lr=lr, schedule="constant", epochs=epochs,
+                criterion=f"loss < {stop_loss:g}", seed=seed)
+
+
+def train_theory(*, depth: int, init_scale: float, alpha: float, n_per_class: int, n_classes: int, dim: int,
+                 lr: float, epochs: int, stop_loss: float, seed: int) -> dict[str, Any]:
+    """Train one theory net (Fig. 4 setting) by full-batch GD at constant lr until loss < stop_loss.
+
+    Data: `data.nearly_orthonormal(n_per_class, n_classes, dim, seed)`; net: bias-free linear, width
+    dim, `depth` matrices, orthogonal init of scale init_scale, output multiplier alpha, float64.
+    Returns c, d (trained profile, l = 0..L-1), c_untrained, d_untrained (the same net at step 0),
+    epochs (run), loss (final) and reached (loss < stop_loss: the interpolation the theory assumes).
+    """
+    from .. import data, models, train
+
+    ds = data.nearly_orthonormal(n_per_class, n_classes, dim, seed=seed)
+    net = models.MLP(dim, dim, depth, n_classes, activation="linear", bias=False, init="orthogonal",
+                     init_scale=init_scale, output_scale=alpha, seed=seed).double()
+    c0, d0 = theory_profile(net, ds, depth)
+    hist = train.fit(net, ds.x, ds.labels, loss="mse", lr=lr, epochs=epochs, stop_loss=stop_loss, seed=seed,
+                     progress=False)
+    c, d = theory_profile(net, ds, depth)
+    return dict(c=c, d=d, c_untrained=c0, d_untrained=d0, epochs=hist.epochs_run, loss=float(hist.loss[-1]),
+                reached=bool(hist.loss[-1] < stop_loss))
+
+
+def train_theory_seeds(seeds: Sequence[int], *, depth: int, init_scale: float, alpha: float, n_per_class: int,
+                       n_classes: int, dim: int, lr: float, epochs: int, stop_loss: float) -> list[dict[str, Any]]:
+    """`train_theory` for every seed at once: one `deep_linear.DeepLinearEnsemble` of the seeds' nets.
+
+    Each member follows its own GD exactly (the summed loss); training stops once the SUM of the
+    members' losses is below stop_loss (so every member ends below it) or after `epochs`. Returns one
+    dict per seed, as `train_theory` (epochs is the ensemble's; loss and reached are the member's own).
+    """
+    import torch
+
+    from .. import data, deep_linear, models, train
+    from ..metrics import collapse
+
+    sets = [data.nearly_orthonormal(n_per_class, n_classes, dim, seed=s) for s in seeds]
+    nets = [models.MLP(dim, dim, depth, n_classes, activation="linear", bias=False, init="orthogonal",
+                       init_scale=init_scale, output_scale=alpha, seed=s).double() for s in seeds]
+    ens = deep_linear.DeepLinearEnsemble([torch.stack([w.detach() for w in ws]) for ws in zip(*(n.weights() for n in nets))],
+                                         output_scale=alpha)
+    x = deep_linear.side_by_side([ds.x for ds in sets])
+    y = data.one_hot(sets[0].labels, n_classes, torch.float64)
+
+    def profiles():
+        with torch.no_grad():
+            feats = ens.features(x)
+        return [collapse.layerwise_collapse([f[i] for f in feats[:depth]], ds.labels, signed=False)
+                for i, ds in enumerate(sets)], feats[-1]
+
+    before, _ = profiles()
+    hist = train.fit(ens, x, y.repeat(1, len(seeds)), loss="mse", lr=lr, epochs=epochs, stop_loss=stop_loss,
+                     progress=False)
+    after, out = profiles()
+    losses = [float((out[i] - y).pow(2).sum(1).mean()) for i in range(len(seeds))]
+    return [dict(c=list(a[0]), d=list(a[1]), c_untrained=list(b[0]), d_untrained=list(b[1]), epochs=hist.epochs_run,
+                 loss=loss, reached=bool(loss < stop_loss)) for a, b, loss in zip(after, before, losses)]
+
+
+def net_recipe(*, dataset: str, n_train: int, width: int, depth: int, nonlinear_layers: int | None, alpha: float,
+               init_scale: float, lr: float, momentum: float, weight_decay: float, batch_size: int, epochs: int,
+               criterion: float, seed: int) -> dict[str, Any]:
+    """Return the recipe of one nonlinear net of Figs. 1 and 5 (the key of the network store)."""
+    return dict(kind="ch01-net", dataset=dataset, n_train=n_train, width=width, depth=depth,
+                nonlinear_layers=nonlinear_layers, batchnorm=True, alpha=alpha, init_scale=init_scale,
+                optimizer="sgd", lr=lr, momentum=momentum, weight_decay=weight_decay, batch_size=batch_size,
+                schedule="cosine to 1%", epochs=epochs, criterion=f"train accuracy >= {criterion:g}", seed=seed)
+
+
+def measure_layers(net: Any, split: Any, device: Any = "cpu") -> list[dict[str, Any]]:
+    """Return one row per hidden layer l = 1..L-1 of `net` on `split`: numerical rank (95% energy of
+    the uncentred training features, Wang et al.'s Fig. 1), linear-probe training and test accuracy,
+    C_l and D_l (max |cos|) on the training set."""
+    from .. import features
+    from ..metrics import collapse, probes, rank
+
+    net.eval()
+    f_tr = features.layer_features(net, split.train.x.to(device))
+    f_te = features.layer_features(net, split.test.x.to(device))
+    y_tr, y_te = split.train.labels, split.test.labels
+    return [dict(layer=l, rank=rank.numerical_rank(f_tr[l]), probe_train=probes.linear_probe_accuracy(f_tr[l], y_tr),
+                 probe_test=probes.linear_probe_accuracy(f_tr[l], y_tr, f_te[l], y_te),
+                 C_l=collapse.within_class_compression(f_tr[l], y_tr),
+                 D_l=collapse.between_class_discrimination(f_tr[l], y_tr, signed=False),
+                 D_signed=collapse.between_class_discrimination(f_tr[l], y_tr))
+            for l in range(1, len(f_tr) - 1)]
+
+
+def train_net(split: Any, *, width: int, depth: int, nonlinear_layers: int | None, alpha: float, init_scale: float,
+              lr: float, momentum: float, weight_decay: float, batch_size: int, epochs: int, criterion: float,
+              seed: int, device: Any = "cpu") -> dict[str, Any]:
+    """Train the MLP (nonlinear_layers=None: every hidden layer Linear-BN-ReLU) or the hybrid (the first
+    `nonlinear_layers` hidden layers nonlinear, the rest linear) of Figs. 1 and 5, and measure it.
+
+    Bias-free, orthogonal init of scale init_scale, MSE loss on alpha * output, SGD with momentum and
+    weight decay, cosine to 1% of lr over `epochs`. Returns trained and untrained (rows of
+    `measure_layers`), train_acc and test_acc of the net itself (eval mode), epochs, loss, and
+    reached = train_acc >= criterion.
+    """
+    from .. import features, models, train
+
+    net = models.MLP(split.train.x.shape[1], width, depth, split.train.n_classes, activation="relu", bias=False,
+                     init="orthogonal", init_scale=init_scale, nonlinear_layers=nonlinear_layers, batchnorm=True,
+                     output_scale=alpha, seed=seed).to(device)
+    untrained = measure_layers(net, split, device)
+    hist = train.fit(net, split.train.x, split.train.labels, loss="mse", lr=lr, momentum=momentum,
+                     weight_decay=weight_decay, batch_size=batch_size, epochs=epochs, schedule="cosine",
+                     lr_min=lr * 1e-2, seed=seed, progress=False)
+    trained = measure_layers(net, split, device)
+    acc = [float((features.layer_features(net, s.x.to(device))[-1].argmax(1) == s.labels).double().mean())
+           for s in (split.train, split.test)]
+    return dict(trained=trained, untrained=untrained, train_acc=acc[0], test_acc=acc[1], epochs=hist.epochs_run,
+                loss=float(hist.loss[-1]), reached=bool(acc[0] >= criterion))
 
 
 # --- what decides chapter 1's verdicts -------------------------------------------------------------
@@ -59,19 +200,29 @@ def profile_stats(c: Sequence[float], d: Sequence[float]) -> dict[str, Any]:
     """Return the per-seed measures of a compression profile read by the Fig. 4 claims.
 
     c (L,): C_l for l = 0..L-1 (l = 0 the input); d (L,): D_l. Returns rate = exp(slope) of the
-    least-squares line of log C_l on l, r2_log_c its R^2, ratios C_l / C_(l-1) (L-1,), and for
-    l >= 1: r2_d (R^2 of the line D_l on l), d_slope, d (D_1..D_(L-1), rounded to 6 decimals: the
-    initial weights are drawn in float32, so an untrained net's D_l is constant only to ~1e-8, and
-    rounding makes it read as ties, not noise).
+    least-squares line of log C_l on l, r2_log_c its R^2, ratios C_l / C_(l-1) (L-1,), and
+    `discrimination_stats(d)` (D, r2, last).
     """
     c, d = np.asarray(c, dtype=float), np.asarray(d, dtype=float)
     if c.shape != d.shape or c.size < 3 or np.any(c <= 0):
         raise ValueError(f"profile_stats needs >= 3 layers of positive C_l and matching D_l, got {c.size}, {d.size}")
-    layers = np.arange(c.size)
-    fit_c = linear_fit(layers, np.log(c))
-    fit_d = linear_fit(layers[1:], d[1:])
+    fit_c = linear_fit(np.arange(c.size), np.log(c))
     return dict(rate=float(np.exp(fit_c.slope)), r2_log_c=fit_c.r2, ratios=(c[1:] / c[:-1]).tolist(),
-                r2_d=fit_d.r2, d_slope=fit_d.slope, d=np.round(d[1:], 6).tolist())
+                **discrimination_stats(d))
+
+
+def discrimination_stats(d: Sequence[float]) -> dict[str, Any]:
+    """Return {"D": D_1..D_(L-1) rounded to 6 decimals, "r2": R^2 of the line D_l on l, "last": D_(L-1)}.
+
+    d (L,) lists D_0..D_(L-1). Rounding makes an untrained net's D_l (constant up to the float32 noise
+    of its initial weights, ~1e-8) read as ties, not as a rise; a flat profile (no rise at all) gets
+    r2 = 0, since no line through it rises.
+    """
+    d = np.round(np.asarray(d, dtype=float)[1:], 6)
+    if d.size < 3:
+        raise ValueError(f"discrimination_stats needs D_0 and >= 3 more layers, got {d.size + 1}")
+    r2 = linear_fit(np.arange(1, d.size + 1), d).r2 if np.ptp(d) > 0 else 0.0
+    return {"D": d.tolist(), "r2": float(r2), "last": float(d[-1])}
 
 
 def rate_errors(measured: Sequence[float], predicted: Sequence[float]) -> list[float]:
@@ -80,17 +231,46 @@ def rate_errors(measured: Sequence[float], predicted: Sequence[float]) -> list[f
     return (100 * np.abs(m / p - 1)).tolist()
 
 
-def rank_profile_test(rank: Sequence[float], first: int) -> dict[str, Any]:
-    """Return {"from first": rank[first:], "last/max": rank[-1] / max(rank)} for the hybrid rank claim.
+def rank_fall(rank: Sequence[float]) -> float:
+    """Return 1 - rank[-1] / max(rank): how far the rank falls from its peak to the last layer (0 = not)."""
+    r = np.asarray(rank, dtype=float)
+    if r.size < 2 or r.max() <= 0:
+        raise ValueError(f"rank_fall needs >= 2 layers with a positive rank, got {list(r)}")
+    return float(1 - r[-1] / r.max())
 
-    rank (M,) lists hidden layers 1..M in order; `first` is the 0-based position where the linear
-    layers' fall is read from.
+
+def compression_decades(c: Sequence[float]) -> float:
+    """Return log10(c[0] / c[-1]): how far a C_l profile falls from its first to its last entry, in decades."""
+    c = np.asarray(c, dtype=float)
+    if c.size < 2 or np.any(c <= 0):
+        raise ValueError(f"compression_decades needs >= 2 positive values, got {list(c)}")
+    return float(np.log10(c[0] / c[-1]))
+
+
+def net_values(rows: Sequence[dict[str, Any]], first_linear: int = 3) -> dict[str, float]:
+    """Return the per-net values of the Figs. 1 and 5 claims from `measure_layers` rows (layers 1..L-1).
+
+    probe: min linear-probe training accuracy over l >= 2; rank_last_over_max: rank_(L-1) / max_l rank_l;
+    rank_fall: 1 - that; rank_peak: the layer of the largest rank; decades: `compression_decades` of C_l
+    over l = first_linear..L-1; D_last: D_(L-1); C_last_over_first: C_(L-1) / C_1.
     """
-    r = [float(v) for v in rank]
-    return {"from first": r[first:], "last/max": r[-1] / max(r)}
+    by_layer = {int(r["layer"]): r for r in rows}
+    layers = sorted(by_layer)
+    if layers != list(range(1, len(layers) + 1)) or len(layers) < max(3, first_linear + 1):
+        raise ValueError(f"net_values needs hidden layers 1..M (M > {first_linear}), got {layers}")
+    rank = [float(by_layer[l]["rank"]) for l in layers]
+    c = [float(by_layer[l]["C_l"]) for l in layers]
+    return dict(probe=min(float(by_layer[l]["probe_train"]) for l in layers[1:]),
+                rank_last_over_max=rank[-1] / max(rank), rank_fall=rank_fall(rank),
+                rank_peak=int(layers[int(np.argmax(rank))]), decades=compression_decades(c[first_linear - 1:]),
+                D_last=float(by_layer[layers[-1]]["D_l"]), C_last_over_first=c[-1] / c[0])
 
 
-def compression_decades(c: Sequence[float]) -> dict[str, Any]:
-    """Return {"C": c, "decades": log10(c[0] / c[-1])}: how far a C_l profile falls, in decades."""
-    c = [float(v) for v in c]
-    return {"C": c, "decades": float(np.log10(c[0] / c[-1]))}
+def training_summary(name: str, runs: Sequence[dict[str, Any]], criterion: float) -> str:
+    """Return one line: how many of the `runs` (train_net outputs) reached train accuracy >= criterion,
+    in how many epochs, and their train and test accuracy ranges."""
+    acc = [r["train_acc"] for r in runs]
+    test = [r["test_acc"] for r in runs]
+    reached = sum(bool(r["reached"]) for r in runs)
+    return (f"{name}: {len(runs)} nets, {reached} reached train accuracy >= {criterion:g} in {runs[0]['epochs']} "
+            f"epochs; train {min(acc):.3f}-{max(acc):.3f}, test {min(test):.3f}-{max(test):.3f}")

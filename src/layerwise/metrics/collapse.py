@@ -24,19 +24,25 @@ def within_class_compression(z: torch.Tensor, labels: torch.Tensor) -> float:
     return float(within / between)
 
 
-def between_class_discrimination(z: torch.Tensor, labels: torch.Tensor) -> float:
-    """Return D = 1 - max_{k != k'} cos(mu_k, mu_k') of the uncentred class means (signed maximum)."""
+def between_class_discrimination(z: torch.Tensor, labels: torch.Tensor, *, signed: bool = True) -> float:
+    """Return D = 1 - max_{k != k'} cos(mu_k, mu_k') of the uncentred class means.
+
+    signed=True takes the signed maximum, as the authors' code does (D > 1 when every pair of means
+    points apart); signed=False takes max |cos|, as their docstring writes it, so D lies in [0, 1].
+    """
     mu = class_means(z.reshape(z.shape[0], -1).double(), labels)
     unit = mu / mu.norm(dim=1, keepdim=True)
-    cos = unit @ unit.T
+    cos = unit @ unit.T if signed else (unit @ unit.T).abs()
     cos.fill_diagonal_(-float("inf"))
     return float(1 - cos.max())
 
 
-def layerwise_collapse(features: list[torch.Tensor], labels: torch.Tensor) -> tuple[list[float], list[float]]:
-    """Return ([C_l], [D_l]) for every feature matrix in `features` (list of (n, d_l))."""
+def layerwise_collapse(features: list[torch.Tensor], labels: torch.Tensor, *,
+                       signed: bool = True) -> tuple[list[float], list[float]]:
+    """Return ([C_l], [D_l]) for every feature matrix in `features` (list of (n, d_l)); `signed` as in
+    `between_class_discrimination`."""
     return ([within_class_compression(z, labels) for z in features],
-            [between_class_discrimination(z, labels) for z in features])
+            [between_class_discrimination(z, labels, signed=signed) for z in features])
 
 
 def predicted_compression_rate(init_scale: float, alpha: float, n_per_class: float, depth: int) -> float:
