@@ -50,71 +50,74 @@
 # the run.
 
 # %% tags=["parameters"]
+# generated from chapters/ch06.py (layerwise params 06 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
 # core/spurious data and the network of note 06's calibration run
-n_train = None
-n_test = None
-n_heldout = None
-p_values = None
-mu = None
-sigma = None
-a_core = None
-a_spurious = None
-n_noise = None
-noise_scale = None
-width = None
-depth = None
-lr = None
-momentum = None
-epochs = None
-stop_loss = None
-n_seeds = None
-n_inits = None
+n_train = 600  # training samples of the core/spurious data
+n_test = 1000  # samples of each core/spurious test split (ID, balanced, flipped, randomised)
+n_heldout = 800  # group-balanced held-out samples for DFR (about n_heldout/4 per group)
+p_values = [0.9, 0.99, 1.0]  # training probabilities p that s = y (must include 0.9 and 1.0)
+mu = 2.0  # core feature mean mu: x_c = a_core (y mu + sigma eps)
+sigma = 0.2  # core feature noise sigma
+a_core = 0.25  # core feature scale a_c
+a_spurious = 6.0  # spurious feature scale a_s: x_s = a_s s + eps'
+n_noise = 10  # pure-noise input coordinates
+noise_scale = 0.1  # standard deviation of the noise coordinates
+width = 120  # hidden width of the core/spurious MLP
+depth = 5  # weight matrices of the core/spurious MLP (4 hidden layers)
+lr = 0.02  # learning rate of full-batch gradient descent (core/spurious)
+momentum = 0.9  # momentum of the core/spurious training
+epochs = 600  # epoch budget of the core/spurious runs (p < 1 stop earlier at stop_loss)
+stop_loss = 0.001  # p < 1 runs stop once the training loss is below this (note 06, claim 3)
+n_seeds = 3  # initialisations of the core/spurious runs per p (latching, end states, DFR)
+n_inits = 10  # initialisations for the gradient ratio at initialisation
 # spectral decoupling and DFR
-sd_coefs = None
-sd_epochs = None
-sd_inits = None
-dfr_refits = None
+sd_coefs = [0.001, 0.01, 0.1]  # spectral decoupling strengths lambda
+sd_epochs = 250  # epochs of each spectral decoupling run
+sd_inits = 5  # paired initialisations (plain and SD from the same init) per lambda
+dfr_refits = 20  # DFR refits on balanced subsamples (one when the held-out groups are equal)
 # Shah et al.'s LMS-5
-lms_n_train = None
-lms_n_test = None
-lms_dim = None
-lms_margin = None
-lms_width = None
-lms_depth = None
-lms_lr = None
-lms_weight_decay = None
-lms_batch_size = None
-lms_epochs = None
-lms_seeds = None
+lms_n_train = 5000  # LMS-5 training examples
+lms_n_test = 2000  # LMS-5 test examples
+lms_dim = 50  # LMS-5 dimension (1 linear + dim-1 slab coordinates)
+lms_margin = 0.1  # LMS-5 margin gamma
+lms_width = 100  # hidden width of the LMS-5 MLP
+lms_depth = 3  # weight matrices of the LMS-5 MLP (2 hidden layers)
+lms_lr = 0.1  # LMS-5 SGD learning rate
+lms_weight_decay = 5e-05  # LMS-5 weight decay
+lms_batch_size = 256  # LMS-5 minibatch size
+lms_epochs = 8  # LMS-5 epochs
+lms_seeds = 3  # LMS-5 seeds (data rotation, sample and initialisation)
 # Pezeshki et al.'s shifted two moons
-moons_n = None
-moons_margin = None
-moons_width = None
-moons_lr = None
-moons_epochs = None
-moons_sd = None
-moons_seeds = None
+moons_n = 300  # two-moons samples
+moons_margin = 0.1  # two-moons gap Delta (> 0 separable)
+moons_width = 500  # hidden width of the two-moons network
+moons_lr = 0.01  # two-moons learning rate (full batch, momentum 0.9)
+moons_epochs = 300  # two-moons epochs
+moons_sd = 0.003  # SD coefficient c of the one-logit two-moons loss (we use lambda = 4c)
+moons_seeds = 10  # two-moons seeds
 # the retraining-depth question: a deep core/spurious net, and MNIST-1D with a planted feature
-deep_depth = None
-deep_width = None
-deep_epochs = None
-deep_seeds = None
-rt_p = None
-rt_scale = None
-rt_depth = None
-rt_width = None
-rt_epochs = None
-rt_lr = None
-rt_batch_size = None
-rt_seeds = None
-rt_tol = None
-tunnel_rules = None
-rt_tunnel_rules = None
-cka_threshold = None
+deep_depth = 8  # weight matrices of the deep core/spurious net (p = 1 retraining profile)
+deep_width = 120  # hidden width of the deep core/spurious net
+deep_epochs = 300  # epochs of the deep core/spurious net
+deep_seeds = 3  # initialisations of the deep core/spurious net
+head_epochs = 100  # epochs of each new head of depth L - k (Adam, full batch; first initialisation only)
+head_lr = 0.01  # Adam learning rate of the new heads
+rt_p = 1.0  # MNIST-1D with a planted feature: probability that the planted class equals the label in training
+rt_scale = 2.0  # size of the planted feature (a_s times a one-hot of the planted class, appended to x)
+rt_depth = 8  # weight matrices of the MNIST-1D net retrained from layer k
+rt_width = 128  # hidden width of the MNIST-1D net
+rt_epochs = 40  # epochs of the MNIST-1D net (Adam, minibatch)
+rt_lr = 0.001  # Adam learning rate of the MNIST-1D net
+rt_batch_size = 128  # minibatch size of the MNIST-1D net
+rt_seeds = 3  # initialisations of the MNIST-1D net
+rt_tol = 0.02  # best layer to retrain from: the deepest k within rt_tol of the best conflict accuracy
+tunnel_rules = ["rank", "cka"]  # tunnel-start rules of the core/spurious retraining claim (all rules are shown)
+rt_tunnel_rules = ["cka", "probe"]  # tunnel-start rules of the MNIST-1D retraining claim (rank is shown, not tested: see section 8b)
+cka_threshold = 0.9  # CKA threshold of the 'cka' and 'cka-block' tunnel rules
 
 # %%
 import math

@@ -2,6 +2,7 @@
 
     layerwise chapters
     layerwise params 04                     every parameter with its smoke/book/paper values and help
+    layerwise params 04 --write-cell        regenerate the notebook's parameters cell (all: every chapter)
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
     layerwise book [--preset book] [--force] [--only 01,04] [--jobs N]
     layerwise scoreboard [--against OTHER_BUILD]
@@ -62,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="another build to compare with: a book folder, its _build folder, or a folder of "
                             "executed chapters (<slug>/claims.json), e.g. a copy of _build/chapters from a GPU run")
     params = sub.add_parser("params", help="list a chapter's parameters: smoke, book and paper values, help")
-    params.add_argument("chapter", help="chapter number, e.g. 04")
+    params.add_argument("chapter", help="chapter number, e.g. 04 ('all' with --write-cell)")
+    params.add_argument("--write-cell", action="store_true",
+                        help="rewrite the notebook's parameters cell from the declarations (name = book value  "
+                        "# help) and sync the .ipynb")
     _sweep_parser(sub)
     return p
 
@@ -159,6 +163,17 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
+    if args.write_cell:
+        from . import cells
+        from .book import book_root
+
+        root = book_root(args.root)
+        numbers = list(config.CHAPTERS) if args.chapter == "all" else [config.chapter_number(args.chapter)]
+        for number in numbers:
+            changed = cells.write_cell(number, root)
+            print(f"{cells.notebook_source(number, root).relative_to(root)}: parameters cell "
+                  f"{'rewritten' if changed else 'already up to date'}")
+        return 0
     number = config.chapter_number(args.chapter)
     declared = config.chapter_params(number)
     table = [("parameter", *config.PRESET_NAMES, "meaning")]
