@@ -45,7 +45,7 @@ results_dir = None
 # theory check (Fig. 4 of the paper)
 n_per_class = 10  # points per class n of the theory data (Fig. 4)
 n_classes = 3  # number of classes K of the theory data
-dim = 50  # input dimension d (and width) of the theory nets; n_per_class * n_classes <= dim keeps the data orthonormal
+dim = 50  # input dimension d (and width) of the theory nets; n_per_class * n_classes ≤ dim keeps the data orthonormal
 depth = 6  # weight matrices L of the theory nets
 init_scale = 0.3  # orthogonal initialisation scale xi of the theory nets
 alpha = 100.0  # output multiplier alpha of the theory nets
@@ -53,16 +53,16 @@ lr = 0.1  # initial learning rate of full-batch gradient descent (theory nets)
 lr_min = 0.01  # final learning rate of the cosine schedule (theory nets)
 epochs = 5000  # epoch budget of the theory nets
 stop_loss = 1e-11  # training stops once the loss falls below this (the interpolation the theory assumes)
-n_seeds = 3  # seeds per claim (data draw and initialisation); claims need >= 3
+n_seeds = 3  # seeds per claim (data draw and initialisation); claims need ≥ 3
 rate_init_scales = [0.1, 0.3, 0.5]  # values of xi in the closed-form rate grid
 rate_alphas = [1.0, 100.0]  # values of alpha in the closed-form rate grid
 sweep_depths = [4, 5, 6, 7, 8, 9, 10]  # depths L of the depth sweep
-sweep_n_per_class = [10, 15, 20, 30, 50]  # values of n of the sample-size sweep (N = n K past d breaks orthogonality)
+sweep_n_per_class = [10, 15, 20, 30, 50]  # values of n of the sample-size sweep (N ＝ n K past d breaks orthogonality)
 # nonlinear nets (Figs. 1 and 5)
 dataset = "mnist1d"  # data set of the nonlinear nets (Figs. 1, 5): mnist1d, digits, or a torchvision set with data_root
 data_root = ""  # folder holding torchvision data sets (paper preset)
 download = False  # allow downloading a torchvision data set into data_root
-n_train = 0  # training samples of the nonlinear nets (0 = all; a stratified subset otherwise)
+n_train = 0  # training samples of the nonlinear nets (0 ＝ all; a stratified subset otherwise)
 net_width = 256  # hidden width of the nonlinear nets
 net_depth = 8  # weight matrices of the nonlinear nets (hidden layers + classifier)
 hybrid_nonlinear = 3  # nonlinear (Linear-BN-ReLU) hidden layers at the front of the hybrid net; the rest are linear

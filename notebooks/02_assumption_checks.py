@@ -68,7 +68,7 @@ lr = 0.1  # initial learning rate of full-batch gradient descent (Fig. 6)
 lr_min = 0.0001  # final learning rate of the cosine schedule, reached at `epochs` (Fig. 6)
 epochs = 100000  # epoch budget (and cosine length) of the Fig. 6 nets; they stop at stop_loss first
 stop_loss = 1e-10  # training stops once the loss falls below this (Fig. 6)
-n_seeds = 5  # seeds s = seed .. seed + n_seeds - 1 (data draw and initialisation) for every claim; claims need >= 3
+n_seeds = 5  # seeds s ＝ seed .. seed + n_seeds - 1 (data draw and initialisation) for every claim; claims need ≥ 3
 sweep_depths = [2, 3, 4, 5]  # depths L of the Fig. 6 depth sweep (at `width`)
 width = 400  # hidden width h of the Fig. 6 depth sweep
 sweep_widths = [200, 400, 700]  # widths h of the Fig. 6 width sweep (at `depth`)
@@ -91,7 +91,7 @@ nonlinear_epochs = 1000  # epoch cap of the nonlinear runs
 dataset = "mnist1d"  # data set of the transfer experiment (classes 0-4 pre-train, 5-9 transfer): mnist1d, digits, or a torchvision set with data_root
 data_root = ""  # folder holding torchvision data sets (paper preset)
 download = False  # allow downloading a torchvision data set into data_root
-n_train = 0  # training samples of the transfer data set (0 = all; a stratified subset otherwise)
+n_train = 0  # training samples of the transfer data set (0 ＝ all; a stratified subset otherwise)
 net_width = 64  # hidden width of the transfer nets (extractor and head)
 extractor_depth = 2  # Linear-BN-ReLU extractor layers kept after pre-training
 head_depths = [1, 2, 3, 4, 5]  # projection-head depths m (linear layers between extractor and classifier) compared

@@ -61,12 +61,12 @@ dataset = "mnist1d"  # data of the MLP target-linearity runs (Figs. 4, 9): mnist
 cnn_dataset = "digits"  # image data of the CNN runs (Fig. 6): digits (8x8), or a torchvision image set with data_root
 data_root = ""  # folder holding torchvision data sets (paper preset)
 download = False  # allow downloading a torchvision data set into data_root
-n_train = 0  # training samples of the MLP and CNN runs (0 = all; a stratified subset otherwise)
-n_test = 0  # test samples of the MLP and CNN runs (0 = all; a stratified subset otherwise)
-n_seeds = 3  # seeds of the MLP, VAE, attention and NFA claims (seed, seed + 1, ...); claims need >= 3
+n_train = 0  # training samples of the MLP and CNN runs (0 ＝ all; a stratified subset otherwise)
+n_test = 0  # test samples of the MLP and CNN runs (0 ＝ all; a stratified subset otherwise)
+n_seeds = 3  # seeds of the MLP, VAE, attention and NFA claims (seed, seed + 1, ...); claims need ≥ 3
 # Adam vs SGD (Figs. 4 and 9)
 tl_width = 256  # hidden width of the TL MLP (Linear + GELU)
-tl_depth = 5  # weight matrices of the TL MLP (hidden layers + readout; the paper's 4 hidden layers = 5)
+tl_depth = 5  # weight matrices of the TL MLP (hidden layers + readout; the paper's 4 hidden layers ＝ 5)
 tl_epochs = 40  # training epochs of the TL MLP
 tl_batch_size = 64  # minibatch size of the TL MLP (the paper's 64)
 sgd_lr = 0.01  # SGD learning rate of the TL MLP (the paper's 5e-4 is too slow for a short CPU run)
@@ -80,7 +80,7 @@ cnn_epochs = 12  # training epochs of the CNN runs
 cnn_lr = 0.01  # learning rate of the CNN runs, SGD and Gram-preserving (the paper's plotted 0.01)
 cnn_momentum = 0.95  # momentum of the CNN runs (the paper's 0.95)
 cnn_batch_size = 64  # minibatch size of the CNN runs
-cnn_n_seeds = 8  # paired seeds of the CNN comparison (same initialisation and batch order for both updates; >= 2 for the interval)
+cnn_n_seeds = 8  # paired seeds of the CNN comparison (same initialisation and batch order for both updates; ≥ 2 for the interval)
 cnn_margin = 0.01  # how far the Gram-preserving final test accuracy may fall below SGD's (paired, mean over seeds)
 # the VAE (Figs. 5 and 10)
 vae_dataset = "digits"  # image data of the VAE (pixels in [0, 1], binarised at 0.5 for the Bernoulli decoder)
@@ -93,9 +93,9 @@ vae_batch_size = 64  # minibatch size of the VAE
 interp_steps = 8  # decoded points on each straight latent path between two class means
 # attention (Fig. 11)
 attention = "small"  # attention model: small (a transformer trained here) or bert (fine-tune BERT, needs bert_weights)
-bert_weights = ""  # folder with BERT weights for attention=bert
+bert_weights = ""  # folder with BERT weights for attention＝bert
 seq_len = 16  # tokens per sequence of the majority task
-seq_classes = 4  # vocabulary size = number of classes of the majority task
+seq_classes = 4  # vocabulary size ＝ number of classes of the majority task
 n_sequences = 2000  # training sequences of the majority task
 d_model = 32  # width of the small transformer
 n_heads = 2  # attention heads per block (divides d_model)

@@ -69,8 +69,8 @@ results_dir = None
 dataset = "mnist1d"  # data set of the tunnel experiments (MNIST-1D: raw-input probe ~0.23, so a tunnel can exist)
 data_root = ""  # folder of the torchvision files (paper preset only)
 download = False  # allow torchvision to download the data set into data_root
-n_train = 0  # training samples, class-stratified subset (0 = the whole training split)
-n_measure = 0  # training samples on which ranks and CKA are measured (0 = all of them)
+n_train = 0  # training samples, class-stratified subset (0 ＝ the whole training split)
+n_measure = 0  # training samples on which ranks and CKA are measured (0 ＝ all of them)
 width = 128  # width of the tunnel MLPs (the paper: 1024)
 depth = 12  # weight matrices of the main tunnel MLP (hidden layers 1..depth-1)
 compare_depth = 6  # depth of the shorter MLP of claim 3 (depth 6 against 12)
@@ -79,7 +79,7 @@ lr = 0.01  # SGD learning rate of the tunnel MLPs
 momentum = 0.9  # SGD momentum of the tunnel MLPs
 weight_decay = 0.0005  # weight decay of the tunnel MLPs
 batch_size = 128  # minibatch size of the tunnel MLPs
-n_seeds = 3  # seeds of every tunnel experiment (seed s = seed + i; Masarczyk et al. ran 3)
+n_seeds = 3  # seeds of every tunnel experiment (seed s ＝ seed + i; Masarczyk et al. ran 3)
 min_probe_gain = 0.1  # precondition of a tunnel claim: the best layer's probe beats the raw input's by at least this
 class_counts = [2, 5, 10]  # numbers of classes C of claim 4 (the first C classes)
 ood_train_classes = 5  # classes the OOD network is trained on; the rest are held out (claim 7)

@@ -59,11 +59,11 @@ results_dir = None
 n_train = 600  # training samples of the core/spurious data
 n_test = 1000  # samples of each core/spurious test split (ID, balanced, flipped, randomised)
 n_heldout = 800  # group-balanced held-out samples for DFR (about n_heldout/4 per group)
-p_values = [0.9, 0.99, 1.0]  # training probabilities p that s = y (must include 0.9 and 1.0)
-mu = 2.0  # core feature mean mu: x_c = a_core (y mu + sigma eps)
+p_values = [0.9, 0.99, 1.0]  # training probabilities p that s ＝ y (must include 0.9 and 1.0)
+mu = 2.0  # core feature mean mu: x_c ＝ a_core (y mu + sigma eps)
 sigma = 0.2  # core feature noise sigma
 a_core = 0.25  # core feature scale a_c
-a_spurious = 6.0  # spurious feature scale a_s: x_s = a_s s + eps'
+a_spurious = 6.0  # spurious feature scale a_s: x_s ＝ a_s s + eps'
 n_noise = 10  # pure-noise input coordinates
 noise_scale = 0.1  # standard deviation of the noise coordinates
 width = 120  # hidden width of the core/spurious MLP
@@ -97,10 +97,10 @@ moons_margin = 0.1  # two-moons gap Delta (> 0 separable)
 moons_width = 500  # hidden width of the two-moons network
 moons_lr = 0.01  # two-moons learning rate (full batch, momentum 0.9)
 moons_epochs = 300  # two-moons epochs
-moons_sd = 0.003  # SD coefficient c of the one-logit two-moons loss (we use lambda = 4c)
+moons_sd = 0.003  # SD coefficient c of the one-logit two-moons loss (we use lambda ＝ 4c)
 moons_seeds = 10  # two-moons seeds
 # the retraining-depth question: a deep core/spurious net, and MNIST-1D with a planted feature
-deep_depth = 8  # weight matrices of the deep core/spurious net (p = 1 retraining profile)
+deep_depth = 8  # weight matrices of the deep core/spurious net (p ＝ 1 retraining profile)
 deep_width = 120  # hidden width of the deep core/spurious net
 deep_epochs = 300  # epochs of the deep core/spurious net
 deep_seeds = 3  # initialisations of the deep core/spurious net

@@ -57,3 +57,12 @@ def test_write_cell_rewrites_a_stale_cell_keeps_its_groups_and_syncs_the_ipynb(t
 def test_rendered_values_are_python_literals():
     assert cells.render("mnist1d") == '"mnist1d"' and cells.render([0.5, 1e-11]) == "[0.5, 1e-11]"
     assert cells.render(["a", "b"]) == '["a", "b"]' and cells.render(False) == "False"
+
+
+def test_help_with_an_equals_sign_stays_readable_by_papermill():
+    assert cells.comment("n >= 3, 0 = all, a != b") == "n ≥ 3, 0 ＝ all, a ≠ b"
+    import papermill
+
+    params = papermill.inspect_notebook(str(ROOT / "notebooks" / f"{config.CHAPTERS['06'].slug}.ipynb"))
+    assert set(config.chapter_params("06")) <= set(params)  # every parameter parsed, none skipped
+    assert params["n_train"]["default"] == "600" and params["n_train"]["help"]

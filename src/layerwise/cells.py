@@ -46,8 +46,16 @@ def cell_lines(number: str, params: dict[str, Param], headers: dict[str, list[st
     lines = [HEAD.format(number=number), *FIXED]
     for name, p in params.items():
         lines += headers.get(name, [])
-        lines.append(f"{name} = {render(p.book)}  # {p.help}")
+        lines.append(f"{name} = {render(p.book)}  # {comment(p.help)}")
     return lines
+
+
+def comment(help: str) -> str:
+    """Return `help` for the comment after a value: papermill reads `name = value  # help` but gives up on a
+    line with a second "=", so >=, <=, != become ≥, ≤, ≠ and a lone = the full-width ＝."""
+    for old, new in ((">=", "≥"), ("<=", "≤"), ("!=", "≠"), ("=", "＝")):
+        help = help.replace(old, new)
+    return help
 
 
 def notebook_source(number: str, root: Path) -> Path:
