@@ -3,6 +3,7 @@
     layerwise chapters
     layerwise params 04                     every parameter with its smoke/book/paper values and help
     layerwise params 04 --write-cell        regenerate the notebook's parameters cell (all: every chapter)
+    layerwise store info|clear              the network store: where, how big; empty it
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
     layerwise book [--preset book] [--force] [--only 01,04] [--jobs N]
     layerwise scoreboard [--against OTHER_BUILD]
@@ -67,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     params.add_argument("--write-cell", action="store_true",
                         help="rewrite the notebook's parameters cell from the declarations (name = book value  "
                         "# help) and sync the .ipynb")
+    store = sub.add_parser("store", help="show or empty the network store (trained nets cached by recipe)")
+    store.add_argument("action", choices=["info", "clear"], help="info: where, entries, size; clear: empty it")
     _sweep_parser(sub)
     return p
 
@@ -106,6 +109,8 @@ def _sweep_parser(sub) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-store", action="store_true",
+                   help="bypass the network store: the kernels train every net (LAYERWISE_STORE=off)")
     p.add_argument("--preset", default="book", help="smoke | book | paper (default: book)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -182,6 +187,22 @@ def cmd_params(args: argparse.Namespace) -> int:
     print(f"chapter {number} ({config.CHAPTERS[number].slug}); change any with -p NAME VALUE, lists comma-separated")
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from . import store
+    from .config import find_root
+
+    root = find_root(args.root) if args.root else find_root()
+    folder = store.location(root=root)
+    if args.action == "clear":
+        print(f"store {folder}: removed {store.clear(folder)} entries")
+        return 0
+    s = store.info(folder)
+    print(f"store {s['location']}{'' if s['enabled'] else ' (bypassed: LAYERWISE_STORE=off)'}\n"
+          f"{s['entries']} entries, {store.human(s['bytes'])} of at most {store.human(s['max_bytes'])} "
+          f"(LAYERWISE_STORE_MAX); empty it with `layerwise store clear`")
     return 0
 
 
@@ -267,7 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard,
-                   "params": cmd_params, "sweep": cmd_sweep}[args.command]
+                   "params": cmd_params, "sweep": cmd_sweep, "store": cmd_store}[args.command]
+        if getattr(args, "no_store", False):
+            import os
+
+            os.environ["LAYERWISE_STORE"] = "off"  # the kernels inherit it (book.py launches them with it)
         from .data import DataError
 
         try:
