@@ -67,6 +67,8 @@ def test_every_parameter_a_readme_command_names_exists_for_its_chapter(command):
     from layerwise.sweep import parse_grid
 
     argv = list(command.argv[1:])
+    if argv[0] == "params" and argv[1] == "all":
+        return
     number = config.chapter_number(argv[1])
     pairs = [(argv[i + 1], argv[i + 2]) for i, arg in enumerate(argv) if arg in ("-p", "--param")]
     for name, value in pairs:
