@@ -366,11 +366,15 @@ def compare(before: Sequence[Row], after: Sequence[Row]) -> list[tuple[str, str,
 
 
 def to_text(rows: Sequence[Row], width: int = 48) -> str:
-    """Return the scoreboard as a plain-text table for the terminal (long cells shortened)."""
-    table = [("chapter", "claim", "measured", "control", "verdict")]
+    """Return the scoreboard as a plain-text table for the terminal (long cells shortened); with a
+    "replicated" column when any chapter was replicated."""
+    replicated = any(r.claim and r.replicated != NOT_REPLICATED for r in rows)
+    table = [("chapter", "claim", "measured", "control", "verdict") + (("replicated",) if replicated else ())]
     for r in rows:
         claim = r.claim or r.statement
-        table.append((r.chapter, _cut(claim, width), _cut(r.measured, 28), _cut(r.control, 28), r.verdict))
+        measured = r.value or r.measured
+        table.append((r.chapter, _cut(claim, width), _cut(measured, 28), _cut(r.control_value or r.control, 28),
+                      r.verdict) + ((r.replicated if r.claim else "",) if replicated else ()))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     body = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
     return "\n".join([summary(rows), "", *body]) + "\n"
