@@ -248,6 +248,7 @@ def test_mean_rule_with_a_margin_decides_on_the_paired_effect(ledger):
     assert beats.verdict == REPRODUCED and "effect mean 0.065" in beats.value
     close = claim(ledger, [0.1, 0.12, 0.05], [0.0, 0.01, 0.02], test=None, margin=">= 0.05", rule="mean")
     assert close.verdict == INCONCLUSIVE and close.decide.startswith("the interval would clear the threshold at about")
+    assert close.value == "effect mean 0.08, 95% CI [-0.0283, 0.188]"
     below = claim(ledger, [0.26, 0.27, 0.26], [0.25, 0.26, 0.25], test=None, margin=">= 0.05", rule="mean")
     assert below.verdict == NOT_REPRODUCED
     with pytest.raises(ClaimError, match="paired effect"):

@@ -41,7 +41,8 @@ class Replication:
     def report(self) -> str:
         """Return the lines `layerwise replicate` prints: both tallies, the changed verdicts, "k of n"."""
         if not self.ok:
-            return f"chapter {self.chapter} failed at seed {self.seed}: {self.error}\n(executed notebook: {self.output})"
+            return (f"chapter {self.chapter} failed at seed {self.seed}: {self.error}\n"
+                    f"(executed notebook: {self.output})")
         lines = [f"chapter {self.chapter} at seed {self.seed} (preset {self.preset}) -> {self.output}"
                  + (" (up to date, not rerun)" if self.skipped else ""),
                  f"  book:        {self.book_summary}", f"  replication: {self.summary}"]
@@ -127,7 +128,8 @@ def replicate_book(numbers: list[str], *, root: str | Path | None = None, device
             return Replication(number, replicate_dir(root) / number, 0, "", False, str(err))
         log(f"[{number}] replicating on a disjoint seed set ...")
         rep = replicate_chapter(number, root=root, device=device, progress=False, force=force, runner=runner)
-        log(f"[{number}] " + (f"{len(rep.changed)} of {rep.total} verdicts changed" if rep.ok else f"FAILED: {rep.error}"))
+        log(f"[{number}] " + (f"{len(rep.changed)} of {rep.total} verdicts changed" if rep.ok
+                              else f"FAILED: {rep.error}"))
         return rep
 
     if jobs <= 1 or len(numbers) <= 1:

@@ -25,7 +25,6 @@ site's filter and sort script is written against exactly these.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -149,7 +148,8 @@ def _row(number: str, chapter, preset: str, c: dict) -> Row:
                _test_text(c["test"]), measured, c["verdict"], c.get("section", ""),
                f"{control['name']}: {control['measured']}" if control else "", c.get("reason", ""),
                c.get("kind", "claim"), c.get("provenance", "") or "unspecified", c.get("value", "") or "", tally,
-               c.get("explain", "") or "", c.get("figure", "") or "", bool(c.get("headline")), c.get("decide", "") or "",
+               c.get("explain", "") or "", c.get("figure", "") or "", bool(c.get("headline")),
+               c.get("decide", "") or "",
                f"{control['name']} {control.get('value') or control.get('measured', '')}".strip() if control else "")
 
 
