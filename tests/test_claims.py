@@ -168,7 +168,7 @@ def test_closing_section_is_rendered_from_the_run_with_the_authors_reading(ledge
     text = ledger.closing()._repr_markdown_()
     assert text.startswith("This chapter tested 2 claims on its own runs: 1 reproduced and 1 not reproduced.")
     assert "**Reproduced.** Measured 0.95 / 0.97 / 0.91 (seeds 0, 1, 2) (" in text
-    assert "**Not reproduced.** S (>= 0.9): not reproduced (mean 0.2, 0/3 seeds pass; untrained net mean 0)." in text
+    assert "**Not reproduced.** s (>= 0.9): not reproduced (mean 0.2, 0/3 seeds pass; untrained net mean 0)." in text
     assert "never shown" not in text and "Inconclusive" not in text
     assert '<a href="#the-rate">&sect;&nbsp;2. The rate</a>, <a href="#fig-ch01-rate">figure</a>' in text
     assert not hasattr(ledger, "verdict_box")  # the box lives in scoreboard only (no claims <-> scoreboard cycle)
