@@ -497,7 +497,8 @@ def _strip_stop(text: str) -> str:
 
 
 def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """Capitalise a leading plain word ("hybrid: ..." -> "Hybrid: ..."), never a symbol ("l* ...", "c_l ...")."""
+    return text[:1].upper() + text[1:] if re.match(r"(?:a|[a-z]{2,})(?![\w^*'$])", text) else text
 
 
 def _lower_first(text: str) -> str:

@@ -7,6 +7,8 @@
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
     layerwise book [--preset book] [--force] [--only 01,04] [--jobs N]
     layerwise scoreboard [--against OTHER_BUILD]
+    layerwise replicate 01 [--seed 1000] [--preset book]   rerun on a disjoint seed set; the verdicts that changed
+    layerwise book --replicate              every chapter, then every chapter again on a disjoint seed set
     layerwise sweep 01 -p epochs 50,100 -p seed 0,1 [--executor local|dask|submitit]
 """
 from __future__ import annotations
@@ -56,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--no-site", action="store_true", help="execute chapters but do not build the site")
     book.add_argument("--jobs", type=int, default=None,
                       help="chapters run at once, each in a single-threaded kernel (default: the CPU cores)")
+    book.add_argument("--replicate", action="store_true",
+                      help="after the book, rerun every chapter on a disjoint seed set (book seed + 1000) into "
+                           "_build/replicate/; the scoreboard then shows whether each verdict replicated")
+    rep = sub.add_parser("replicate", help="rerun a chapter on a disjoint seed set and list the verdicts that changed",
+                         description="Rerun chapter NN on a seed set disjoint from the book's into "
+                         "_build/replicate/NN/ (atomically) and print the verdicts that changed against the book run "
+                         "in _build/chapters/ (which must exist: `layerwise book --only NN`).")
+    rep.add_argument("chapter", help="chapter number, e.g. 01")
+    rep.add_argument("--seed", type=int, default=None,
+                     help="base seed of the replication (default: the book run's seed + 1000)")
+    rep.add_argument("--preset", default=None, help="smoke | book | paper (default: the book run's preset)")
+    rep.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument("--no-store", action="store_true",
+                     help="bypass the network store: the kernels train every net (LAYERWISE_STORE=off)")
     board = sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run",
                            description="Print every chapter's claims and verdicts from the last book run "
                            "(exit code 1 when a chapter failed). With --against OTHER_BUILD, print the claims "
@@ -148,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from .book import run_book
+    from .book import default_jobs, run_book
     from .site import build_site
 
     only = [c for c in args.only.split(",") if c.strip()]
@@ -159,6 +176,14 @@ def cmd_book(args: argparse.Namespace) -> int:
     results = run_book(preset=args.preset, force=args.force, only=only or None, root=args.root,
                        device=args.device, progress=not args.quiet, jobs=args.jobs, log=_flush_print)
     failed = [r.chapter for r in results if not r.ok]
+    if args.replicate:
+        from .replicate import replicate_book
+
+        reps = replicate_book([r.chapter for r in results if r.ok], root=args.root, device=args.device,
+                              jobs=args.jobs or default_jobs(), force=args.force, log=_flush_print)
+        changed, total = sum(len(r.changed) for r in reps if r.ok), sum(r.total for r in reps if r.ok)
+        print(f"replication: {changed} of {total} verdicts changed on a disjoint seed set")
+        failed += [f"{r.chapter} (replication)" for r in reps if not r.ok]
     if not args.no_site:
         index = build_site(root=args.root)
         print(f"site: {index}")
@@ -235,6 +260,15 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_replicate(args: argparse.Namespace) -> int:
+    from .replicate import replicate_chapter
+
+    rep = replicate_chapter(args.chapter, seed=args.seed, preset=args.preset, root=args.root, device=args.device,
+                            progress=not args.quiet)
+    print(rep.report(), file=sys.stdout if rep.ok else sys.stderr)
+    return 0 if rep.ok else 1
+
+
 def _chapters_folder(path: str):
     """Return the folder of executed chapters in `path` (a book folder, its _build, or the folder itself)."""
     from pathlib import Path
@@ -289,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard,
-                   "params": cmd_params, "sweep": cmd_sweep, "store": cmd_store}[args.command]
+                   "params": cmd_params, "sweep": cmd_sweep, "store": cmd_store,
+                   "replicate": cmd_replicate}[args.command]
         if getattr(args, "no_store", False):
             import os
 
