@@ -121,7 +121,8 @@ def test_front_page_lines_give_each_chapter_its_counts(chapters):
 
 
 def test_verdict_box_puts_headline_claims_first_and_folds_the_rest():
-    claims = [claim("a", section="2. The rate against its closed form"), {**claim("b", "not reproduced"), "headline": True},
+    claims = [claim("a", section="2. The rate against its closed form"),
+              {**claim("b", "not reproduced"), "headline": True},
               claim("c", "inconclusive"), {**claim("d", "supported"), "headline": True, "provenance": "book",
                                            "figure": "fig-ch01-rate", "value": "mean 0.9", "seeds": 3, "passes": 3}]
     box = scoreboard.verdict_box(claims, preset="book")

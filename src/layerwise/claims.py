@@ -576,7 +576,8 @@ def _summary(per_seed: Mapping[str, Any]) -> str:
     seeds = ", ".join(per_seed)
     if all(v is None or (len(flatten(v)) == 1 and not isinstance(v, (Mapping, list, tuple)))
            for v in per_seed.values()):
-        return " / ".join("censored" if v is None else format_measured(v) for v in per_seed.values()) + f" (seeds {seeds})"
+        shown = ("censored" if v is None else format_measured(v) for v in per_seed.values())
+        return " / ".join(shown) + f" (seeds {seeds})"
     return "; ".join(f"seed {s}: {'censored' if v is None else format_measured(v)}" for s, v in per_seed.items())
 
 
