@@ -4,8 +4,8 @@ import pytest
 
 from layerwise import config
 from layerwise.claims import (FAIL, INCONCLUSIVE, NOT_REPRODUCED, NOT_SUPPORTED, PASS, REPRODUCED, SUPPORTED, TIE,
-                              ClaimError, Control, Ledger, SanityError, bootstrap_mean_interval, evaluate, evaluate_value,
-                              spearman_with_position)
+                              ClaimError, Control, Ledger, SanityError, bootstrap_mean_interval, evaluate,
+                              evaluate_value, spearman_with_position)
 
 
 @pytest.fixture
