@@ -25,45 +25,47 @@
 # *Reading order:* the first chapter; it needs only least squares and the singular value
 # decomposition. Chapter 2 tests the assumptions behind the theorem.
 
-# %% tags=["parameters", "remove-cell"]
+# %% tags=["parameters"]
+# generated from chapters/ch01.py (layerwise params 01 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # theory check (Fig. 4 of the paper)
-n_per_class = None
-n_classes = None
-dim = None
-depth = None
-init_scale = None
-alpha = None
-lr = None
-epochs = None
-stop_loss = None
-n_seeds = None
-sweep_seeds = None
-rate_init_scales = None
-rate_alphas = None
-sweep_depths = None
-sweep_n_per_class = None
+n_per_class = 10  # points per class n of the theory data (Fig. 4)
+n_classes = 3  # number of classes K of the theory data
+dim = 50  # input dimension d (and width) of the theory nets; n_per_class * n_classes ≤ dim keeps the data orthonormal
+depth = 6  # weight matrices L of the theory nets
+init_scale = 0.3  # orthogonal initialisation scale xi of the theory nets
+alpha = 100.0  # output multiplier alpha of the theory nets
+lr = 0.1  # constant learning rate of full-batch gradient descent (theory nets; the authors' schedule is never stepped)
+epochs = 3000  # epoch budget of the theory nets (they stop at stop_loss first)
+stop_loss = 1e-11  # training criterion of the theory nets: stop once the loss is below this (interpolation)
+n_seeds = 40  # seeds of the section-1 theory claims (pass rates over nets; each net costs milliseconds)
+sweep_seeds = 10  # seeds of the closed-form grid and the depth sweep (the first of the n_seeds)
+rate_init_scales = [0.1, 0.3, 0.5]  # values of xi in the closed-form rate grid
+rate_alphas = [1.0, 100.0]  # values of alpha in the closed-form rate grid
+sweep_depths = [4, 6, 8, 10]  # depths L of the depth sweep
+sweep_n_per_class = [10, 15, 20, 30]  # values of n of the sample-size sweep (N ＝ n K past d breaks orthogonality)
 # nonlinear nets (Figs. 1 and 5)
-dataset = None
-data_root = None
-download = None
-n_train = None
-net_seeds = None
-net_width = None
-net_depth = None
-hybrid_nonlinear = None
-net_epochs = None
-net_lr = None
-net_momentum = None
-net_weight_decay = None
-net_batch_size = None
-net_init_scale = None
-net_criterion = None
-alpha_hybrid = None
-alpha_mlp = None
+dataset = "mnist1d"  # data set of the nonlinear nets (Figs. 1, 5): mnist1d, digits, or a torchvision set with data_root
+data_root = ""  # folder holding torchvision data sets (paper preset)
+download = False  # allow downloading a torchvision data set into data_root
+n_train = 1000  # training samples of the nonlinear nets (0 ＝ all; a stratified subset otherwise)
+net_seeds = 10  # seeds of the nonlinear nets (each seed trains the MLP and the hybrid)
+net_width = 128  # hidden width of the nonlinear nets
+net_depth = 8  # weight matrices of the nonlinear nets (hidden layers + classifier)
+hybrid_nonlinear = 3  # nonlinear (Linear-BN-ReLU) hidden layers at the front of the hybrid net; the rest are linear
+net_epochs = 200  # training epochs of the nonlinear nets (one cosine cycle)
+net_lr = 0.03  # learning rate of the nonlinear nets (SGD, cosine to 1% of it)
+net_momentum = 0.9  # SGD momentum of the nonlinear nets
+net_weight_decay = 0.0001  # weight decay of the nonlinear nets
+net_batch_size = 128  # minibatch size of the nonlinear nets
+net_init_scale = 0.1  # orthogonal initialisation scale of the nonlinear nets
+net_criterion = 0.99  # training criterion of the nonlinear nets: training accuracy at least this (they interpolate in the paper)
+alpha_hybrid = 100.0  # output multiplier of the hybrid net
+alpha_mlp = 1.0  # output multiplier of the all-nonlinear MLP
 
 # %% tags=["hide-output"]
 import numpy as np
@@ -153,7 +155,7 @@ with ledger.section("1. The theory check"):
                   measured=max(max(abs(q - 1) for q in b["ratios"]) for b in before.values()),
                   statement="an untrained scaled-orthogonal linear net leaves C_l unchanged from layer to layer "
                             "(max |C_l/C_(l-1) - 1| over seeds; the weights are drawn in float32)")
-    untrained = "the same nets untrained"
+    untrained = "untrained nets"
     ledger.claim("wang23-geometric-compression", provenance="paper", source="Wang et al. 2023, abstract and Fig. 4",
                  statement="log C_l is a straight falling line in l (R^2 of the fit and its rate per layer)",
                  test={"r2": ">= 0.999", "rate": "< 0.9"}, rule="rate >= 0.9", headline=True,
@@ -243,7 +245,7 @@ with ledger.section("2. The rate against its closed form"):
                      statement=f"{what} lies within {bound}% of xi^2 alpha^(2/L) n^(-1/L) in every converged "
                                f"setting of the grid (largest error, %){left_out}", rule="mean",
                      values={s: float(g[f"{which}_error"].max()) for s, g in per_seed},
-                     control=Control("the same nets untrained", {s: float(g.untrained_error.max()) for s, g in per_seed}),
+                     control=Control("untrained nets", {s: float(g.untrained_error.max()) for s, g in per_seed}),
                      figure="fig-ch01-closed-form", headline=which == "later",
                      explain={"not reproduced": "The closed form is a small-rate approximation: where the "
                                                 "predicted rate approaches 1 the measured one falls below it.",
@@ -292,7 +294,7 @@ with ledger.section("3. Depth, and where the theory stops applying"):
                  statement=f"the closed-form rate holds within 5% at every depth L in {cfg.sweep_depths} "
                            "(largest error over depths, %)",
                  values={s: float(g.error.max()) for s, g in depth_df.groupby("seed")},
-                 control=Control("the same nets untrained",
+                 control=Control("untrained nets",
                                  {s: float(g.untrained_error.max()) for s, g in depth_df.groupby("seed")}),
                  trained={s: bool(g.reached.all()) for s, g in depth_df.groupby("seed")}, figure="fig-ch01-depth",
                  explain={"not supported": "The error grows where the predicted rate approaches 1 (shallow nets "
@@ -406,7 +408,7 @@ with ledger.section("4. Nonlinear networks: the MLP and the hybrid"):
         ledger.claim(cid, provenance="authors", source=f"Wang et al. 2023, {fig} (authors' stored outputs)",
                      statement=f"{statement} ({cfg.dataset}, width {cfg.net_width})", test=test, rule="mean",
                      margin=margin, values={s: vals[name, s][key] for s in seeds},
-                     control=Control("the same nets untrained", {s: vals0[name, s][key] for s in seeds}),
+                     control=Control("untrained nets", {s: vals0[name, s][key] for s in seeds}),
                      trained={s: nets[name, s]["reached"] for s in seeds}, figure="fig-ch01-nets",
                      headline=cid in ("wang23-hybrid-compression", "wang23-mlp-rank-falls"))
 glue("d_abs_hybrid", float(np.mean([v["D_last"] for (n, _), v in vals.items() if n == "hybrid"])), ".2f")
