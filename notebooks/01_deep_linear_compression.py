@@ -115,7 +115,7 @@ cfg.table()
 # untrained net has $C_l$ and $D_l$ constant across layers. Compression the claims see comes from training.
 
 # %%
-runs = ch01.train_theory_seeds(SEEDS, depth=cfg.depth, init_scale=cfg.init_scale, alpha=cfg.alpha, **THEORY)
+runs = ch01.theory_seeds_stored(SEEDS, depth=cfg.depth, init_scale=cfg.init_scale, alpha=cfg.alpha, **THEORY)
 stats = {s: ch01.profile_stats(r["c"], r["d"]) for s, r in zip(SEEDS, runs)}
 before = {s: ch01.profile_stats(r["c_untrained"], r["d_untrained"]) for s, r in zip(SEEDS, runs)}
 trained = {s: r["reached"] for s, r in zip(SEEDS, runs)}
@@ -207,7 +207,7 @@ grid = []
 for xi in cfg.rate_init_scales:
     for a in cfg.rate_alphas:
         rho = collapse.predicted_compression_rate(xi, a, cfg.n_per_class, cfg.depth)
-        for s, r in zip(SWEEP_SEEDS, ch01.train_theory_seeds(SWEEP_SEEDS, depth=cfg.depth, init_scale=xi,
+        for s, r in zip(SWEEP_SEEDS, ch01.theory_seeds_stored(SWEEP_SEEDS, depth=cfg.depth, init_scale=xi,
                                                               alpha=a, **THEORY)):
             q = ch01.profile_stats(r["c"], r["d"])["ratios"]
             q0 = ch01.profile_stats(r["c_untrained"], r["d_untrained"])["ratios"]
@@ -270,14 +270,14 @@ glue("excluded_settings", excluded)
 depth_rows, n_rows = [], []
 for L in cfg.sweep_depths:
     rho = collapse.predicted_compression_rate(cfg.init_scale, cfg.alpha, cfg.n_per_class, L)
-    for s, r in zip(SWEEP_SEEDS, ch01.train_theory_seeds(SWEEP_SEEDS, depth=L, init_scale=cfg.init_scale,
+    for s, r in zip(SWEEP_SEEDS, ch01.theory_seeds_stored(SWEEP_SEEDS, depth=L, init_scale=cfg.init_scale,
                                                           alpha=cfg.alpha, **THEORY)):
         q = np.asarray(r["c"][1:]) / np.asarray(r["c"][:-1])
         q0 = np.asarray(r["c_untrained"][1:]) / np.asarray(r["c_untrained"][:-1])
         depth_rows.append(dict(depth=L, seed=s, reached=r["reached"], predicted=rho,
                                measured=float(np.mean(q[1:] if L > 2 else q)), untrained=float(np.mean(q0))))
 for n in cfg.sweep_n_per_class:
-    r = ch01.train_theory_seeds([cfg.seed], depth=cfg.depth, init_scale=cfg.init_scale, alpha=cfg.alpha,
+    r = ch01.theory_seeds_stored([cfg.seed], depth=cfg.depth, init_scale=cfg.init_scale, alpha=cfg.alpha,
                                 **dict(THEORY, n_per_class=n))[0]
     st = ch01.profile_stats(r["c"], r["d"])
     n_rows.append(dict(N_over_d=n * cfg.n_classes / cfg.dim, reached=r["reached"], r2_log_c=st["r2_log_c"],
@@ -348,8 +348,9 @@ charts.figure("fig-ch01-depth", charts.line(long_depth, "depth", "value", color=
 split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train, seed=cfg.seed)
 NET = dict(width=cfg.net_width, depth=cfg.net_depth, init_scale=cfg.net_init_scale, lr=cfg.net_lr,
            momentum=cfg.net_momentum, weight_decay=cfg.net_weight_decay, batch_size=cfg.net_batch_size,
-           epochs=cfg.net_epochs, criterion=cfg.net_criterion, device=cfg.device)
-nets = {(name, s): ch01.train_net(split, nonlinear_layers=nl, alpha=a, seed=s, **NET)
+           epochs=cfg.net_epochs, criterion=cfg.net_criterion)
+nets = {(name, s): ch01.net_stored(split, dataset=cfg.dataset, n_train=cfg.n_train, split_seed=cfg.seed,
+                                   device=cfg.device, nonlinear_layers=nl, alpha=a, seed=s, **NET)
         for name, nl, a in (("hybrid", cfg.hybrid_nonlinear, cfg.alpha_hybrid), ("MLP", None, cfg.alpha_mlp))
         for s in SEEDS[:cfg.net_seeds]}
 for name in ("hybrid", "MLP"):

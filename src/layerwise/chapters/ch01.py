@@ -274,3 +274,30 @@ def training_summary(name: str, runs: Sequence[dict[str, Any]], criterion: float
     reached = sum(bool(r["reached"]) for r in runs)
     return (f"{name}: {len(runs)} nets, {reached} reached train accuracy >= {criterion:g} in {runs[0]['epochs']} "
             f"epochs; train {min(acc):.3f}-{max(acc):.3f}, test {min(test):.3f}-{max(test):.3f}")
+
+
+def _code(*fns: Any) -> str:
+    """A short hash of the source of `fns`: part of a store recipe, so an edit of them misses the store."""
+    import hashlib
+
+    from .. import store
+
+    return hashlib.sha256("".join(store.fn_source(f) for f in fns).encode()).hexdigest()[:16]
+
+
+def theory_seeds_stored(seeds: Sequence[int], **setting: Any) -> list[dict[str, Any]]:
+    """`train_theory_seeds(seeds, **setting)` through the network store (one entry per seed set and setting)."""
+    from .. import store
+
+    recipe = dict(theory_recipe(seed=-1, **setting), seeds=list(seeds), code=_code(train_theory_seeds, theory_profile))
+    return store.cached(recipe, lambda: train_theory_seeds(seeds, **setting))
+
+
+def net_stored(split: Any, *, dataset: str, n_train: int, split_seed: int, device: Any = "cpu",
+               **setting: Any) -> dict[str, Any]:
+    """`train_net(split, **setting)` through the network store; dataset, n_train and split_seed name the split."""
+    from .. import store
+
+    recipe = dict(net_recipe(dataset=dataset, n_train=n_train, **setting), split_seed=split_seed,
+                  code=_code(train_net, measure_layers))
+    return store.cached(recipe, lambda: train_net(split, device=device, **setting))

@@ -23,7 +23,11 @@ PARAMS = dict(
                  smoke=3000, rule=Int(min=1)),
     stop_loss=Param(1e-10, "training stops once the loss falls below this (Fig. 6)", smoke=1e-06, rule=Float(min=0)),
     n_seeds=Param(5, "seeds s = seed .. seed + n_seeds - 1 (data draw and initialisation) for every claim; "
-                     "claims need >= 3", smoke=1, paper=10, rule=Int(min=1)),
+                     "claims need >= 3", smoke=3, paper=10, rule=Int(min=1)),
+    rate_seeds=Param(8, "seeds of section 5 (chapter 1's theory setting, interventions): each net costs "
+                        "milliseconds", smoke=3, rule=Int(min=1)),
+    transfer_seeds=Param(6, "seeds of the transfer experiment (each trains one net per head depth)", smoke=3,
+                         paper=10, rule=Int(min=1)),
     sweep_depths=Param([2, 3, 4, 5], "depths L of the Fig. 6 depth sweep (at `width`)", smoke=[2, 3], rule=ListOf(Int(min=2))),
     width=Param(400, "hidden width h of the Fig. 6 depth sweep", smoke=60, rule=Int(min=1, width=True)),
     sweep_widths=Param([200, 400, 700], "widths h of the Fig. 6 width sweep (at `depth`)", smoke=[60, 100],
@@ -40,12 +44,12 @@ PARAMS = dict(
     rate_epochs=Param(5000, "epoch budget of the theory-setting nets that train to rate_stop_loss", smoke=300, rule=Int(min=1)),
     rate_stop_loss=Param(1e-11, "the theory-setting nets stop once the loss is below this", rule=Float(min=0)),
     rate_init_scales=Param([0.4, 0.5, 0.6], "larger init scales xi tried (one intervention each)", smoke=[0.5], rule=ListOf(Float(min=0, closed="right"))),
-    rate_weight_decays=Param([0.003, 0.01, 0.03], "weight decays tried (one intervention each)", smoke=[0.01], rule=ListOf(Float(min=0))),
+    rate_weight_decays=Param([0.01, 0.03], "weight decays tried (one intervention each)", smoke=[0.01], rule=ListOf(Float(min=0))),
     decay_epochs=Param(300, "fixed epochs of the weight-decay runs (their loss cannot reach the threshold)",
-                       smoke=30, rule=Int(min=1)),
+                       rule=Int(min=1)),
     rate_activations=Param(['tanh', 'relu'], "nonlinearities inserted in every hidden layer (one run each)",
                            smoke=['relu'], rule=ListOf(Choice(*ACTIVATIONS))),
-    nonlinear_epochs=Param(1000, "epoch cap of the nonlinear runs", smoke=30, rule=Int(min=1)),
+    nonlinear_epochs=Param(500, "epoch cap of the nonlinear runs", smoke=30, rule=Int(min=1)),
     # transfer (projection head)
     dataset=Param('mnist1d', "data set of the transfer experiment (classes 0-4 pre-train, 5-9 transfer): "
                              "mnist1d, digits, or a torchvision set with data_root", paper='cifar10', rule=Choice(*DATASETS)),
@@ -55,10 +59,12 @@ PARAMS = dict(
                   smoke=600, rule=Int(min=0)),
     net_width=Param(64, "hidden width of the transfer nets (extractor and head)", smoke=16, paper=1024, rule=Int(min=1, width=True)),
     extractor_depth=Param(2, "Linear-BN-ReLU extractor layers kept after pre-training", rule=Int(min=1)),
-    head_depths=Param([1, 2, 3, 4, 5], "projection-head depths m (linear layers between extractor and "
+    head_depths=Param([1, 3, 5], "projection-head depths m (linear layers between extractor and "
                                         "classifier) compared", smoke=[1, 3], rule=ListOf(Int(min=1), min_len=2, distinct=True)),
     net_epochs=Param(300, "full-batch Adam epochs of the transfer nets", smoke=5, paper=200, rule=Int(min=1)),
-    net_lr=Param(0.003, "Adam learning rate of the transfer nets (cosine to 1% of it)", rule=Float(min=0, closed="right")),
+    net_lr=Param(0.01, "Adam learning rate of the transfer nets (cosine to 1% of it)", rule=Float(min=0, closed="right")),
+    net_criterion=Param(0.99, "training criterion of the transfer nets: training accuracy on the source classes "
+                              "at least this", rule=Float(min=0, max=1, closed="right")),
     net_init_scale=Param(0.3, "orthogonal init scale of the transfer nets (the theory setting's xi)", rule=Float(min=0, closed="right")),
     probe_ridge=Param(0.001, "relative ridge of the least-squares transfer probe in the tables, figures and the "
                              "precondition", rule=Float(min=0, closed="right")),
