@@ -8,10 +8,10 @@ from layerwise import book, config
 from layerwise.chapters import ch02
 from layerwise.io import read_json
 
-TINY = dict(dataset="fake", n_train=200, net_width=16, net_epochs=2, head_depths=[1, 2], n_seeds=1,
-            sweep_depths=[2], width=60, sweep_widths=[60, 80], depth=2, epochs=300, stop_loss=1e-3, rate_epochs=40,
-            rate_init_scales=[0.5], rate_weight_decays=[1e-2], decay_epochs=5, rate_activations=["relu"],
-            nonlinear_epochs=5)
+TINY = dict(dataset="fake", n_train=200, net_width=16, net_epochs=2, head_depths=[1, 2], n_seeds=1, rate_seeds=1,
+            transfer_seeds=1, sweep_depths=[2], width=60, sweep_widths=[60, 80], depth=2, epochs=300, stop_loss=1e-3,
+            rate_epochs=100, rate_init_scales=[0.5], rate_weight_decays=[1e-2], decay_epochs=300,
+            rate_activations=["relu"], nonlinear_epochs=5)
 
 
 def test_rate_error_is_zero_for_an_exact_geometric_sequence():
@@ -62,7 +62,42 @@ def test_paper_preset_is_the_papers_fig6_grid():
 
 
 def test_book_preset_has_enough_seeds_for_claims():
-    assert config.preset_table("02", "book")["n_seeds"] >= 3
+    table = config.preset_table("02", "book")
+    assert table["n_seeds"] >= 5 and table["rate_seeds"] >= 8 and table["transfer_seeds"] >= 6
+
+
+def test_the_reduced_ensemble_follows_full_width_gradient_descent():
+    from layerwise import data
+    from layerwise.chapters import ch02_runs
+
+    ds = data.nearly_orthonormal(5, 3, 20, seed=0)
+    assert ch02_runs.reduction_gap(ds, width=40, depth=3, init_scale=0.3, alpha=1.0, lr=0.1, steps=20, seed=0) < 1e-6
+
+
+def test_fig6_runs_end_balanced_by_the_conserved_gap_and_near_minimum_norm():
+    from layerwise.chapters import ch02_runs
+
+    rows, snaps = ch02_runs.train_fig6(3, [60], [0, 1], init_scale=0.1, alpha=1.0, n_per_class=5, n_classes=3, dim=20,
+                                       lr=0.1, lr_min=1e-4, epochs=20000, stop_loss=1e-8)
+    assert all(r["reached"] for r in rows) and snaps
+    for r in rows:
+        assert ch02.gap_drift(r["gaps_init"], r["gaps_final"]) < 0.01  # conservation law of gradient flow
+        # the first pair's gap is xi^2 sqrt(h - d) at init and stays there
+        assert r["gaps_final"][0] == pytest.approx(0.1 ** 2 * math.sqrt(60 - 20), rel=0.01)
+        assert r["residual"] < 0.2 * r["residual_init"] and r["bulk_variance"] < 1e-6
+
+
+def test_class_slice_and_snapshot_schedule():
+    import torch
+    from types import SimpleNamespace
+
+    from layerwise.chapters import ch02_runs
+
+    ds = SimpleNamespace(x=torch.arange(10.0)[:, None], labels=torch.arange(10))
+    x, y = ch02_runs.class_slice(ds, 5)
+    assert y.tolist() == [0, 1, 2, 3, 4] and x[:, 0].tolist() == [5.0, 6.0, 7.0, 8.0, 9.0]
+    epochs = ch02_runs.log_epochs(1000)
+    assert epochs[0] == 1 and epochs[-1] == 1000 and epochs == sorted(set(epochs))
 
 
 def test_chapter02_paper_code_path_runs_on_fake_images(book_copy, tmp_path):
@@ -82,7 +117,7 @@ def test_chapter02_rejects_inputs_it_cannot_use():
         config.resolve("02", "smoke", n_per_class=20)
     with pytest.raises(config.ConfigError, match="head_depths"):
         config.resolve("02", "smoke", head_depths=[0, 1])
-    with pytest.raises(config.ConfigError, match="head_depths needs at least two"):
+    with pytest.raises(config.ConfigError, match="head_depths must be a list of at least 2"):
         config.resolve("02", "smoke", head_depths=[3, 3])
     with pytest.raises(config.ConfigError, match="sweep_widths"):
         config.resolve("02", "smoke", sweep_widths=[100])
