@@ -115,7 +115,8 @@ cfg.table()
 # untrained net has $C_l$ and $D_l$ constant across layers. Compression the claims see comes from training.
 
 # %%
-runs = ch01.theory_seeds_stored(SEEDS, depth=cfg.depth, init_scale=cfg.init_scale, alpha=cfg.alpha, **THEORY)
+runs = ch01.theory_seeds_stored(SEEDS, depth=cfg.depth, init_scale=cfg.init_scale, alpha=cfg.alpha,
+                                **THEORY)
 stats = {s: ch01.profile_stats(r["c"], r["d"]) for s, r in zip(SEEDS, runs)}
 before = {s: ch01.profile_stats(r["c_untrained"], r["d_untrained"]) for s, r in zip(SEEDS, runs)}
 trained = {s: r["reached"] for s, r in zip(SEEDS, runs)}
@@ -123,14 +124,13 @@ print(f"{len(runs)} nets, {sum(trained.values())} reached loss < {cfg.stop_loss:
       f"in {runs[0]['epochs']} epochs (all seeds at once)")
 
 # %%
-profile = pd.DataFrame([dict(layer=l, seed=s, C=r["c"][l], D=r["d"][l], state=state)
-                        for s, r0 in zip(SEEDS, runs) for state, r in (("trained", r0), ("untrained", dict(
-                            c=r0["c_untrained"], d=r0["d_untrained"]))) for l in range(cfg.depth)])
+profile = pd.DataFrame(ch01.profile_rows(SEEDS, runs))
 mean = profile.groupby(["state", "layer"])[["C", "D"]].mean().reset_index()
-charts.figure("fig-ch01-theory", charts.by_layer(mean, "C", color="state", log_y=True, y_title="Cₗ (log scale)",
-                                                 title="Within-class compression")
-              | charts.by_layer(mean[mean.layer > 0], "D", color="state", y_title="Dₗ",
-                                title="Between-class discrimination"))
+left = charts.by_layer(mean, "C", color="state", log_y=True, y_title="Cₗ (log scale)",
+                       title="Within-class compression")
+right = charts.by_layer(mean[mean.layer > 0], "D", color="state", y_title="Dₗ",
+                        title="Between-class discrimination")
+charts.figure("fig-ch01-theory", left | right)
 
 # %% [markdown]
 # ```{glue:figure} fig-ch01-theory
@@ -150,12 +150,17 @@ charts.figure("fig-ch01-theory", charts.by_layer(mean, "C", color="state", log_y
 # interval of the pass rate lies above 0.9.
 
 # %% tags=["remove-cell"]
+ledger.sanity("untrained-profile-is-flat", test="<= 1e-6", section="1. The theory check",
+              measured=max(max(abs(q - 1) for q in b["ratios"]) for b in before.values()),
+              statement="an untrained scaled-orthogonal linear net leaves C_l unchanged from layer to layer "
+                        "(max |C_l/C_(l-1) - 1| over seeds; the weights are drawn in float32)")
+glue("rate_mean", float(np.mean([v["rate"] for v in stats.values()])), ".3f")
+glue("d_r2_pass", int(sum(v["r2"] >= 0.99 for v in stats.values())))
+glue("n_theory_seeds", len(SEEDS))
+
+# %% tags=["remove-cell"]
+untrained = "untrained nets"
 with ledger.section("1. The theory check"):
-    ledger.sanity("untrained-profile-is-flat", test="<= 1e-6",
-                  measured=max(max(abs(q - 1) for q in b["ratios"]) for b in before.values()),
-                  statement="an untrained scaled-orthogonal linear net leaves C_l unchanged from layer to layer "
-                            "(max |C_l/C_(l-1) - 1| over seeds; the weights are drawn in float32)")
-    untrained = "untrained nets"
     ledger.claim("wang23-geometric-compression", provenance="paper", source="Wang et al. 2023, abstract and Fig. 4",
                  statement="log C_l is a straight falling line in l (R^2 of the fit and its rate per layer)",
                  test={"r2": ">= 0.999", "rate": "< 0.9"}, rule="rate >= 0.9", headline=True,
@@ -179,9 +184,6 @@ with ledger.section("1. The theory check"):
                                             "it bends instead of following a line: the linear rate is a "
                                             "tendency, not a law of each network.",
                           "reproduced": "D_l rises along a line on nearly every net."})
-glue("rate_mean", float(np.mean([v["rate"] for v in stats.values()])), ".3f")
-glue("d_r2_pass", int(sum(v["r2"] >= 0.99 for v in stats.values())))
-glue("n_theory_seeds", len(SEEDS))
 
 # %% [markdown]
 # Over {glue:text}`n_theory_seeds` seeds the fitted compression rate averages {glue:text}`rate_mean`
@@ -203,26 +205,16 @@ glue("n_theory_seeds", len(SEEDS))
 # assumes: the claims name it and leave it out.
 
 # %%
-grid = []
-for xi in cfg.rate_init_scales:
-    for a in cfg.rate_alphas:
-        rho = collapse.predicted_compression_rate(xi, a, cfg.n_per_class, cfg.depth)
-        for s, r in zip(SWEEP_SEEDS, ch01.theory_seeds_stored(SWEEP_SEEDS, depth=cfg.depth, init_scale=xi,
-                                                              alpha=a, **THEORY)):
-            q = ch01.profile_stats(r["c"], r["d"])["ratios"]
-            q0 = ch01.profile_stats(r["c_untrained"], r["d_untrained"])["ratios"]
-            grid.append(dict(xi=xi, alpha=a, seed=s, epochs=r["epochs"], reached=r["reached"], predicted=rho,
-                             first=q[0], later=float(np.mean(q[1:])), untrained=float(np.mean(q0))))
-grid = pd.DataFrame(grid).assign(setting=lambda g: [f"ξ = {x:g}, α = {a:g}" for x, a in zip(g.xi, g.alpha)])
-for col in ("first", "later", "untrained"):
-    grid[f"{col}_error"] = ch01.rate_errors(grid[col], grid.predicted)
-grid.groupby("setting")[["reached", "epochs", "predicted", "later", "later_error", "first_error"]].mean()
+grid = pd.DataFrame(ch01.closed_form_grid(SWEEP_SEEDS, cfg.rate_init_scales, cfg.rate_alphas,
+                                           depth=cfg.depth, **THEORY))
+columns = ["reached", "epochs", "predicted", "later", "later_error", "first_error"]
+grid.groupby("setting")[columns].mean()
 
 # %%
 charts.figure("fig-ch01-closed-form", charts.scatter(
-    grid[grid.reached], "predicted", "later", color="setting", log_x=True, log_y=True, diagonal=True,
-    x_title="closed form ξ² α^(2/L) n^(−1/L)", y_title="measured mean Cₗ/Cₗ₋₁, l ≥ 2",
-    title="Measured rate against the closed form"))
+    grid[grid.reached], "predicted", "later", color="setting", log_x=True, log_y=True,
+    diagonal=True, x_title="closed form ξ² α^(2/L) n^(−1/L)",
+    y_title="measured mean Cₗ/Cₗ₋₁, l ≥ 2", title="Measured rate against the closed form"))
 
 # %% [markdown]
 # ```{glue:figure} fig-ch01-closed-form
@@ -267,25 +259,12 @@ glue("excluded_settings", excluded)
 # longer interpolate the labels.
 
 # %%
-depth_rows, n_rows = [], []
-for L in cfg.sweep_depths:
-    rho = collapse.predicted_compression_rate(cfg.init_scale, cfg.alpha, cfg.n_per_class, L)
-    for s, r in zip(SWEEP_SEEDS, ch01.theory_seeds_stored(SWEEP_SEEDS, depth=L, init_scale=cfg.init_scale,
-                                                          alpha=cfg.alpha, **THEORY)):
-        q = np.asarray(r["c"][1:]) / np.asarray(r["c"][:-1])
-        q0 = np.asarray(r["c_untrained"][1:]) / np.asarray(r["c_untrained"][:-1])
-        depth_rows.append(dict(depth=L, seed=s, reached=r["reached"], predicted=rho,
-                               measured=float(np.mean(q[1:] if L > 2 else q)), untrained=float(np.mean(q0))))
-for n in cfg.sweep_n_per_class:
-    r = ch01.theory_seeds_stored([cfg.seed], depth=cfg.depth, init_scale=cfg.init_scale, alpha=cfg.alpha,
-                                **dict(THEORY, n_per_class=n))[0]
-    st = ch01.profile_stats(r["c"], r["d"])
-    n_rows.append(dict(N_over_d=n * cfg.n_classes / cfg.dim, reached=r["reached"], r2_log_c=st["r2_log_c"],
-                       measured=float(np.mean(st["ratios"][1:])),
-                       predicted=collapse.predicted_compression_rate(cfg.init_scale, cfg.alpha, n, cfg.depth)))
-depth_df, n_df = pd.DataFrame(depth_rows), pd.DataFrame(n_rows)
-depth_df["error"] = ch01.rate_errors(depth_df.measured, depth_df.predicted)
-depth_df["untrained_error"] = ch01.rate_errors(depth_df.untrained, depth_df.predicted)
+depth_df = pd.DataFrame(ch01.depth_sweep(SWEEP_SEEDS, cfg.sweep_depths, init_scale=cfg.init_scale,
+                                          alpha=cfg.alpha, **THEORY))
+n_df = pd.DataFrame(ch01.sample_sweep(cfg.seed, cfg.sweep_n_per_class, depth=cfg.depth,
+                                      init_scale=cfg.init_scale, alpha=cfg.alpha,
+                                      **{k: v for k, v in THEORY.items() if k != "n_per_class"}))
+depth_df.groupby("depth")[["reached", "predicted", "measured", "error"]].mean()
 
 # %% tags=["remove-cell"]
 with ledger.section("3. Depth, and where the theory stops applying"):
@@ -304,13 +283,13 @@ glue("depth_worst", int(worst.idxmax()))
 glue("beyond_r2", ", ".join(f"{v:.3f}" for v in n_df[n_df.N_over_d > 1].r2_log_c) or "none")
 
 # %%
-long_depth = depth_df.groupby("depth")[["measured", "predicted"]].mean().reset_index().melt(
-    "depth", var_name="rate")
-long_n = n_df.melt("N_over_d", ["measured", "predicted"], var_name="rate")
-charts.figure("fig-ch01-depth", charts.line(long_depth, "depth", "value", color="rate", x_title="depth L",
-                                            y_title="Cₗ/Cₗ₋₁", title="Rate against depth", integer_x=True)
-              | charts.line(long_n, "N_over_d", "value", color="rate", x_title="N / d", y_title="Cₗ/Cₗ₋₁",
-                            title="Rate as the data stop being orthogonal"))
+by_depth = depth_df.groupby("depth")[["measured", "predicted"]].mean().reset_index()
+left = charts.line(by_depth.melt("depth", var_name="rate"), "depth", "value", color="rate",
+                   x_title="depth L", y_title="Cₗ/Cₗ₋₁", title="Rate against depth", integer_x=True)
+right = charts.line(n_df.melt("N_over_d", ["measured", "predicted"], var_name="rate"), "N_over_d",
+                    "value", color="rate", x_title="N / d", y_title="Cₗ/Cₗ₋₁",
+                    title="Rate as the data stop being orthogonal")
+charts.figure("fig-ch01-depth", left | right)
 
 # %% [markdown]
 # :::{dropdown} More figures
@@ -345,30 +324,29 @@ charts.figure("fig-ch01-depth", charts.line(long_depth, "depth", "value", color=
 # optimum of the paper's MSE probe), $C_l$ and $D_l$. The control is each net before training.
 
 # %%
-split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train, seed=cfg.seed)
+split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download,
+                  n_train=cfg.n_train, seed=cfg.seed)
 NET = dict(width=cfg.net_width, depth=cfg.net_depth, init_scale=cfg.net_init_scale, lr=cfg.net_lr,
-           momentum=cfg.net_momentum, weight_decay=cfg.net_weight_decay, batch_size=cfg.net_batch_size,
-           epochs=cfg.net_epochs, criterion=cfg.net_criterion)
-nets = {(name, s): ch01.net_stored(split, dataset=cfg.dataset, n_train=cfg.n_train, split_seed=cfg.seed,
-                                   device=cfg.device, nonlinear_layers=nl, alpha=a, seed=s, **NET)
-        for name, nl, a in (("hybrid", cfg.hybrid_nonlinear, cfg.alpha_hybrid), ("MLP", None, cfg.alpha_mlp))
-        for s in SEEDS[:cfg.net_seeds]}
-for name in ("hybrid", "MLP"):
-    print(ch01.training_summary(name, [r for (k, _), r in nets.items() if k == name], cfg.net_criterion))
+           momentum=cfg.net_momentum, weight_decay=cfg.net_weight_decay,
+           batch_size=cfg.net_batch_size, epochs=cfg.net_epochs, criterion=cfg.net_criterion,
+           dataset=cfg.dataset, n_train=cfg.n_train, split_seed=cfg.seed, device=cfg.device)
+ARCH = {"hybrid": (cfg.hybrid_nonlinear, cfg.alpha_hybrid), "MLP": (None, cfg.alpha_mlp)}
+nets = {(name, s): ch01.net_stored(split, nonlinear_layers=nl, alpha=a, seed=s, **NET)
+        for name, (nl, a) in ARCH.items() for s in SEEDS[:cfg.net_seeds]}
+for name in ARCH:
+    done = [r for (k, _), r in nets.items() if k == name]
+    print(ch01.training_summary(name, done, cfg.net_criterion))
 
 # %%
 layers = pd.DataFrame([dict(row, net=name, seed=s, state=state) for (name, s), r in nets.items()
                        for state in ("trained", "untrained") for row in r[state]])
-means = layers.groupby(["net", "state", "layer"])[["rank", "probe_train", "C_l", "D_signed"]].mean().reset_index()
+means = layers.groupby(["net", "state", "layer"]).mean(numeric_only=True).reset_index()
 means["series"] = means.net + ", " + means.state
-charts.figure("fig-ch01-nets", (charts.by_layer(means, "rank", color="series", y_title="numerical rank (95% energy)",
-                                                title="Feature rank")
-                                | charts.by_layer(means, "probe_train", color="series", title="Linear separability",
-                                                  y_title="linear-probe training accuracy"))
-              & (charts.by_layer(means, "C_l", color="series", log_y=True, y_title="Cₗ (log scale)",
-                                 title="Within-class compression")
-                 | charts.by_layer(means, "D_signed", color="series", y_title="Dₗ (signed, the authors')",
-                                   title="Between-class discrimination")))
+TITLES = {"rank": "numerical rank (95% energy)", "probe_train": "probe training accuracy",
+          "C_l": "Cₗ (log scale)", "D_signed": "Dₗ (signed, the authors')"}
+panels = [charts.by_layer(means, m, color="series", y_title=t, log_y=m == "C_l")
+          for m, t in TITLES.items()]
+charts.figure("fig-ch01-nets", (panels[0] | panels[1]) & (panels[2] | panels[3]))
 
 # %% [markdown]
 # ```{glue:figure} fig-ch01-nets
@@ -403,6 +381,8 @@ claims_4 = [("wang23-hybrid-probe", "hybrid", "Fig. 1", "hybrid: the linear-prob
             ("wang23-mlp-rank-falls", "MLP", "Fig. 1", "MLP: relative fall of the rank from its peak to l = 7",
              "rank_fall", ">= 0.25", ">= 0.1"),
             ("wang23-mlp-compression", "MLP", "Fig. 5", "MLP: C_7 / C_1", "C_last_over_first", "< 0.1", "")]
+
+# %% tags=["remove-cell"]
 with ledger.section("4. Nonlinear networks: the MLP and the hybrid"):
     for cid, name, fig, statement, key, test, margin in claims_4:
         seeds = [s for (n, s) in nets if n == name]

@@ -91,15 +91,15 @@ from layerwise.chapters import ch02_runs as runs_
 from layerwise.claims import Control, Ledger, glue
 
 cfg = layerwise.config.resolve_notebook("02", globals())
-torch.set_num_threads(1)  # every tensor here is tiny: a second thread costs more in syncing than it saves
+torch.set_num_threads(1)  # every tensor here is tiny: a second thread costs more than it saves
 charts.enable()
 ledger = Ledger(cfg)
 K, D = cfg.n_classes, cfg.dim
 seeds = [cfg.seed + i for i in range(cfg.n_seeds)]
 rate_seeds = [cfg.seed + i for i in range(cfg.rate_seeds)]
 transfer_seeds = [cfg.seed + i for i in range(cfg.transfer_seeds)]
-FIG6 = dict(alpha=cfg.alpha, n_per_class=cfg.n_per_class, n_classes=K, dim=D, lr=cfg.lr, lr_min=cfg.lr_min,
-            epochs=cfg.epochs, stop_loss=cfg.stop_loss)
+FIG6 = dict(alpha=cfg.alpha, n_per_class=cfg.n_per_class, n_classes=K, dim=D, lr=cfg.lr,
+            lr_min=cfg.lr_min, epochs=cfg.epochs, stop_loss=cfg.stop_loss)
 cfg.table()
 
 # %% [markdown]
@@ -157,30 +157,25 @@ ledger.sanity("reduction-matches-full-width", measured=gap, test="<= 1e-6", sect
 # coordinates. These runs cost 20,000 steps each, so Fig. 6 uses `n_seeds` seeds (the paper: 10).
 
 # %%
-grid = {L: sorted(({cfg.width} if L in cfg.sweep_depths else set()) | (set(cfg.sweep_widths) if L == cfg.depth else set()))
-        for L in sorted(set(cfg.sweep_depths) | {cfg.depth})}
-rows, snaps, control_rows = [], [], []
-for L, widths in grid.items():
-    r, s = runs_.train_fig6(L, widths, seeds, init_scale=cfg.init_scale, **FIG6)
-    rc, _ = runs_.train_fig6(L, widths, seeds, init_scale=cfg.control_init_scale, snapshots=False, **FIG6)
-    rows, snaps, control_rows = rows + r, snaps + s, control_rows + rc
+grid = runs_.fig6_grid(cfg.sweep_depths, cfg.width, cfg.sweep_widths, cfg.depth)
+rows, snaps, control_rows = runs_.fig6_runs(grid, seeds, init_scale=cfg.init_scale,
+                                            control_init_scale=cfg.control_init_scale, **FIG6)
 runs, snaps, control_runs = pd.DataFrame(rows), pd.DataFrame(snaps), pd.DataFrame(control_rows)
-print(f"Fig. 6: {len(runs)} nets from xi = {cfg.init_scale:g}, {int(runs.reached.sum())} reached loss < "
-      f"{cfg.stop_loss:g} in {runs.epochs.min()}-{runs.epochs.max()} epochs; {len(control_runs)} from xi = "
-      f"{cfg.control_init_scale:g}, {int(control_runs.reached.sum())} reached it in "
-      f"{control_runs.epochs.min()}-{control_runs.epochs.max()}")
+for xi, df in ((cfg.init_scale, runs), (cfg.control_init_scale, control_runs)):
+    print(f"Fig. 6 from xi = {xi:g}: {len(df)} nets, {int(df.reached.sum())} reached loss < "
+          f"{cfg.stop_loss:g} in {df.epochs.min()}-{df.epochs.max()} epochs")
 
 # %%
 M = runs_.MEASURES
-both = runs.merge(control_runs[["depth", "width", "seed", *M]], on=["depth", "width", "seed"], suffixes=("", "_large"))
-long = pd.concat([both.assign(state=st, value=both[f"{m}{suf}"], measure=m)
-                  for m in M for st, suf in (("trained", ""), ("untrained", "_init"), ("large init", "_large"))])
+long = runs_.fig6_long(runs, control_runs)
 depth_panel = long[(long.width == cfg.width) & long.depth.isin(cfg.sweep_depths)]
 width_panel = long[(long.depth == cfg.depth) & long.width.isin(cfg.sweep_widths)]
-panels = [charts.line(df[df.measure == m].groupby([x, "state"]).value.mean().reset_index(), x, "value", color="state",
-                      log_y=True, integer_x=x == "depth", x_title=t, y_title=f"{m} (log)", width=230)
-          for df, x, t in ((depth_panel, "depth", "depth L"), (width_panel, "width", "width h"))
-          for m in ("residual", "balance")]
+panels = []
+for df, x, title in ((depth_panel, "depth", "depth L"), (width_panel, "width", "width h")):
+    for m in ("residual", "balance"):
+        mean = df[df.measure == m].groupby([x, "state"]).value.mean().reset_index()
+        panels.append(charts.line(mean, x, "value", color="state", log_y=True, x_title=title,
+                                  y_title=f"{m} (log)", integer_x=x == "depth", width=230))
 charts.figure("fig-ch02-fig6", (panels[0] | panels[1]) & (panels[2] | panels[3]))
 
 # %% [markdown]
@@ -225,6 +220,9 @@ with ledger.section("2. Fig. 6 reproduced", source="Wang et al. 2023, Fig. 6 (au
                                           "K-dimensional row space (section 3), not a sign that wider small-init nets "
                                           "come closer to the minimum-norm solution.",
                           "reproduced": "The residual falls with width, and fits from a large initialisation fall less."})
+
+# %% tags=["remove-cell"]
+with ledger.section("2. Fig. 6 reproduced", source="Wang et al. 2023, Fig. 6 (authors' stored outputs)"):
     ledger.sanity("balance-below-0.08-is-forced", measured=float(runs.balance.max()), test="<= 0.08",
                   statement="normalised balancedness <= 0.08 after GD (the paper's Fig. 6; worst run): forced, it is "
                             "the conserved initial gap over the trained norm (section 3)")
@@ -283,12 +281,13 @@ pd.DataFrame(law).rename_axis("width h").style.format(precision=3).set_caption(
 # form $\xi^2\alpha^{2/L}n^{-1/L}$ (largest relative error over layers).
 
 # %%
-snap = snaps[(snaps.depth == cfg.depth) & (snaps.width == cfg.width)].drop_duplicates(["seed", "epoch"], keep="last")
-snap = snap.groupby("epoch")[[*M, "rate_error"]].mean().reset_index().query("epoch > 0")
+snap = snaps[(snaps.depth == cfg.depth) & (snaps.width == cfg.width)]
+snap = snap.drop_duplicates(["seed", "epoch"], keep="last").query("epoch > 0")
+snap = snap.groupby("epoch")[[*M, "rate_error"]].mean().reset_index()
 charts.figure("fig-ch02-training", charts.line(
     snap.melt("epoch", ["residual", "balance", "rate_error"], var_name="measure"), "epoch", "value",
-    color="measure", log_x=True, log_y=True, x_title="GD step (log scale)", y_title="value (log scale)",
-    title=f"Assumptions during training (L = {cfg.depth}, h = {cfg.width})"))
+    color="measure", log_x=True, log_y=True, x_title="GD step (log scale)",
+    y_title="value (log scale)", title=f"Assumptions during training (L = {cfg.depth}, h = {cfg.width})"))
 
 # %% [markdown]
 # :::{dropdown} More figures
@@ -313,26 +312,32 @@ charts.figure("fig-ch02-training", charts.line(
 # (`weights.spectral_compression_rates`), the quantity the closed form approximates.
 
 # %%
-RATE = dict(n_per_class=cfg.n_per_class, n_classes=K, dim=D, depth=cfg.rate_depth, width=cfg.rate_width,
-            init_scale=cfg.rate_init_scale, alpha=cfg.rate_alpha, lr=cfg.rate_lr, lr_min=cfg.rate_lr_min,
-            epochs=cfg.rate_epochs, stop_loss=cfg.rate_stop_loss, init_scales=cfg.rate_init_scales,
-            weight_decays=cfg.rate_weight_decays, decay_epochs=cfg.decay_epochs,
-            activations=cfg.rate_activations, nonlinear_epochs=cfg.nonlinear_epochs)
-broken = pd.DataFrame([r for s in rate_seeds for r in runs_.break_assumptions(s, every_step=s == rate_seeds[0], **RATE)])
-broken = broken[broken.get("diverged", pd.Series(False, index=broken.index)).fillna(False) == False]  # noqa: E712
+RATE = dict(n_per_class=cfg.n_per_class, n_classes=K, dim=D, depth=cfg.rate_depth,
+            width=cfg.rate_width, init_scale=cfg.rate_init_scale, alpha=cfg.rate_alpha,
+            lr=cfg.rate_lr, lr_min=cfg.rate_lr_min, epochs=cfg.rate_epochs,
+            stop_loss=cfg.rate_stop_loss,
+            init_scales=cfg.rate_init_scales, weight_decays=cfg.rate_weight_decays,
+            decay_epochs=cfg.decay_epochs, activations=cfg.rate_activations,
+            nonlinear_epochs=cfg.nonlinear_epochs)
+broken = pd.DataFrame([r for s in rate_seeds
+                       for r in runs_.break_assumptions(s, every_step=s == rate_seeds[0], **RATE)])
+if "diverged" in broken:
+    broken = broken[broken.diverged.isna()]
 trained = broken[~broken.intervention.isin(["fewer steps", "untrained"])]
-trained.groupby(["intervention", "value"], sort=False)[
-    ["epochs", "loss", *M, "measured_rate", "rate_error", "spectral_rate", "spectral_error"]].mean().style.format(precision=4)
+columns = ["epochs", "loss", *M, "measured_rate", "rate_error", "spectral_rate", "spectral_error"]
+trained.groupby(["intervention", "value"], sort=False)[columns].mean().style.format(precision=4)
 
 # %%
-points = pd.concat([broken, runs.assign(intervention="Fig. 6 setting (converged)")], ignore_index=True)
-points = points.assign(rate_error=points.rate_error.clip(lower=1e-4))[["intervention", "residual", "rate_error"]]
-charts.figure("fig-ch02-breaks", charts.scatter(
-    points.dropna(), "residual", "rate_error", color="intervention", log_x=True, log_y=True, x_title="min-norm residual",
-    y_title="rate error maxₗ |ρₗ/ρ̂ − 1|", title="Rate error against assumption error")
-              | charts.scatter(trained, "spectral_rate", "measured_rate", color="intervention", diagonal=True,
-                               x_title="rate implied by the trained spectrum (l ≥ 2)",
-                               y_title="measured mean Cₗ/Cₗ₋₁, l ≥ 2", title="The spectrum and the rate"))
+points = pd.concat([broken, runs.assign(intervention="Fig. 6 setting (converged)")])
+points = points[["intervention", "residual", "rate_error"]].dropna()
+left = charts.scatter(points.assign(rate_error=points.rate_error.clip(lower=1e-4)), "residual",
+                      "rate_error", color="intervention", log_x=True, log_y=True,
+                      x_title="min-norm residual", y_title="rate error maxₗ |ρₗ/ρ̂ − 1|",
+                      title="Rate error against assumption error")
+right = charts.scatter(trained, "spectral_rate", "measured_rate", color="intervention",
+                       diagonal=True, x_title="rate implied by the trained spectrum (l ≥ 2)",
+                       y_title="measured mean Cₗ/Cₗ₋₁, l ≥ 2", title="The spectrum and the rate")
+charts.figure("fig-ch02-breaks", left | right)
 
 # %% [markdown]
 # ```{glue:figure} fig-ch02-breaks
@@ -398,29 +403,34 @@ with ledger.section("5. What breaks the assumptions, and does the rate notice?",
 #   $m$, and its linear head is an orthogonal map that changes neither $C$ nor the probe.
 
 # %%
-split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train, seed=cfg.seed)
-src, tgt, tgt_test = (runs_.class_slice(d, first) for d, first in ((split.train, 0), (split.train, 5), (split.test, 5)))
-results = [runs_.transfer_run(m, s, src, tgt, tgt_test, extractor_depth=cfg.extractor_depth, width=cfg.net_width,
-                              init_scale=cfg.net_init_scale, epochs=cfg.net_epochs, lr=cfg.net_lr,
-                              ridges=sorted({cfg.probe_ridge, *cfg.probe_ridges}), device=cfg.device)
+split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download,
+                  n_train=cfg.n_train, seed=cfg.seed)
+src, tgt = runs_.class_slice(split.train, 0), runs_.class_slice(split.train, 5)
+tgt_test = runs_.class_slice(split.test, 5)
+NET = dict(extractor_depth=cfg.extractor_depth, width=cfg.net_width, init_scale=cfg.net_init_scale,
+           epochs=cfg.net_epochs, lr=cfg.net_lr, device=cfg.device,
+           ridges=sorted({cfg.probe_ridge, *cfg.probe_ridges}))
+results = [runs_.transfer_run(m, s, src, tgt, tgt_test, **NET)
            for m in cfg.head_depths for s in transfer_seeds]
-transfer = pd.DataFrame([r for r, _ in results]).assign(reached=lambda t: t.train_acc >= cfg.net_criterion)
+transfer = pd.DataFrame([r for r, _ in results])
+transfer["reached"] = transfer.train_acc >= cfg.net_criterion
 raw_acc = ch02.scaled_probe_accuracy(*tgt, *tgt_test, ridge=cfg.probe_ridge)
-print(f"transfer: {len(transfer)} nets, {int(transfer.reached.sum())} reached train accuracy >= {cfg.net_criterion:g} "
-      f"in {cfg.net_epochs} epochs (train {transfer.train_acc.min():.3f}-{transfer.train_acc.max():.3f}); "
-      f"raw-input probe on classes 5-9: {raw_acc:.3f}")
+print(f"transfer: {len(transfer)} nets, {int(transfer.reached.sum())} reached train accuracy >= "
+      f"{cfg.net_criterion:g} in {cfg.net_epochs} epochs (train {transfer.train_acc.min():.3f}-"
+      f"{transfer.train_acc.max():.3f}); raw-input probe on classes 5-9: {raw_acc:.3f}")
 
 # %%
 r = f"@{cfg.probe_ridge:g}"
-by_m = transfer.groupby("head_layers")[[f"acc_extractor{r}", f"acc_last_hidden{r}", f"untrained_acc_extractor{r}"]].mean()
-by_m.columns = ["extractor", "last hidden layer", "untrained extractor"]
-charts.figure("fig-ch02-transfer", charts.line(
-    transfer.groupby("head_layers").C_extractor.mean().reset_index(), "head_layers", "C_extractor", log_y=True,
-    x_title="projection-head layers m", y_title="extractor C (pre-training data)", title="Extractor compression",
-    integer_x=True)
-              | charts.line(by_m.reset_index().melt("head_layers", var_name="features"), "head_layers", "value",
-                            color="features", x_title="projection-head layers m", integer_x=True,
-                            y_title="probe accuracy on classes 5-9", title="Transfer accuracy"))
+names = {f"acc_extractor{r}": "extractor", f"acc_last_hidden{r}": "last hidden layer",
+         f"untrained_acc_extractor{r}": "untrained extractor"}
+by_m = transfer.groupby("head_layers")[list(names)].mean().rename(columns=names).reset_index()
+left = charts.line(transfer.groupby("head_layers").C_extractor.mean().reset_index(), "head_layers",
+                   "C_extractor", log_y=True, x_title="projection-head layers m", integer_x=True,
+                   y_title="extractor C (pre-training data)", title="Extractor compression")
+right = charts.line(by_m.melt("head_layers", var_name="features"), "head_layers", "value",
+                    color="features", x_title="projection-head layers m", integer_x=True,
+                    y_title="probe accuracy on classes 5-9", title="Transfer accuracy")
+charts.figure("fig-ch02-transfer", left | right)
 
 # %% [markdown]
 # ```{glue:figure} fig-ch02-transfer
@@ -448,6 +458,8 @@ gain = lambda p: {f"{q:g}": {s: ch02.gain_points(g[f"{p}acc_extractor@{q:g}"].to
                              for s, g in per_seed.items()} for q in cfg.probe_ridges}
 drop = lambda p: {f"{q:g}": {s: float(100 * (g[f"{p}acc_extractor@{q:g}"] - g[f"{p}acc_last_hidden@{q:g}"]).mean())  # noqa: E731
                              for s, g in per_seed.items()} for q in cfg.probe_ridges}
+
+# %% tags=["remove-cell"]
 untrained = "untrained nets of the same shapes"
 with ledger.section("6. Transfer: does a more compressed layer transfer worse?",
                     source="Wang et al. 2023, authors' project page (projection-head figure)", provenance="authors"):

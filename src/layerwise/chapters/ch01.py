@@ -301,3 +301,69 @@ def net_stored(split: Any, *, dataset: str, n_train: int, split_seed: int, devic
     recipe = dict(net_recipe(dataset=dataset, n_train=n_train, **setting), split_seed=split_seed,
                   code=_code(train_net, measure_layers))
     return store.cached(recipe, lambda: train_net(split, device=device, **setting))
+
+
+# --- the sweeps of sections 2 and 3 (rows for a DataFrame) ----------------------------------------
+
+def profile_rows(seeds: Sequence[int], runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return long rows (layer, seed, state, C, D) of theory runs, trained and untrained."""
+    return [dict(layer=l, seed=s, state=state, C=r[f"c{suffix}"][l], D=r[f"d{suffix}"][l])
+            for s, r in zip(seeds, runs) for state, suffix in (("trained", ""), ("untrained", "_untrained"))
+            for l in range(len(r["c"]))]
+
+
+def closed_form_grid(seeds: Sequence[int], init_scales: Sequence[float], alphas: Sequence[float], *, depth: int,
+                     **theory: Any) -> list[dict[str, Any]]:
+    """Train every (xi, alpha) of the grid on `seeds` (stored); return one row per net with the closed form
+    (predicted), the first ratio, the mean ratio over l >= 2 (later), the untrained mean ratio, their
+    errors in percent (`rate_errors`), epochs and reached."""
+    from ..metrics import collapse
+
+    rows = []
+    for xi in init_scales:
+        for a in alphas:
+            rho = collapse.predicted_compression_rate(xi, a, theory["n_per_class"], depth)
+            for s, r in zip(seeds, theory_seeds_stored(seeds, depth=depth, init_scale=xi, alpha=a, **theory)):
+                q = np.asarray(r["c"][1:]) / np.asarray(r["c"][:-1])
+                q0 = np.asarray(r["c_untrained"][1:]) / np.asarray(r["c_untrained"][:-1])
+                m = dict(first=q[0], later=float(np.mean(q[1:])), untrained=float(np.mean(q0)))
+                rows.append(dict(xi=xi, alpha=a, setting=f"ξ = {xi:g}, α = {a:g}", seed=s, epochs=r["epochs"],
+                                 reached=r["reached"], predicted=rho, **m,
+                                 **{f"{k}_error": rate_errors([v], [rho])[0] for k, v in m.items()}))
+    return rows
+
+
+def depth_sweep(seeds: Sequence[int], depths: Sequence[int], *, init_scale: float, alpha: float,
+                **theory: Any) -> list[dict[str, Any]]:
+    """Train the theory nets at every depth on `seeds` (stored); one row per net: the mean ratio over
+    l >= 2 (over all ratios at L = 2), the closed form, errors in percent, trained and untrained."""
+    from ..metrics import collapse
+
+    rows = []
+    for L in depths:
+        rho = collapse.predicted_compression_rate(init_scale, alpha, theory["n_per_class"], L)
+        for s, r in zip(seeds, theory_seeds_stored(seeds, depth=L, init_scale=init_scale, alpha=alpha, **theory)):
+            q = np.asarray(r["c"][1:]) / np.asarray(r["c"][:-1])
+            q0 = np.asarray(r["c_untrained"][1:]) / np.asarray(r["c_untrained"][:-1])
+            measured = float(np.mean(q[1:] if L > 2 else q))
+            rows.append(dict(depth=L, seed=s, reached=r["reached"], predicted=rho, measured=measured,
+                             error=rate_errors([measured], [rho])[0],
+                             untrained_error=rate_errors([float(np.mean(q0))], [rho])[0]))
+    return rows
+
+
+def sample_sweep(seed: int, n_per_class: Sequence[int], *, depth: int, init_scale: float, alpha: float,
+                 **theory: Any) -> list[dict[str, Any]]:
+    """Train one theory net per n (N = n K samples) on one seed (stored); one row each: N/d, reached,
+    the R^2 of log C_l on l, the measured mean ratio over l >= 2 and the closed form."""
+    from ..metrics import collapse
+
+    rows = []
+    for n in n_per_class:
+        setting = dict(theory, n_per_class=n)
+        r = theory_seeds_stored([seed], depth=depth, init_scale=init_scale, alpha=alpha, **setting)[0]
+        st = profile_stats(r["c"], r["d"])
+        rows.append(dict(N_over_d=n * setting["n_classes"] / setting["dim"], reached=r["reached"],
+                         r2_log_c=st["r2_log_c"], measured=float(np.mean(st["ratios"][1:])),
+                         predicted=collapse.predicted_compression_rate(init_scale, alpha, n, depth)))
+    return rows

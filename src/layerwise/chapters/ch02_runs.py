@@ -211,3 +211,35 @@ def transfer_run(head_layers: int, seed: int, source: tuple, target: tuple, targ
     profile = [dict(head_layers=head_layers, seed=seed, layer=l + 1, C_l=c) for l, c in enumerate(c_layers)]
     return dict(head_layers=head_layers, seed=seed, loss=hist.loss[-1], train_acc=train_acc, **trained_m,
                 **{f"untrained_{k}": v for k, v in untrained_m.items()}), profile
+
+
+def fig6_grid(sweep_depths: Sequence[int], width: int, sweep_widths: Sequence[int], depth: int) -> dict[int, list[int]]:
+    """Return {L: widths} of the Fig. 6 runs: `width` at every sweep depth, every sweep width at `depth`."""
+    return {L: sorted(({width} if L in sweep_depths else set()) | (set(sweep_widths) if L == depth else set()))
+            for L in sorted(set(sweep_depths) | {depth})}
+
+
+def fig6_runs(grid: dict[int, list[int]], seeds: Sequence[int], *, init_scale: float, control_init_scale: float,
+              **setting: Any) -> tuple[list[dict], list[dict], list[dict]]:
+    """Train the Fig. 6 grid from init_scale (with snapshots) and from control_init_scale (the control).
+
+    Returns (rows, snapshots, control rows) of `train_fig6` over every depth of `grid`.
+    """
+    rows, snaps, control = [], [], []
+    for L, widths in grid.items():
+        r, s = train_fig6(L, widths, seeds, init_scale=init_scale, **setting)
+        rc, _ = train_fig6(L, widths, seeds, init_scale=control_init_scale, snapshots=False, **setting)
+        rows, snaps, control = rows + r, snaps + s, control + rc
+    return rows, snaps, control
+
+
+def fig6_long(runs: Any, control_runs: Any) -> Any:
+    """Return long rows (depth, width, seed, measure, state, value) of the Fig. 6 measures for the trained
+    nets, the same nets untrained (`*_init`) and the large-initialisation control."""
+    import pandas as pd
+
+    both = runs.merge(control_runs[["depth", "width", "seed", *MEASURES]], on=["depth", "width", "seed"],
+                      suffixes=("", "_large"))
+    states = (("trained", ""), ("untrained", "_init"), ("large init", "_large"))
+    return pd.concat([both[["depth", "width", "seed"]].assign(measure=m, state=st, value=both[f"{m}{suf}"])
+                      for m in MEASURES for st, suf in states], ignore_index=True)
