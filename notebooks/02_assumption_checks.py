@@ -287,7 +287,7 @@ snap = snap.groupby("epoch")[[*M, "rate_error"]].mean().reset_index()
 charts.figure("fig-ch02-training", charts.line(
     snap.melt("epoch", ["residual", "balance", "rate_error"], var_name="measure"), "epoch", "value",
     color="measure", log_x=True, log_y=True, x_title="GD step (log scale)",
-    y_title="value (log scale)", title=f"Assumptions during training (L = {cfg.depth}, h = {cfg.width})"))
+    y_title="value (log scale)", title=f"Assumptions in training (L = {cfg.depth}, h = {cfg.width})"))
 
 # %% [markdown]
 # :::{dropdown} More figures
