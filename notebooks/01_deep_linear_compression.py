@@ -67,7 +67,7 @@ net_criterion = 0.99  # training criterion of the nonlinear nets: training accur
 alpha_hybrid = 100.0  # output multiplier of the hybrid net
 alpha_mlp = 1.0  # output multiplier of the all-nonlinear MLP
 
-# %% tags=["hide-output"]
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 

@@ -79,7 +79,7 @@ net_init_scale = 0.3  # orthogonal init scale of the transfer nets (the theory s
 probe_ridge = 0.001  # relative ridge of the least-squares transfer probe in the tables, figures and the precondition
 probe_ridges = [0.0001, 0.001, 0.01]  # relative probe ridges the transfer-accuracy claims must hold at (an analysis choice)
 
-# %% tags=["hide-output"]
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 import torch
