@@ -522,7 +522,7 @@ ledger.closing()
 #
 # ```{exercise}
 # :label: ex-ch02-decay
-# Run `layerwise run 02 -p rate_weight_decays 0.001,0.1`. Which measure of section 5 moves first as the
+# Run `layerwise run 02 -p rate_weight_decays 0.1`, a stronger weight decay. Which measure of section 5 moves first as the
 # weight decay grows: the residual, the balancedness, or the rate error?
 # ```
 # ```{solution} ex-ch02-decay
