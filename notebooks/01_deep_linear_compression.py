@@ -84,6 +84,7 @@ SEEDS = [cfg.seed + i for i in range(cfg.n_seeds)]
 SWEEP_SEEDS = SEEDS[:cfg.sweep_seeds]
 THEORY = dict(n_per_class=cfg.n_per_class, n_classes=cfg.n_classes, dim=cfg.dim, lr=cfg.lr,
               epochs=cfg.epochs, stop_loss=cfg.stop_loss)
+glue("p_net_criterion", cfg.net_criterion)
 cfg.table()
 
 # %% [markdown]
@@ -314,7 +315,7 @@ charts.figure("fig-ch01-depth", left | right)
 # {cite:p}`greydanus2020` (40 features, 10 classes) at width 128, where a linear probe of the raw input
 # or of random features is far from perfect, so "the features become linearly separable" is something
 # training has to do. Every net trains until it fits its training set: the criterion is a training
-# accuracy of at least `net_criterion` (the paper's nets interpolate). The authors' first layer is an
+# accuracy of at least {glue:text}`p_net_criterion` (the paper's nets interpolate). The authors' first layer is an
 # orthogonal block on the first 1024 input coordinates with zeros elsewhere; ours is a Haar
 # semi-orthogonal matrix over all input coordinates.
 #

@@ -100,6 +100,10 @@ rate_seeds = [cfg.seed + i for i in range(cfg.rate_seeds)]
 transfer_seeds = [cfg.seed + i for i in range(cfg.transfer_seeds)]
 FIG6 = dict(alpha=cfg.alpha, n_per_class=cfg.n_per_class, n_classes=K, dim=D, lr=cfg.lr,
             lr_min=cfg.lr_min, epochs=cfg.epochs, stop_loss=cfg.stop_loss)
+for name in ("width depth control_init_scale n_seeds rate_depth rate_init_scale rate_alpha "
+             "rate_stop_loss rate_seeds extractor_depth net_width net_init_scale net_lr net_epochs "
+             "net_criterion probe_ridges").split():  # parameter values for the prose
+    glue(f"p_{name}", str(getattr(cfg, name)).strip("[]"))
 cfg.table()
 
 # %% [markdown]
@@ -145,16 +149,16 @@ ledger.sanity("reduction-matches-full-width", measured=gap, test="<= 1e-6", sect
 # ## 2. Fig. 6 reproduced
 #
 # The data are chapter 1's theory data ($K=3$ classes of $n=10$ nearly orthonormal points in $d=50$
-# dimensions, a fresh draw per seed). Two sweeps: depth $L$ at width `width`, and width at depth
-# `depth`. Every network of one depth trains in one ensemble, which stops when the **sum** of the
+# dimensions, a fresh draw per seed). Two sweeps: depth $L$ at width {glue:text}`p_width`, and width at depth
+# {glue:text}`p_depth`. Every network of one depth trains in one ensemble, which stops when the **sum** of the
 # members' losses is below the threshold, so each member ends below it: the training criterion.
 #
 # **Controls.** Each network is also measured *untrained* (step 0) and *trained from a large
-# initialisation* ($\xi$ = `control_init_scale`, the same data and gradient descent to the same loss).
+# initialisation* ($\xi$ = {glue:text}`p_control_init_scale`, the same data and gradient descent to the same loss).
 # The first asks "was the property there before training?", the second "does any gradient-descent
 # fit have it, or only the one reached from a small initialisation?". Shuffled labels would not help
 # here: the inputs are nearly orthonormal, so a permuted labelling is the same problem in other
-# coordinates. These runs cost 20,000 steps each, so Fig. 6 uses `n_seeds` seeds (the paper: 10).
+# coordinates. These runs cost 20,000 steps each, so Fig. 6 uses {glue:text}`p_n_seeds` seeds (the paper: 10).
 
 # %%
 grid = runs_.fig6_grid(cfg.sweep_depths, cfg.width, cfg.sweep_widths, cfg.depth)
@@ -183,7 +187,7 @@ charts.figure("fig-ch02-fig6", (panels[0] | panels[1]) & (panels[2] | panels[3])
 # :name: fig-ch02-fig6
 #
 # Fig. 6 reproduced: the min-norm residual and the balancedness (log scale) against depth (top, at
-# width `width`) and width (bottom, at depth `depth`), mean over seeds, for the trained nets, the same nets untrained and
+# width {glue:text}`p_width`) and width (bottom, at depth {glue:text}`p_depth`), mean over seeds, for the trained nets, the same nets untrained and
 # the nets trained from a large initialisation. The residual of the small-initialisation nets is small
 # and falls with width (`wang23-assumptions-min-norm`, `wang23-residual-falls-with-width`); look at
 # the large-initialisation line: it falls with width by the same factor.
@@ -276,8 +280,8 @@ pd.DataFrame(law).rename_axis("width h").style.format(precision=3).set_caption(
 # %% [markdown]
 # ## 4. When do the assumptions become true during training?
 #
-# Snapshots of the measures at logarithmically spaced steps, for the networks of depth `depth` and
-# width `width` (mean over seeds), with the error of the compression rate against chapter 1's closed
+# Snapshots of the measures at logarithmically spaced steps, for the networks of depth {glue:text}`p_depth` and
+# width {glue:text}`p_width` (mean over seeds), with the error of the compression rate against chapter 1's closed
 # form $\xi^2\alpha^{2/L}n^{-1/L}$ (largest relative error over layers).
 
 # %%
@@ -287,7 +291,7 @@ snap = snap.groupby("epoch")[[*M, "rate_error"]].mean().reset_index()
 charts.figure("fig-ch02-training", charts.line(
     snap.melt("epoch", ["residual", "balance", "rate_error"], var_name="measure"), "epoch", "value",
     color="measure", log_x=True, log_y=True, x_title="GD step (log scale)",
-    y_title="value (log scale)", title=f"Assumptions in training (L = {cfg.depth}, h = {cfg.width})"))
+    y_title="value (log scale)", title=f"Training (L = {cfg.depth}, h = {cfg.width})"))
 
 # %% [markdown]
 # :::{dropdown} More figures
@@ -302,9 +306,9 @@ charts.figure("fig-ch02-training", charts.line(
 #
 # ## 5. What breaks the assumptions, and does the rate notice?
 #
-# Back in chapter 1's theory setting (depth `rate_depth`, $h=d$, $\xi$ = `rate_init_scale`,
-# $\alpha$ = `rate_alpha`, trained below `rate_stop_loss`), we break one thing at a time, on every
-# seed of `rate_seeds`: stop early (every step of the first seed's baseline), enlarge $\xi$, add
+# Back in chapter 1's theory setting (depth {glue:text}`p_rate_depth`, $h=d$, $\xi$ = {glue:text}`p_rate_init_scale`,
+# $\alpha$ = {glue:text}`p_rate_alpha`, trained below {glue:text}`p_rate_stop_loss`), we break one thing at a time, on every
+# seed of {glue:text}`p_rate_seeds`: stop early (every step of the first seed's baseline), enlarge $\xi$, add
 # weight decay (a fixed number of steps: the loss no longer reaches the threshold), or insert a
 # nonlinearity (tanh or ReLU in every hidden layer). For every run we record the three measures, the
 # rate error against the closed form, and the rate the **trained spectrum** implies:
@@ -321,8 +325,6 @@ RATE = dict(n_per_class=cfg.n_per_class, n_classes=K, dim=D, depth=cfg.rate_dept
             nonlinear_epochs=cfg.nonlinear_epochs)
 broken = pd.DataFrame([r for s in rate_seeds
                        for r in runs_.break_assumptions(s, every_step=s == rate_seeds[0], **RATE)])
-if "diverged" in broken:
-    broken = broken[broken.diverged.isna()]
 trained = broken[~broken.intervention.isin(["fewer steps", "untrained"])]
 columns = ["epochs", "loss", *M, "measured_rate", "rate_error", "spectral_rate", "spectral_error"]
 trained.groupby(["intervention", "value"], sort=False)[columns].mean().style.format(precision=4)
@@ -390,11 +392,11 @@ with ledger.section("5. What breaks the assumptions, and does the rate notice?",
 # so the design is ours:
 #
 # - **Task split.** Pre-train on classes 0-4 of MNIST-1D {cite:p}`greydanus2020`, transfer to classes 5-9.
-# - **Network.** The paper's hybrid: an extractor of `extractor_depth` Linear → BatchNorm → ReLU
-#   layers of width `net_width`, then $m$ **linear** head layers and a linear classifier; no biases;
-#   orthogonal initialisation at scale `net_init_scale`; MSE loss.
-# - **Training.** Full-batch Adam (cosine to 1% of `net_lr`) for `net_epochs` epochs; every net must
-#   reach a training accuracy of `net_criterion` on the source classes.
+# - **Network.** The paper's hybrid: an extractor of {glue:text}`p_extractor_depth` Linear → BatchNorm → ReLU
+#   layers of width {glue:text}`p_net_width`, then $m$ **linear** head layers and a linear classifier; no biases;
+#   orthogonal initialisation at scale {glue:text}`p_net_init_scale`; MSE loss.
+# - **Training.** Full-batch Adam (cosine to 1% of {glue:text}`p_net_lr`) for {glue:text}`p_net_epochs` epochs; every net must
+#   reach a training accuracy of {glue:text}`p_net_criterion` on the source classes.
 # - **Measures.** The extractor's $C$ on the pre-training data, and the test accuracy on classes 5-9
 #   of a least-squares probe fitted on the training split of classes 5-9, for the extractor and the
 #   last hidden layer. Features are divided by their RMS first (`ch02.scaled_probe_accuracy`), so that
@@ -443,7 +445,7 @@ charts.figure("fig-ch02-transfer", left | right)
 # ```
 #
 # Three claims, each with one value per seed and judged on the mean over seeds against the untrained
-# networks; the accuracy claims must hold at every probe ridge in `probe_ridges` (an analysis
+# networks; the accuracy claims must hold at every probe ridge in {glue:text}`p_probe_ridges` (an analysis
 # choice). Claim 7 (accuracy): the extractor's transfer accuracy rises by at least 5 points from the
 # shallowest to the deepest head. Claim 7 (compression): the extractor's $C$ is larger with the deepest
 # head. Within one network (ours): the layer next to the classifier, more collapsed than the
