@@ -87,7 +87,11 @@ def _stage_scoreboard(root: Path, stage: Path) -> None:
     """Write book/scoreboard.md; put "Findings at a glance" (and the tally) into the front page."""
     rows = scoreboard.gather(chapters_dir(root), discover(root))
     sanity = scoreboard.gather_sanity(chapters_dir(root), discover(root))
-    atomic_write_text(stage / "book" / "scoreboard.md", scoreboard.to_markdown(rows, sanity))
+    board = tidy_html(scoreboard.to_markdown(rows, sanity))
+    # the claims table takes the page's right margin too (the theme's `full-width`): nine columns fit
+    board = re.sub(r'(<table class="lw-scoreboard".*?</table>)', r'<div class="full-width lw-board">\1</div>', board,
+                   count=1, flags=re.S)
+    atomic_write_text(stage / "book" / "scoreboard.md", board)
     intro = stage / "book" / "intro.md"
     if intro.is_file():
         text = intro.read_text(encoding="utf-8")
