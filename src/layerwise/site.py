@@ -145,11 +145,14 @@ def findings_at_a_glance(root: Path, rows=None) -> str:
             continue
         folded = len(group) - len(shown)
         lines += [f"**{title}** ({len(group)})", ""]
-        lines += [_glance_item(c) for c in shown]
+        lines += [_glance_item(c) for c in shown[:GLANCE_OPEN]]
         if folded:
             lines += [f"- and {folded} further claim{'s' if folded != 1 else ''} "
                       "([scoreboard](scoreboard.md))"]
         lines.append("")
+        if len(shown) > GLANCE_OPEN:  # a long list folds: the front page stays a page
+            lines += [f":::{{dropdown}} {len(shown) - GLANCE_OPEN} more", "",
+                      *[_glance_item(c) for c in shown[GLANCE_OPEN:]], ":::", ""]
     tally = {v: sum(c["verdict"] == v for c in claims) for v in VERDICT_WORDS}
     presets = sorted({str(ledger.get("preset", "")) for *_, ledger in ledgers} - {""})
     at = f" at the {presets[0]} preset" if len(presets) == 1 else ""
@@ -161,6 +164,7 @@ def findings_at_a_glance(root: Path, rows=None) -> str:
     return tidy_markdown("\n".join(lines))
 
 
+GLANCE_OPEN = 6  # claims listed open per group on the front page; the rest in a dropdown
 VERDICT_WORDS = ("reproduced", "not reproduced", "supported", "not supported", "inconclusive")
 
 
