@@ -89,8 +89,8 @@ def _stage_scoreboard(root: Path, stage: Path) -> None:
     sanity = scoreboard.gather_sanity(chapters_dir(root), discover(root))
     board = tidy_html(scoreboard.to_markdown(rows, sanity))
     # the claims table takes the page's right margin too (the theme's `full-width`): nine columns fit
-    board = re.sub(r'(<table class="lw-scoreboard".*?</table>)', r'<div class="full-width lw-board">\1</div>', board,
-                   count=1, flags=re.S)
+    board = re.sub(r'(<table class="lw-scoreboard(?: lw-claims)?".*?</table>)', r'<div class="full-width lw-board">\1</div>',
+                   board, count=1, flags=re.S)
     atomic_write_text(stage / "book" / "scoreboard.md", board)
     intro = stage / "book" / "intro.md"
     if intro.is_file():
