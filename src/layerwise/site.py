@@ -63,8 +63,6 @@ def _stage_sources(root: Path, stage: Path) -> None:
     atomic_write_text(stage / "_static" / "vega-bundle.js", vega_bundle_js())
 
 
-
-
 def _sync_tree(src: Path, dst: Path) -> None:
     """Make `dst` a copy of `src`, rewriting only the files whose bytes changed.
 
@@ -106,7 +104,6 @@ def _stage_scoreboard(root: Path, stage: Path) -> None:
 
 
 FINDINGS_MARKER = "<!-- findings-at-a-glance"
-PUBLISHED = ("paper", "authors", "reconstruction")  # provenances whose claims are published claims
 GLANCE_GROUPS = (
     ("Published claims that hold", lambda c: c["verdict"] == "reproduced"),
     ("Published claims that fail", lambda c: c["verdict"] == "not reproduced"),
@@ -292,7 +289,7 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-_MISSING_CELL = re.compile(r"(<td[^>]*>)\s*(?:NaN|nan|None|NaT|&lt;NA&gt;|-?inf)\s*(</td>)")
+_MISSING_CELL = re.compile(r"(<td[^>]*>)\s*(?:NaN|nan|None|NaT|&lt;NA&gt;)\s*(</td>)")
 _CODE_BLOCKS = re.compile(r"(<style.*?</style>|<script.*?</script>)", re.S | re.I)
 _TEXT = re.compile(r"(?<=>)[^<>]+(?=<)")
 _EXPONENT = re.compile(r"(?<![\w.-])([-+\u2212]?\d[\d.]*e[-+\u2212]?\d+)")
