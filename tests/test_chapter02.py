@@ -146,3 +146,14 @@ def test_change_from_baseline_passes_the_decoupling_test_only_when_measures_impr
         {"residual change": -0.3, "balance change": -0.02, "rate error": 0.6})
     assert claims.evaluate(test, ch02.change_from_baseline(decayed, base))
     assert not claims.evaluate(test, ch02.change_from_baseline(base, base))  # the baseline against itself: ties
+
+
+def test_sqrt_width_law_is_constant_for_a_residual_falling_like_one_over_sqrt_width():
+    import pandas as pd
+
+    from layerwise.chapters import ch02_runs
+
+    rows = pd.DataFrame([dict(depth=5, width=h, seed=s, residual=c / h ** 0.5)
+                         for h in (200, 400, 700) for s in (0, 1) for c in [0.8]])
+    law = ch02_runs.sqrt_width_law(rows, rows.assign(residual=rows.residual * 10), 5)
+    assert law["small init"].tolist() == pytest.approx([0.8] * 3) and law["large init"].tolist() == pytest.approx([8.0] * 3)

@@ -243,3 +243,13 @@ def fig6_long(runs: Any, control_runs: Any) -> Any:
     states = (("trained", ""), ("untrained", "_init"), ("large init", "_large"))
     return pd.concat([both[["depth", "width", "seed"]].assign(measure=m, state=st, value=both[f"{m}{suf}"])
                       for m in MEASURES for st, suf in states], ignore_index=True)
+
+
+def sqrt_width_law(runs: Any, control_runs: Any, depth: int) -> Any:
+    """Return residual * sqrt(width) at `depth`, mean over seeds, per width (rows) for the small- and the
+    large-initialisation runs (columns): roughly constant in width if the residual falls like 1/sqrt(h)."""
+    import pandas as pd
+
+    law = {name: df[df.depth == depth].assign(v=df.residual * np.sqrt(df.width)).groupby("width").v.mean()
+           for name, df in (("small init", runs), ("large init", control_runs))}
+    return pd.DataFrame(law).rename_axis("width h")
