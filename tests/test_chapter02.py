@@ -117,7 +117,7 @@ def test_chapter02_rejects_inputs_it_cannot_use():
         config.resolve("02", "smoke", n_per_class=20)
     with pytest.raises(config.ConfigError, match="head_depths"):
         config.resolve("02", "smoke", head_depths=[0, 1])
-    with pytest.raises(config.ConfigError, match="head_depths must be a list of at least 2"):
+    with pytest.raises(config.ConfigError, match="head_depths needs at least two"):
         config.resolve("02", "smoke", head_depths=[3, 3])
     with pytest.raises(config.ConfigError, match="sweep_widths"):
         config.resolve("02", "smoke", sweep_widths=[100])
