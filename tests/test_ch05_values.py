@@ -88,12 +88,10 @@ def test_peaks_interior_and_spearman():
     assert R.spearman([1, 2, 3], [5, 5, 5]) == 0.0  # a constant peak does not move
 
 
-def test_peak_stats_and_neighbour_margin():
+def test_peak_stats_take_the_best_interior_depth_of_the_mean_curve():
     assert R.best_interior([10, 3, 7, 5, 20]) == 2
-    assert R.neighbour_margin([1, 5, 3], 1) == 2.0
-    assert R.neighbour_margin([1, 5, 5], 1) == 0.0
     with pytest.raises(ValueError):
-        R.neighbour_margin([1, 5, 3], 0)
+        R.best_interior([1, 2])
     p, margins = R.peak_stats({0: [1, 5, 3, 2], 1: [1, 4, 4, 2]})
     assert p == 1 and margins == {0: 2.0, 1: 0.0}
 

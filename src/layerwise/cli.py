@@ -139,7 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from .book import build_site, run_book
+    from .book import run_book
+    from .site import build_site
 
     only = [c for c in args.only.split(",") if c.strip()]
     if args.preset not in config.PRESET_NAMES:

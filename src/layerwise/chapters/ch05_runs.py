@@ -352,23 +352,11 @@ def best_interior(curve: Sequence[float]) -> int:
     return int(1 + np.argmax(v[1:-1]))
 
 
-def neighbour_margin(curve: Sequence[float], index: int) -> float:
-    """Return curve[index] minus the larger of its two neighbours (> 0: a strict local peak there).
-
-    Not `ch04.peak_margin` (the peak over the best end): this asks whether an interior point beats
-    both neighbours, evaluated per seed at the peak of the mean curve.
-    """
-    v = np.asarray(curve, dtype=float)
-    if not 0 < index < v.size - 1:
-        raise ValueError(f"index must be interior (1..{v.size - 2}), got {index}")
-    return float(v[index] - max(v[index - 1], v[index + 1]))
-
-
 def peak_stats(curves: Mapping[Any, Sequence[float]]) -> tuple[int, dict]:
     """Return (p, {seed: margin}): p = the interior index with the largest mean over seeds of
     `curves` ({seed: values over depths}), and each seed's margin over p's two neighbours."""
     p = best_interior(np.mean([list(v) for v in curves.values()], axis=0))
-    return p, {s: neighbour_margin(v, p) for s, v in curves.items()}
+    return p, {s: landmarks.neighbour_margin(v, p) for s, v in curves.items()}
 
 
 def teacher_margin(hidden_cka: Sequence[float], label_cka: float, readout_cka: float) -> float:
