@@ -77,8 +77,6 @@ hmm_lr = None
 hmm_seeds = None
 
 # %% tags=["hide-input"]
-import inspect
-
 import numpy as np
 import pandas as pd
 
@@ -91,7 +89,7 @@ from layerwise.metrics import cka, rank
 cfg = layerwise.config.resolve_notebook("05", globals())
 charts.enable()
 ledger, p = claims.Ledger(cfg), cfg.params
-figure = getattr(charts, "figure", glue)
+figure = charts.figure
 UNTRAINED = "the same net before training"
 cfg.table()
 
@@ -99,18 +97,8 @@ cfg.table()
 # %% tags=["remove-cell"]
 def claim(cid, values, control, name=UNTRAINED, fmt=None, **kw):
     """Declare claim `cid`: its words from `ch05_runs.CLAIMS`, this run's values and control."""
-    spec = {**R.claim_spec(cid, **(fmt or {})), **kw}
-    if "provenance" not in inspect.signature(ledger.claim).parameters:  # the ledger before issue 21
-        for key in ("provenance", "headline", "figure"):
-            spec.pop(key, None)
-        posed, ok = spec.pop("posed", None) or {}, spec.pop("trained", None) or {}
-        kept = values if spec.get("over") else {s: v for s, v in values.items() if posed.get(s, True)}
-        values, control = kept or values, {s: v for s, v in control.items() if s in (kept or values)}
-        spec["requires"] = {"every net met its training criterion": all(ok.values()), "posed": bool(kept)}
-        spec["explain"] = {{"supported": "reproduced", "not supported": "not reproduced"}.get(k, k): v
-                           for k, v in spec["explain"].items()}
-        spec["rule"] = "all" if spec["test"].startswith("in") else "mean-ci"
-    return ledger.claim(cid, values=values, control=Control(name, control), **{"rule": "mean", **spec})
+    return ledger.claim(cid, values=values, control=Control(name, control), rule="mean",
+                        **R.claim_spec(cid, **(fmt or {})), **kw)
 
 
 # %% [markdown]
@@ -145,14 +133,15 @@ seeds = [cfg.seed + i for i in range(cfg.n_seeds)]
 C = R.n_classes(p)
 main = [R.tunnel_run(p, range(C), cfg.depth, s) for s in seeds]
 prof = pd.DataFrame(R.profile_rows(main))
-glue("train-main", R.training_summary([r["record"] for r in main], f"depth {cfg.depth}, {C} classes"))
+glue("train-main", R.training_summary(
+    [r["record"] for r in main], f"depth {cfg.depth}, {C} classes"))
 glue("input-probe", np.mean([r["trained"]["input_probe"] for r in main]), ".2f")
 glue("best-probe", np.mean([max(r["trained"]["probe"]) for r in main]), ".2f")
 glue("l-stars", ", ".join(str(r["trained"]["start"]) for r in main))
 glue("n-tunnel", f"{sum(r['trained']['tunnel'] for r in main)} of {len(main)}")
 figure("fig-ch05-profile", R.seed_lines(
-    prof, "layer", "probe", color="state", x_title="hidden layer l", y_title="probe test accuracy",
-    title="Linear separability") | R.seed_lines(
+    prof, "layer", "probe", color="state", x_title="hidden layer l",
+    y_title="probe test accuracy", title="Linear separability") | R.seed_lines(
     prof, "layer", "rank", color="state", x_title="hidden layer l", title="Rank",
     y_title="numerical rank (authors' tolerance)"))
 
@@ -262,15 +251,16 @@ claim("tunnel-3-depth", shift["trained"], shift["untrained"], fmt=dict(short=cfg
 # %%
 pair = R.hardest_pair(p)
 subsets = {c: list(pair) if c == 2 else list(range(c)) for c in cfg.class_counts}
-by_c = {c: main if c == C else [R.tunnel_run(p, sub, cfg.depth, s) for s in seeds] for c, sub in subsets.items()}
+by_c = {c: main if c == C else [R.tunnel_run(p, sub, cfg.depth, s) for s in seeds]
+        for c, sub in subsets.items()}
 lo, hi = min(by_c), max(by_c)
 glue("pair", f"{pair[0]} and {pair[1]}")
 glue("train-classes", "; ".join(R.training_summary([r["record"] for r in by_c[c]], f"{c} classes")
                                 for c in sorted(by_c) if c != C))
-class_df = pd.DataFrame([dict(classes=c, seed=r["seed"], input_probe=r["trained"]["input_probe"],
-                              best_probe=max(r["trained"]["probe"]), l_star=r["trained"]["start"],
-                              tunnel=r["trained"]["tunnel"], last_rank=r["trained"]["rank"][R.AUTHORS_TOL][-1])
-                         for c in sorted(by_c) for r in by_c[c]])
+class_df = pd.DataFrame([dict(
+    classes=c, seed=r["seed"], input_probe=r["trained"]["input_probe"], l_star=r["trained"]["start"],
+    best_probe=max(r["trained"]["probe"]), last_rank=r["trained"]["rank"][R.AUTHORS_TOL][-1])
+    for c in sorted(by_c) for r in by_c[c]])
 class_df.groupby("classes")[["input_probe", "best_probe", "l_star", "last_rank"]].mean().round(3)
 
 # %% tags=["remove-cell"]
@@ -324,12 +314,14 @@ snap_df["epoch"] = "epoch " + snap_df.epoch.astype(str)
 
 # %%
 k = cfg.ood_train_classes
-ood_nets = by_c[k] if k in by_c and k != 2 else [R.tunnel_run(p, range(k), cfg.depth, s) for s in seeds]
+ood_nets = (by_c[k] if k in by_c and k != 2
+            else [R.tunnel_run(p, range(k), cfg.depth, s) for s in seeds])
 ood = [R.ood_run(r, p) for r in ood_nets]
 drop = {st: {r["seed"]: R.ood_drop(o[st], r["trained"]["start"]) for r, o in zip(ood_nets, ood)}
         for st in ("trained", "untrained")}
 glue("ood-k", str(k))
-ood_df = pd.DataFrame([dict(seed=s, net=st, drop=v) for st, d in drop.items() for s, v in d.items()])
+ood_df = pd.DataFrame([dict(seed=s, net=st, drop=v)
+                       for st, d in drop.items() for s, v in d.items()])
 figure("fig-ch05-ood", charts.scatter(ood_df, "seed", "drop", color="net", x_title="seed",
                                       y_title="held-out probe: l* minus last hidden layer"))
 
@@ -365,8 +357,8 @@ cs_seeds = [cfg.seed + i for i in range(cfg.cs_seeds)]
 cs = [R.core_spurious_runs(p, s) for s in cs_seeds]
 cs_nets = pd.DataFrame([row for nets, _ in cs for row in nets])
 cs_layers = pd.DataFrame([row for _, layers in cs for row in layers])
-glue("train-cs", R.training_summary(cs_nets[cs_nets.state == "trained"].to_dict("records"), "core/spurious")
-     .replace(", test", ", spurious-flipped test"))
+cs_trained = cs_nets[cs_nets.state == "trained"].to_dict("records")
+glue("train-cs", R.training_summary(cs_trained, "core/spurious"))
 deep = cs_layers[(cs_layers.depth == cs_layers.depth.max())].copy()
 deep["net"] = deep.state + ", a_core = " + deep.a_core.astype(str)
 cs_chart = R.seed_lines(deep, "layer", "erank", color="net", x_title="hidden layer l",
@@ -399,8 +391,7 @@ for cid, key in [("seed-1a-rank-peak-intermediate", "interior"), ("seed-1b-rank-
 # %%
 ntk_seeds = [cfg.seed + i for i in range(cfg.ntk_seeds)]
 ntk = pd.DataFrame([row for s in ntk_seeds for row in R.ntk_runs(p, s)])
-glue("train-ntk", R.training_summary(ntk[ntk.state == "trained"].drop_duplicates(["seed", "depth", "init"])
-                                     .to_dict("records"), "yin-yang"))
+glue("train-ntk", R.training_summary(ntk[ntk.state == "trained"].to_dict("records"), "yin-yang"))
 ntk["net"] = ntk["init"].map({"torch": "PyTorch default", "he": "He"}) + ", " + ntk.state
 ntk_chart = R.seed_lines(ntk, "hidden_layers", "rank", color="net", x_title="hidden layers",
                          y_title="NTK numerical rank (1e-3 rule)", title="NTK rank against depth")
@@ -447,12 +438,14 @@ hmm_seeds = [cfg.seed + i for i in range(cfg.hmm_seeds)]
 hmm = [R.hmm_runs(p, s) for s in hmm_seeds]
 hmm_layers = pd.DataFrame([row for layers, _ in hmm for row in layers])
 hmm_sum = pd.DataFrame([row for _, summary in hmm for row in summary])
-glue("train-hmm", R.training_summary(hmm_sum[hmm_sum.state == "trained"].to_dict("records"), "hidden manifold"))
+hmm_trained = hmm_sum[hmm_sum.state == "trained"].to_dict("records")
+glue("train-hmm", R.training_summary(hmm_trained, "hidden manifold"))
 floors = hmm_sum[hmm_sum.state == "trained"].groupby("latent")[["label_cka", "readout_cka"]].mean()
 teach = hmm_layers.copy()
 teach["net"] = teach.latent + ", " + teach.state
-figure("fig-ch05-teacher", R.seed_lines(teach, "layer", "cka_teacher", color="net", x_title="layer l (0: input)",
-                                        y_title="CKA with the teacher's directions", shared_y=(0, 1)))
+figure("fig-ch05-teacher", R.seed_lines(
+    teach, "layer", "cka_teacher", color="net", x_title="layer l (0: input)",
+    y_title="CKA with the teacher's directions", shared_y=(0, 1)))
 floors.round(3)
 
 # %% tags=["remove-cell"]
