@@ -181,12 +181,26 @@ def train_net(recipe: Mapping[str, Any]) -> dict:
 
 
 def trained(recipe: Mapping[str, Any], fit: Callable[[Mapping[str, Any]], dict] = train_net) -> dict:
-    """Return `fit(recipe)` through the network store when the package has one, else by training."""
+    """Return `fit(recipe)` through the network store (`store.cached`; trained once per recipe).
+
+    The key adds to the recipe a hash of this module's training path (`fit`, `task_data`, `build`,
+    `covariance_rank`), which the store's own code hash (train.py, models.py, data.py...) does not see.
+    """
     try:
         from .. import store
-    except ImportError:
+    except ImportError:  # a package without the store trains every time
         return fit(recipe)
-    return store.cached(dict(recipe), functools.partial(fit, dict(recipe)))
+    return store.cached({**recipe, "code": _training_hash(fit)}, lambda: fit(recipe))
+
+
+def _training_hash(fit: Callable[..., Any]) -> str:
+    import hashlib
+    import inspect
+
+    h = hashlib.sha256()
+    for fn in (fit, task_data, build, measure_set, covariance_rank):
+        h.update(inspect.getsource(fn).encode())
+    return h.hexdigest()[:16]
 
 
 def training_summary(records: Sequence[Mapping[str, Any]], what: str) -> str:
@@ -589,14 +603,16 @@ CLAIMS: dict[str, dict] = {
     "tunnel-1-last-rank": dict(
         provenance="reconstruction", source=f"{TUNNEL}, Fig. 2 as secondary sources report it", test="in [{lo}, {hi}]",
         statement="the last hidden layer's numerical rank falls to about the number of classes",
-        explain={"reproduced": "Training brings the last hidden layer's rank down to about C, under both rank rules.",
+        explain={"reproduced": "Training brings the last hidden layer's rank down to about the number of classes "
+                               "({value}; at initialisation {control_value}), under both rank rules.",
                  "not reproduced": "The last hidden layer keeps a rank outside [C-1, 3C]."}),
     "tunnel-2-probe-saturation": dict(
         provenance="paper", source=f"{TUNNEL}, Fig. 1 caption", test="<= 0.02",
         statement="after l* every layer's probe is within 2 points of the best layer's (largest gap)",
-        explain={"reproduced": "Probes stop improving at l*: the layers after it add no linear separability.",
-                 "not reproduced": "Layers after l* still fall short of the best probe: separability keeps moving "
-                                   "inside the 'tunnel'."}),
+        explain={"reproduced": "Probes stop improving at $l^*$ (largest gap after it {value}): the layers after "
+                               "it add no linear separability.",
+                 "not reproduced": "Layers after $l^*$ still fall short of the best probe (largest gap {value}): "
+                                   "separability keeps moving inside the 'tunnel'."}),
     "tunnel-6c-cka-to-last": dict(
         provenance="reconstruction", source=f"{TUNNEL}, Fig. 4 as secondary sources report it", test=">= 0.9",
         statement="every layer from l* on has linear CKA >= 0.9 with the last hidden layer (smallest value)",
@@ -630,9 +646,10 @@ CLAIMS: dict[str, dict] = {
         margin=">= 0.02",
         statement="a probe for held-out classes loses >= 2 points from l* to the last hidden layer, and >= 2 "
                   "points more than in the same net before training",
-        explain={"reproduced": "Training makes the tunnel discard what the held-out classes need.",
-                 "not reproduced": "The held-out probe does not drop through the tunnel by more than depth "
-                                   "alone makes it drop."}),
+        explain={"reproduced": "Training makes the tunnel discard what held-out classes need (drop {value}, "
+                               "before training {control_value}).",
+                 "not reproduced": "A probe for held-out classes does not drop through the tunnel by more than "
+                                   "depth alone makes it drop ({value} trained, {control_value} before training)."}),
     "seed-1a-rank-peak-intermediate": dict(
         provenance="book", source=f"{PROJECT}, part 1", test="> 0.5",
         statement="on core/spurious data the effective rank peaks at an intermediate hidden layer of the deepest "
@@ -660,8 +677,8 @@ CLAIMS: dict[str, dict] = {
     "seed-2a-ntk-rank-peak": dict(
         provenance="book", source=f"{PROJECT}, part 2 (not in Yang & Salman 2019)", test="> 0",
         statement="the trained net's NTK rank peaks at an intermediate depth (margin over both neighbouring depths)",
-        explain={"supported": "Training creates an NTK-rank peak over depth.",
-                 "not supported": "The trained NTK rank has no interior peak over depth."}),
+        explain={"supported": "Training creates an NTK-rank peak over depth (margin {value}).",
+                 "not supported": "The trained NTK rank has no interior peak over depth (margin {value})."}),
     "seed-2b-alignment-up-to-peak": dict(
         provenance="book", source=f"{PROJECT}, part 2", test="> 0",
         statement="the top-2 NTK eigenvectors hold more label energy at the peak depth than at the shallowest",
@@ -705,19 +722,26 @@ for _latent, _src in (("gaussian", "Goldt et al.'s Gaussian latent"), ("bernoull
                   "directions of the latent than both the one-hot labels and a linear read-out of the raw input "
                   "(margin over the stronger)",
         explain={"supported": "The layers hold the part of the latent the label uses, beyond what the labels or "
-                              "a linear map of the input give.",
+                              "a linear map of the input give (margin {value}).",
                  "not supported": "The labels alone or a linear read-out of the input match the teacher's "
-                                  "directions as well as the best hidden layer."})
+                                  "directions as well as the best hidden layer (margin {value})."})
 
 
 def claim_spec(claim_id: str, **fmt: Any) -> dict:
     """Return the ledger keywords of a claim (statement, source, provenance, test, explain, margin),
     with the run's numbers (`fmt`) filled into its statement, test and readings."""
-    spec = copy.deepcopy(CLAIMS[claim_id])
+    spec, keep = copy.deepcopy(CLAIMS[claim_id]), _Keep(fmt)
     for key in ("statement", "test"):
-        spec[key] = spec[key].format(**fmt)
-    spec["explain"] = {**_EX, **{k: v.format(**fmt) for k, v in spec["explain"].items()}}
+        spec[key] = spec[key].format_map(keep)
+    spec["explain"] = {**_EX, **{k: v.format_map(keep) for k, v in spec["explain"].items()}}
     return spec
+
+
+class _Keep(dict):
+    """A format mapping that leaves unknown fields ({value}, {control_value}: the ledger's) in place."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def n_classes(p: Mapping[str, Any]) -> int:
