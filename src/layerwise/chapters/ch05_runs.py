@@ -34,8 +34,8 @@ START_RULES = ("probe 95%", "probe 98%", "rank", "CKA 0.9")
 # --- accuracy, ranks and the tunnel start ---------------------------------------------------------
 
 def accuracy(outputs: torch.Tensor, labels: torch.Tensor) -> float:
-    """Return the share of rows of outputs (n, K) whose argmax equals labels (n,)."""
-    return float((torch.as_tensor(outputs).argmax(1).cpu() == torch.as_tensor(labels).cpu()).double().mean())
+    """Return the accuracy of outputs (n, K) against integer labels (n,): `train.accuracy`, as a float."""
+    return float(train.accuracy(torch.as_tensor(outputs), torch.as_tensor(labels)))
 
 
 def covariance_rank(h: torch.Tensor, rule: str = AUTHORS_TOL) -> int:
