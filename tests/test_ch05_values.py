@@ -92,6 +92,7 @@ def test_peak_stats_take_the_best_interior_depth_of_the_mean_curve():
     assert R.best_interior([10, 3, 7, 5, 20]) == 2
     with pytest.raises(ValueError):
         R.best_interior([1, 2])
+    assert R.interior_margins({0: [1, 5, 3, 2], 1: [1, 4, 4, 6]}) == {0: 3.0, 1: -2.0}
     p, margins = R.peak_stats({0: [1, 5, 3, 2], 1: [1, 4, 4, 2]})
     assert p == 1 and margins == {0: 2.0, 1: 0.0}
 

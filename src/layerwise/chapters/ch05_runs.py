@@ -86,21 +86,22 @@ def has_tunnel(start: int, input_probe: float, probe: Sequence[float], *, min_ga
 def mlp_recipe(task: Mapping[str, Any], *, seed: int, depth: int, width: int, epochs: int, lr: float,
                optimizer: str = "sgd", momentum: float = 0.0, weight_decay: float = 0.0, batch_size: int = 0,
                init: str = "he", stop_loss: float | None = None, criterion: float = 0.99,
-               rank_epochs: Sequence[int] = (), n_measure: int = 0) -> dict:
+               rank_epochs: Sequence[int] = (), n_measure: int = 0, schedule: str = "constant") -> dict:
     """Return the recipe of one MLP classifier (a JSON-able dict; the network store's key).
 
     task: {"name": "classes", "dataset": "mnist1d", "classes": [...], "n_train": 0} (a class subset of
     a `data.load` data set, relabelled 0..C-1),
     {"name": "core_spurious", "n": 600, "a_core": 0.25}, {"name": "yin_yang", "n": 200} or
     {"name": "hidden_manifold", "n": 600, "latent": "gaussian", "latent_dim": 10, "ambient_dim": 100}.
-    criterion: the training accuracy a net must reach to count as trained. rank_epochs: epochs at
+    criterion: the training accuracy a net must reach to count as trained; schedule: "constant" or
+    "cosine" (the learning rate annealed to 0 over `epochs`). rank_epochs: epochs at
     which every hidden layer's numerical rank (both rules) is recorded during training, on the first
     `n_measure` training samples (0 = all).
     """
     return dict(task=dict(task), seed=int(seed), depth=int(depth), width=int(width), epochs=int(epochs),
                 lr=float(lr), optimizer=optimizer, momentum=float(momentum), weight_decay=float(weight_decay),
                 batch_size=int(batch_size), init=init, stop_loss=stop_loss, criterion=float(criterion),
-                rank_epochs=sorted({int(e) for e in rank_epochs}), n_measure=int(n_measure))
+                rank_epochs=sorted({int(e) for e in rank_epochs}), n_measure=int(n_measure), schedule=schedule)
 
 
 @functools.lru_cache(maxsize=4)
@@ -169,6 +170,7 @@ def train_net(recipe: Mapping[str, Any]) -> dict:
     hist = train.fit(net, tr.x, tr.labels, loss="ce", optimizer=recipe["optimizer"], lr=recipe["lr"],
                      momentum=recipe["momentum"], weight_decay=recipe["weight_decay"],
                      batch_size=recipe["batch_size"], epochs=recipe["epochs"], stop_loss=recipe["stop_loss"],
+                     schedule=recipe.get("schedule", "constant"),
                      seed=recipe["seed"], callback=ranks if recipe["rank_epochs"] else None,
                      snapshot_epochs=recipe["rank_epochs"])
     with torch.no_grad():
@@ -366,6 +368,12 @@ def best_interior(curve: Sequence[float]) -> int:
     return int(1 + np.argmax(v[1:-1]))
 
 
+def interior_margins(curves: Mapping[Any, Sequence[float]]) -> dict:
+    """Return {seed: best interior value minus the larger end value} of curves over depths: > 0 when
+    the curve peaks at an intermediate depth (`landmarks.interior_peak_margin`)."""
+    return {s: landmarks.interior_peak_margin(v) for s, v in curves.items()}
+
+
 def peak_stats(curves: Mapping[Any, Sequence[float]]) -> tuple[int, dict]:
     """Return (p, {seed: margin}): p = the interior index with the largest mean over seeds of
     `curves` ({seed: values over depths}), and each seed's margin over p's two neighbours."""
@@ -400,13 +408,14 @@ def classes_task(p: Mapping[str, Any], classes: Sequence[int]) -> dict:
 
 
 def tunnel_recipe(p: Mapping[str, Any], classes: Sequence[int], depth: int, seed: int) -> dict:
-    """Return the recipe of a tunnel MLP (He init, SGD with momentum, minibatches, criterion train
-    accuracy >= 0.99) on `classes`, with the ranks recorded at 0, early_fraction and 100% of training."""
+    """Return the recipe of a tunnel MLP (He init, SGD with momentum, minibatches, the learning rate
+    annealed to 0 by a cosine schedule, criterion train accuracy >= 0.99) on `classes`, with the ranks
+    recorded at 0, early_fraction and 100% of training."""
     early = max(1, round(p["early_fraction"] * p["epochs"]))
     return mlp_recipe(classes_task(p, classes), seed=seed, depth=depth, width=p["width"], epochs=p["epochs"],
                       lr=p["lr"], momentum=p["momentum"], weight_decay=p["weight_decay"],
                       batch_size=p["batch_size"], init="he", criterion=0.99, rank_epochs=[early, p["epochs"]],
-                      n_measure=p["n_measure"])
+                      n_measure=p["n_measure"], schedule="cosine")
 
 
 def hardest_pair(p: Mapping[str, Any]) -> tuple[int, int]:
@@ -676,7 +685,8 @@ CLAIMS: dict[str, dict] = {
                  "not supported": "The late layers keep changing their representation."}),
     "seed-2a-ntk-rank-peak": dict(
         provenance="book", source=f"{PROJECT}, part 2 (not in Yang & Salman 2019)", test="> 0",
-        statement="the trained net's NTK rank peaks at an intermediate depth (margin over both neighbouring depths)",
+        statement="the trained net's NTK rank peaks at an intermediate depth (best intermediate depth minus the "
+                  "larger end)",
         explain={"supported": "Training creates an NTK-rank peak over depth (margin {value}).",
                  "not supported": "The trained NTK rank has no interior peak over depth (margin {value})."}),
     "seed-2b-alignment-up-to-peak": dict(
@@ -692,14 +702,15 @@ CLAIMS: dict[str, dict] = {
                  "not supported": "The deepest kernel is not more concentrated than the one at the peak."}),
     "seed-2a-ntk-rank-peak-he-init": dict(
         provenance="book", source=f"{PROJECT}, part 2, from He initialisation", test="> 0",
-        statement="trained from He initialisation, the NTK rank still peaks at an intermediate depth (margin)",
+        statement="trained from He initialisation, the NTK rank still peaks at an intermediate depth (best "
+                  "intermediate depth minus the larger end)",
         explain={"supported": "The peak does not depend on the initialisation.",
                  "not supported": "From He initialisation the trained NTK rank has no interior peak."}),
     "book-2d-ntk-peak-follows-init": dict(
         provenance="book", source="this book (signal propagation: He et al. 2015, Schoenholz et al. 2017)",
         test="> 0", margin="> 0",
-        statement="at initialisation the NTK rank has an interior peak over depth under PyTorch's default init, "
-                  "and a larger one than under He init (margin)",
+        statement="at initialisation the NTK rank peaks at an intermediate depth under PyTorch's default init, "
+                  "more than under He init (best intermediate depth minus the larger end)",
         explain={"supported": "The 'critical depth' is a property of the initialisation, present before training.",
                  "not supported": "At initialisation the two inits do not differ as signal propagation predicts."}),
 }
