@@ -513,8 +513,9 @@ ledger.closing()
 # ```
 # ```{solution} ex-ch05-depth
 # :class: dropdown
-# On MNIST-1D the probe keeps rising through most hidden layers, so $l^*$ follows the depth: expect it
-# deep in the net again, which is what the depth claim tests and what makes it fail here.
+# Where the probe keeps rising through most hidden layers, $l^*$ follows the depth and sits deep in the
+# net again; where the extractor has a fixed length, $l^*$ stays put. The depth claim of section 2
+# asks which of the two happens, and its verdict box entry gives this run's answer.
 # ```
 #
 # ```{exercise}
