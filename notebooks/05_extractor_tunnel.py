@@ -125,7 +125,7 @@ def claim(cid, values, control, name=UNTRAINED, fmt=None, **kw):
 # $d\,\varepsilon_{32}\lambda_{\max}$ ("authors' default tolerance"); the tunnel literature often uses
 # $10^{-3}\lambda_{\max}$. At width 128 the two differ, so rank claims are judged under both.
 #
-# *Tunnel start.* Following the rule Harun et al. (2024) report for the paper, $l^*$ is the first hidden
+# *Tunnel start.* Following the rule {cite:t}`harun2024` report for the paper, $l^*$ is the first hidden
 # layer whose probe reaches 98% of the last hidden layer's (95% is the paper's other choice). A claim
 # about the tunnel is posed only on nets that have one: $1<l^*<L-1$ and a best probe that beats the
 # raw-input probe by at least 0.1; the other seeds are set aside, and said.
