@@ -135,3 +135,21 @@ def test_a_recipe_fixes_its_network_and_its_record():
     assert a["reached"] == (a["train_acc"] >= 0.99)
     line = R.training_summary([a, b], "toy")
     assert line.startswith("toy: 2 nets") and "epochs" in line
+
+
+def test_part1_values_leave_out_the_core_strengths_whose_nets_did_not_fit():
+    import pandas as pd
+
+    nets, layers = [], []
+    for a, fitted in ((0.1, False), (1.0, True)):
+        for depth in (2, 4):
+            for state in ("trained", "untrained"):
+                nets.append(dict(seed=0, state=state, a_core=a, depth=depth, reached=fitted,
+                                 last_erank=float(depth if a == 1.0 else 5 - depth)))
+                layers += [dict(seed=0, state=state, a_core=a, depth=depth, layer=l, erank=[1, 3, 2][l - 1],
+                                cka_to_last=0.95) for l in range(1, depth)]
+    v = R.part1_values(pd.DataFrame(nets), pd.DataFrame(layers), 0, "trained")
+    assert v["fitted"] == 1 and v["peak"] == {1.0: 2}  # only a_core = 1.0 enters; its erank peaks at layer 2
+    assert v["interior"] == 1.0 and v["depth_interior"] == 0.0 and v["late"] == 0.95
+    none = pd.DataFrame(nets).assign(reached=False)
+    assert R.part1_values(none, pd.DataFrame(layers), 0, "trained")["fitted"] == 0

@@ -505,19 +505,25 @@ def part1_values(nets: Any, layers: Any, seed: int, state: str) -> dict:
     peak {a: erank-peak hidden layer of the deepest net}, interior (share of core strengths whose
     peak is interior), depth_interior (share whose last-layer erank over depth peaks inside the
     swept depths), moves (Spearman of peak layer with a_core) and late (min CKA with the last hidden
-    layer over the second half of the deepest nets' layers)."""
+    layer over the second half of the deepest nets' layers). A core strength enters only when every
+    one of its nets met the training criterion (`reached`), for the trained and the untrained state
+    alike; `fitted` is the number of core strengths used (0: the claims cannot be posed on this seed)."""
     lay = layers[(layers.seed == seed) & (layers.state == state)]
     deepest = int(lay.depth.max())
-    deep = lay[lay.depth == deepest]
     runs = nets[(nets.seed == seed) & (nets.state == state)]
-    strengths = sorted(deep.a_core.unique())
+    fit = runs.groupby("a_core").reached.all()
+    strengths = sorted(a for a in fit.index if fit[a])
+    if not strengths:
+        return dict(peak={}, interior=0.0, depth_interior=0.0, moves=0.0, late=0.0, fitted=0)
+    lay, runs = lay[lay.a_core.isin(strengths)], runs[runs.a_core.isin(strengths)]
+    deep = lay[lay.depth == deepest]
     peak = {a: peak_layer(deep[deep.a_core == a].sort_values("layer").erank.tolist()) for a in strengths}
     depth_peak = {a: peak_layer(runs[runs.a_core == a].sort_values("depth").last_erank.tolist()) for a in strengths}
     m, n_depths = deepest - 1, runs.depth.nunique()
     return dict(peak=peak, interior=float(np.mean([interior(v, m) for v in peak.values()])),
                 depth_interior=float(np.mean([interior(v, n_depths) for v in depth_peak.values()])),
                 moves=spearman(strengths, [peak[a] for a in strengths]),
-                late=float(deep[deep.layer > m // 2].cka_to_last.min()))
+                late=float(deep[deep.layer > m // 2].cka_to_last.min()), fitted=len(strengths))
 
 
 def ntk_runs(p: Mapping[str, Any], seed: int) -> list[dict]:
