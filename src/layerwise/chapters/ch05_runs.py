@@ -613,14 +613,16 @@ def rule_chart(runs: Sequence[Mapping[str, Any]]) -> Any:
 
 TUNNEL = "Masarczyk et al. 2023"
 PROJECT = "the boundary project"
-_EX = {"inconclusive": "See the reason and what would decide it."}
+_EX = {"inconclusive": "Not decided by this run; what would decide it: {decide}."}
 CLAIMS: dict[str, dict] = {
     "tunnel-1-last-rank": dict(
         provenance="reconstruction", source=f"{TUNNEL}, Fig. 2 as secondary sources report it", test="in [{lo}, {hi}]",
         statement="the last hidden layer's numerical rank falls to about the number of classes",
         explain={"reproduced": "Training brings the last hidden layer's rank down to about the number of classes "
                                "({value}; at initialisation {control_value}), under both rank rules.",
-                 "not reproduced": "The last hidden layer keeps a rank outside [C-1, 3C]."}),
+                 "not reproduced": "The last hidden layer keeps a rank outside [C-1, 3C].",
+                 "inconclusive": "Whether the last hidden layer's rank falls to about the number of classes is not "
+                                 "decided here; what would decide it: {decide}."}),
     "tunnel-2-probe-saturation": dict(
         provenance="paper", source=f"{TUNNEL}, Fig. 1 caption", test="<= 0.02",
         statement="after l* every layer's probe is within 2 points of the best layer's (largest gap)",
@@ -694,7 +696,10 @@ CLAIMS: dict[str, dict] = {
         statement="the trained net's NTK rank peaks at an intermediate depth (best intermediate depth minus the "
                   "larger end)",
         explain={"supported": "Training creates an NTK-rank peak over depth (margin {value}).",
-                 "not supported": "The trained NTK rank has no interior peak over depth (margin {value})."}),
+                 "not supported": "The trained NTK rank has no interior peak over depth (margin {value}).",
+                 "inconclusive": "Whether training creates the project's NTK-rank peak over depth is not decided "
+                                 "here (margin {value}, at initialisation {control_value}); what would decide it: "
+                                 "{decide}."}),
     "seed-2b-alignment-up-to-peak": dict(
         provenance="book", source=f"{PROJECT}, part 2", test="> 0",
         statement="the top-2 NTK eigenvectors hold more label energy at the peak depth than at the shallowest",
