@@ -228,7 +228,8 @@ glue("l-stars-short", ", ".join(str(r["trained"]["start"]) for r in short))
 depth_df = pd.DataFrame(R.profile_rows(main + short))
 depth_df["net"] = "depth " + depth_df.depth.astype(str)
 depth_chart = R.seed_lines(depth_df[depth_df.state == "trained"], "layer", "probe", color="net",
-                           x_title="hidden layer l", y_title="probe test accuracy", title="Two depths")
+                           x_title="hidden layer l", y_title="probe test accuracy",
+                           title="Two depths")
 
 # %% tags=["remove-cell"]
 shift = {st: {a["seed"]: R.depth_shift(a[st]["start"], b[st]["start"]) for a, b in zip(main, short)}
@@ -260,7 +261,8 @@ glue("pair", f"{pair[0]} and {pair[1]}")
 glue("train-classes", "; ".join(R.training_summary([r["record"] for r in by_c[c]], f"{c} classes")
                                 for c in sorted(by_c) if c != C))
 class_df = pd.DataFrame([dict(
-    classes=c, seed=r["seed"], input_probe=r["trained"]["input_probe"], l_star=r["trained"]["start"],
+    classes=c, seed=r["seed"], input_probe=r["trained"]["input_probe"],
+    l_star=r["trained"]["start"],
     best_probe=max(r["trained"]["probe"]), last_rank=r["trained"]["rank"][R.AUTHORS_TOL][-1])
     for c in sorted(by_c) for r in by_c[c]])
 class_df.groupby("classes")[["input_probe", "best_probe", "l_star", "last_rank"]].mean().round(3)
