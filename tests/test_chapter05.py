@@ -10,7 +10,9 @@ from layerwise.io import read_json
     (dict(ood_train_classes=9), "ood_train_classes"),
     (dict(early_fraction=1.0), "early_fraction"),
     (dict(cs_depths=[1, 3]), "cs_depths"),
-    (dict(depth=2), "depth must be >= 3"),
+    (dict(depth=2), "depth must be an integer >= 3"),
+    (dict(compare_depth=12), "compare_depth must be smaller than depth"),
+    (dict(ntk_depths=[3, 4]), "ntk_depths needs >= 3 depths"),
     (dict(cs_core_strengths=[0.1, -1.0]), "cs_core_strengths"),
     (dict(ntk_n_kernel=3), "ntk_n_kernel"),
     (dict(min_probe_gain=1.5), "min_probe_gain"),
@@ -36,43 +38,54 @@ def test_chapter05_paper_preset_code_path_runs_on_tiny_fake_data(book_copy, tmp_
     assert all(c["verdict"] == "inconclusive" for c in ledger["claims"])  # one seed: never a verdict
 
 
-# --- the helpers that decide chapter 05's verdicts, on constructed cases ---
+# --- the science the chapter's runners must get right, on small cases with known answers ---
 
-from layerwise.chapters import ch05  # noqa: E402
+import torch  # noqa: E402
 
-
-def test_a_network_whose_input_is_already_separable_has_no_tunnel():
-    # digits-like: the raw input probes at 0.94, the best layer at 0.97, l* = 1
-    assert not ch05.has_tunnel(1, 0.94, [0.96, 0.97, 0.97], min_gain=0.1)
-    # l* > 1 but the layers barely beat the input: still no tunnel to speak of
-    assert not ch05.has_tunnel(3, 0.90, [0.85, 0.88, 0.95], min_gain=0.1)
+from layerwise import data, models  # noqa: E402
+from layerwise.chapters import ch05_runs as R  # noqa: E402
+from layerwise.metrics import cka  # noqa: E402
 
 
-def test_a_network_whose_probe_rises_to_its_last_layer_has_no_tunnel():
-    # l* is the last hidden layer: nothing follows it
-    assert not ch05.has_tunnel(4, 0.23, [0.40, 0.45, 0.50, 0.55], min_gain=0.1)
+def _copying_mlp(dim: int, depth: int) -> models.MLP:
+    """An MLP whose hidden layers copy its (positive) input: identity weights, zero biases."""
+    net = models.MLP(dim, dim, depth, 2, init="he", seed=0)
+    with torch.no_grad():
+        for lin in [m for m in net.modules() if isinstance(m, torch.nn.Linear)][:-1]:
+            lin.weight.copy_(torch.eye(dim))
+            lin.bias.zero_()
+    return net
 
 
-def test_a_network_that_builds_separability_over_layers_has_a_tunnel():
-    # MNIST-1D-like: input 0.23, probes rise to 0.62 at layer 7, flat after
-    probe = [0.40, 0.46, 0.50, 0.53, 0.55, 0.59, 0.61, 0.60, 0.61, 0.62, 0.62]
-    assert ch05.has_tunnel(7, 0.23, probe, min_gain=0.1)
+def test_a_net_that_only_copies_its_input_has_no_extractor_and_no_tunnel():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(300, 6, generator=gen) + 0.1  # positive: ReLU passes it unchanged
+    labels = (x[:, 0] > x[:, 1]).long()
+    ds = data.Dataset(x, labels, 2, "toy")
+    prof = R.tunnel_profile(_copying_mlp(6, 4), ds, ds, min_gain=0.1)
+    assert prof["probe"] == [prof["input_probe"]] * 3  # every layer probes exactly like the input
+    assert prof["starts"] == {"probe 95%": 1, "probe 98%": 1, "rank": 1, "CKA 0.9": 1}
+    assert not prof["tunnel"]  # nothing was built, so there is no tunnel to pose a claim on
+    assert torch.allclose(prof["cka"], torch.ones(3, 3, dtype=prof["cka"].dtype))
 
 
-def test_best_interior_ignores_the_ends_of_the_curve():
-    assert ch05.best_interior([10, 3, 7, 5, 20]) == 2
-    assert ch05.best_interior([1, 4, 4, 2]) == 1  # first on ties
-    with pytest.raises(ValueError):
-        ch05.best_interior([1, 2])
+def test_the_label_floor_cannot_pass_the_teacher_directions_claim():
+    gen = torch.Generator().manual_seed(1)
+    teacher = torch.randn(500, 2, generator=gen, dtype=torch.float64)
+    onehot = data.one_hot((teacher.sum(1) > 0).long(), 2, torch.float64)
+    label_cka = cka.linear_cka(onehot, teacher)
+    # a "hidden layer" that is the one-hot label itself scores exactly the floor: margin 0, not > 0
+    assert R.teacher_margin([cka.linear_cka(onehot, teacher)], label_cka, 0.0) == 0.0
+    # a layer that holds the teacher's directions themselves beats it
+    assert R.teacher_margin([cka.linear_cka(teacher, teacher)], label_cka, 0.0) > 0.2
 
 
-def test_peak_margin_is_positive_only_for_a_strict_local_peak():
-    assert ch05.peak_margin([1, 5, 3], 1) == 2.0
-    assert ch05.peak_margin([1, 5, 5], 1) == 0.0  # a plateau is not a peak
-    assert ch05.peak_margin([1, 2, 8], 1) == -6.0  # a curve rising to its end has no interior peak
-    with pytest.raises(ValueError):
-        ch05.peak_margin([1, 5, 3], 0)
-
-
-def test_tunnel_lengths_are_ordered_by_class_count():
-    assert ch05.tunnel_lengths({10: 7, 2: 3, 5: 5}, 12) == [9, 7, 5]
+def test_the_two_class_task_uses_a_pair_the_raw_input_does_not_separate():
+    p = dict(dataset="mnist1d", data_root="", download=False, n_train=0)
+    a, b = R.hardest_pair(p)
+    probe = {}
+    for pair in ((0, 1), (a, b)):
+        tr, te = R.task_data(R.classes_task(p, pair), 0)
+        probe[pair] = R.linear_probe_accuracy(tr.x, tr.labels, te.x, te.labels)
+    assert probe[(0, 1)] > 0.95  # the first two classes: no extractor needed, the class claim is empty there
+    assert probe[(a, b)] < 0.7  # the hardest pair: a net has features to build

@@ -138,11 +138,13 @@ def compression_onset(c: Sequence[float], layers: Sequence[int] | None = None, *
 
 def tunnel_start(layers: Sequence[int] | None = None, *, rule: str, probe: Sequence[float] | None = None,
                  cka: torch.Tensor | np.ndarray | None = None, rank: Sequence[float] | None = None,
-                 fraction: float = 0.98, threshold: float = 0.9) -> int:
+                 fraction: float = 0.98, threshold: float = 0.9, reference: str = "best") -> int:
     """Return the first layer of the tunnel under `rule`, in the numbering of `layers` (default 0..M-1).
 
     rule="probe" (needs probe (M,), linear-probe test accuracy per layer): the first layer whose
-      accuracy reaches `fraction` of the best layer's (Masarczyk et al.'s l*: the extractor ends there).
+      accuracy reaches `fraction` of the best layer's (Masarczyk et al.'s l*: the extractor ends there);
+      with reference="last", of the last layer's (the final accuracy, as Harun et al. 2024 report the
+      rule: 95% or 98% of it).
     rule="cka" (needs cka (M, M), inter-layer linear CKA; the last row/column is the reference, e.g.
       the last hidden layer): the smallest i such that cka[m, M-1] >= threshold for every m >= i.
     rule="cka-block": the smallest i such that every pair in i..M-1 has cka >= threshold (a mutually
@@ -160,8 +162,11 @@ def tunnel_start(layers: Sequence[int] | None = None, *, rule: str, probe: Seque
     if rule == "probe":
         if not 0 < fraction <= 1:
             raise LandmarkError(f"fraction must be in (0, 1], got {fraction!r}")
+        if reference not in ("best", "last"):
+            raise LandmarkError(f"reference must be 'best' or 'last', got {reference!r}")
         v, idx = _profile(probe, layers, "tunnel_start")
-        return int(idx[int(np.argmax(v >= fraction * v.max()))])
+        ref = v.max() if reference == "best" else v[-1]
+        return int(idx[int(np.argmax(v >= fraction * ref))])
     if rule == "rank":
         v, idx = _profile(rank, layers, "tunnel_start")
         start = v.size - 1
