@@ -26,27 +26,29 @@
 #
 # **Reading order.** Self-contained; the methods page defines the verdicts. Chapter 7 builds on this one.
 
-# %% tags=["parameters", "remove-cell"]
+# %% tags=["parameters"]
+# generated from chapters/ch04.py (layerwise params 04 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
-dataset = None
-data_root = None
-download = None
-n_train = None
-n_align = None
-depth = None
-width = None
-lr = None
-batch_size = None
-epochs = None
-criterion_loss = None
-sweep_depths = None
-sweep_width = None
-n_seeds = None
-theory_width = None
-theory_depth = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
+dataset = "mnist1d"  # data set: mnist1d (offline, not linearly solvable), digits, or a torchvision set with data_root
+data_root = ""  # folder holding torchvision data sets (paper preset)
+download = False  # allow downloading a torchvision data set into data_root
+n_train = 1000  # training examples (a class-stratified subset; 0 ＝ all): every net must fit them within the CPU budget
+n_align = 50  # fixed, class-stratified training examples on which every alignment is measured (kernels are (10 n_align)^2 per layer)
+depth = 11  # weight matrices of the section-3 network (L ＝ depth - 1 hidden ReLU layers)
+width = 64  # hidden width of the section-3 network
+lr = 0.002  # Adam learning rate at L ＝ 10; a net with L hidden layers gets lr * sqrt(10 / L), annealed to 0 by a cosine schedule over its epoch budget
+batch_size = 128  # minibatch size (Baratin et al.'s and the authors' research code's)
+epochs = 50  # epoch budget at L ＝ 10; a net with L hidden layers gets epochs * sqrt(L / 10) per cycle
+criterion_loss = 0.1  # training criterion: the training loss after training is at most this (the authors' research code measures once the running loss is below 0.1)
+sweep_depths = [11, 21, 41]  # depths of the depth sweep (L ＝ depth - 1 ＝ 10, 20, 40)
+sweep_width = 64  # hidden width of the depth sweep
+n_seeds = 8  # seeds per depth of the sweep (seed s ＝ seed + i); claims need ≥ 3
+theory_width = 2048  # width of the network compared with the mean-field recursions
+theory_depth = 21  # weight matrices of that network (L ＝ 20 hidden layers, note 04's setting)
 
 # %% tags=["remove-cell"]
 import numpy as np
@@ -62,7 +64,6 @@ from layerwise.metrics import alignment, ntk, probes, signal_propagation as sp
 cfg = layerwise.config.resolve_notebook("04", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
-figure = getattr(charts, "figure", lambda label, chart: chart)
 SEEDS = [cfg.seed + i for i in range(cfg.n_seeds)]
 
 # %% tags=["hide-input"]
@@ -150,16 +151,16 @@ edge, cubic = ch04.edge_of_chaos_rates()
 TABLE = {10: 4, 20: 7, 30: 10, 40: 13, 50: 15, 100: 25, 200: 42, 400: 67, 800: 106, 1600: 166}
 ours = {L: sp.meanfield_balance(L, 0.5) for L in TABLE}
 x_eq = data.equicorrelated_inputs(6, 64, 0.5, seed=cfg.seed, dtype=torch.float32)
-wide = models.MLP(64, cfg.theory_width, cfg.theory_depth, 1, activation="relu", bias=False, init="he",
-                  seed=cfg.seed)
+wide = models.MLP(64, cfg.theory_width, cfg.theory_depth, 1, activation="relu", bias=False,
+                  init="he", seed=cfg.seed)
 emp, mf = sp.empirical_correlations(wide, x_eq), sp.meanfield_correlations(cfg.theory_depth, 0.5)
 del wide
 corr = pd.DataFrame({"layer": np.arange(1, cfg.theory_depth + 1),
-                     "forward, network": emp.forward.numpy(), "forward, mean field": mf.forward.numpy(),
-                     "backward, network": emp.backward.numpy(), "backward, mean field": mf.backward.numpy()})
-figure("fig-ch04-meanfield", charts.by_layer(
+                     "forward, network": emp.forward, "forward, mean field": mf.forward,
+                     "backward, network": emp.backward, "backward, mean field": mf.backward})
+charts.figure("fig-ch04-meanfield", charts.by_layer(
     corr.melt(id_vars="layer", var_name="correlation"), "value", color="correlation",
-    y_title="correlation of Fₗ and Bₗ", title=f"width {cfg.theory_width} at init vs the recursions"))
+    y_title="correlation of Fₗ and Bₗ", title="wide network at init vs the recursions"))
 
 # %% tags=["remove-cell"]
 section = "2. Signal propagation at initialisation"
@@ -219,7 +220,8 @@ glue("dev_b", dev_b, ".3f")
 
 # %% tags=["remove-cell"]
 align_idx = data.stratified_subset(split.train.labels, cfg.n_align, cfg.seed)
-recipe = dict(batch_size=cfg.batch_size, criterion_loss=cfg.criterion_loss, device=cfg.device)
+recipe = dict(batch_size=cfg.batch_size, criterion_loss=cfg.criterion_loss, device=cfg.device,
+              data=dict(dataset=cfg.dataset, n_train=cfg.n_train, seed=cfg.seed, n_align=cfg.n_align))
 for name, value in (("batch_size", cfg.batch_size), ("n_train", len(split.train.labels)), ("n_align", cfg.n_align),
                     ("epochs_at_10", cfg.epochs), ("hier_L", ch04.hidden(cfg.depth)), ("hier_width", cfg.width)):
     glue(name, value, "d")
@@ -228,14 +230,16 @@ glue("raw_probe", probes.linear_probe_accuracy(split.train.x, split.train.labels
      ".2f")
 
 # %%
-hier = ch04.run_network(split, align_idx, cfg.depth, cfg.width, cfg.seed, ch04.epochs_for(cfg.depth, cfg.epochs),
-                        lr=ch04.lr_for(cfg.depth, cfg.lr), snapshots=ch04.snapshot_grid(cfg.epochs), **recipe)
+hier = ch04.cached_network(split, align_idx, cfg.depth, cfg.width, cfg.seed,
+                           ch04.epochs_for(cfg.depth, cfg.epochs),
+                           lr=ch04.lr_for(cfg.depth, cfg.lr),
+                           snapshots=ch04.snapshot_grid(cfg.epochs), **recipe)
 during = pd.concat([pd.DataFrame({"layer": ch04.weight_layers(cfg.depth), "epoch": f"epoch {e:03d}",
                                   "Aₗ": a.tangent.numpy()}) for e, a in hier["history"].snapshots]
                    + [pd.DataFrame({"layer": ch04.weight_layers(cfg.depth), "epoch": "end",
                                     "Aₗ": hier["final"].tangent.numpy()})])
-figure("fig-ch04-hierarchy", charts.by_layer(during, "Aₗ", color="epoch", y_title="alignment Aₗ",
-                                             title="one network through training"))
+charts.figure("fig-ch04-hierarchy", charts.by_layer(
+    during, "Aₗ", color="epoch", y_title="alignment Aₗ", title="one network through training"))
 
 # %% tags=["remove-cell"]
 glue("hier_summary", ch04.training_summary([hier], cfg.criterion_loss).replace("all 1 nets", "the net"))
@@ -269,13 +273,14 @@ glue("hier_balance", hier["balance"], "g")
 
 # %%
 runs = [r for d in cfg.sweep_depths
-        for r in ch04.train_depth(split, align_idx, d, cfg.sweep_width, SEEDS, epochs=ch04.epochs_for(d, cfg.epochs),
-                                  lr=ch04.lr_for(d, cfg.lr), **recipe)]
+        for r in ch04.cached_depth(split, align_idx, d, cfg.sweep_width, SEEDS,
+                                   lr=ch04.lr_for(d, cfg.lr), epochs=ch04.epochs_for(d, cfg.epochs),
+                                   **recipe)]
 c0 = sp.input_correlations(split.train.x[align_idx])
 mf_balance = {d: sp.meanfield_correlations(d, c0).balance() for d in cfg.sweep_depths}
 sweep = pd.DataFrame([ch04.summarise(r, mf_balance[r["depth"]]) for r in runs])
-sweep[["L", "seed", "epochs", "first_below", "train_loss", "train_acc", "test_acc", "l_max", "l_max_init",
-       "balance", "margin", "margin_init"]].round(3)
+sweep[["L", "seed", "epochs", "first_below", "train_loss", "train_acc", "test_acc", "l_max",
+       "l_max_init", "balance", "margin", "margin_init"]].round(3)
 
 # %% tags=["remove-cell"]
 rows = sweep.to_dict("records")
@@ -290,9 +295,9 @@ profiles = pd.DataFrame([{"relative layer": ch04.relative_position(l, r["depth"]
 mean_profiles = profiles.groupby(["L", "layer", "relative layer"], as_index=False)["Aₗ / max Aₗ"].mean()
 
 # %%
-figure("fig-ch04-profiles", charts.line(mean_profiles, "relative layer", "Aₗ / max Aₗ", color="L",
-                                        x_title="relative layer (l − 1) / L", y_title="Aₗ / max Aₗ (mean over seeds)",
-                                        title="alignment after training, by depth"))
+charts.figure("fig-ch04-profiles", charts.line(
+    mean_profiles, "relative layer", "Aₗ / max Aₗ", color="L", x_title="relative layer (l − 1) / L",
+    y_title="Aₗ / max Aₗ (mean over seeds)", title="alignment after training, by depth"))
 
 # %% [markdown]
 # Training: {glue:text}`sweep_summary`.
@@ -320,7 +325,7 @@ margin0 = ch04.per_seed(rows, lambda by: min(r["margin_init"] for r in by.values
 untrained = Control("untrained net of the same seed", margin0)
 common = dict(control=untrained, rule="mean", margin="> 0", trained=trained, section=section,
               figure="fig-ch04-profiles")
-ch04.declare(ledger, "lou22-hierarchy-interior-peak", provenance="paper", source="Lou et al. 2022, abstract",
+ledger.claim("lou22-hierarchy-interior-peak", provenance="paper", source="Lou et al. 2022, abstract",
              statement="after training a hidden layer aligns better than the input layer and the readout at every "
                        "depth (smallest interior margin over depths), more than in the untrained net", test="> 0",
              values=margin, headline=True, **common, explain={
@@ -329,7 +334,7 @@ ch04.declare(ledger, "lou22-hierarchy-interior-peak", provenance="paper", source
                  "not reproduced": "After training an end layer aligns best at some depth ({measured}).",
                  "inconclusive": "The interior margin after training ({measured}) is not clearly positive, or not "
                                  "clearly above the untrained nets' ({control})."})
-ch04.declare(ledger, "lou22-hierarchy-margin", provenance="reconstruction", source="note 04, claim 4",
+ledger.claim("lou22-hierarchy-margin", provenance="reconstruction", source="note 04, claim 4",
              statement="after training the best hidden layer exceeds both end layers by at least 0.05 at every "
                        "depth, more than in the untrained net", test=">= 0.05", values=margin, **common, explain={
                  "reproduced": "The interior peak stands out by at least 0.05 ({measured}).",
@@ -355,7 +360,9 @@ shift = {s: ch04.endpoint_change(p) for s, p in peak_by.items()}
 rel_shift = {s: ch04.endpoint_change(p, ch04.relative_position) for s, p in peak_by.items()}
 rel_init = ch04.per_seed(rows, lambda by: ch04.endpoint_change({d: r["l_max_init"] for d, r in by.items()},
                                                                ch04.relative_position))
-ch04.declare(ledger, "lou22-peak-monotone", provenance="reconstruction", source="note 04, claim 5",
+
+# %% tags=["remove-cell"]
+ledger.claim("lou22-peak-monotone", provenance="reconstruction", source="note 04, claim 5",
              statement=f"the peak layer moves deeper from L = {ch04.hidden(depths[0])} to L = {ch04.hidden(depths[-1])}"
                        " (change of l_max, layers)", test="> 0", values=shift, rule="mean", trained=trained,
              control=Control("random interior layer", {s: ch04.endpoint_change(p) for s, p in random_peak.items()}),
@@ -364,7 +371,7 @@ ch04.declare(ledger, "lou22-peak-monotone", provenance="reconstruction", source=
                                  "({control}): moving deeper is no evidence by itself; the relative position is.",
                  "reproduced": "The peak moves deeper ({measured} layers) and a random layer does not.",
                  "not reproduced": "The peak does not move deeper with depth ({measured} layers)."})
-ch04.declare(ledger, "lou22-peak-position-falls", provenance="reconstruction", source="note 04, claim 5",
+ledger.claim("lou22-peak-position-falls", provenance="reconstruction", source="note 04, claim 5",
              statement="the peak sits relatively earlier in the deepest net than in the shallowest (change of "
                        "(l_max - 1) / L)", test="< 0", values=rel_shift, rule="mean", trained=trained, headline=True,
              control=Control("random interior layer", {s: ch04.endpoint_change(p, ch04.relative_position)
@@ -392,7 +399,8 @@ glue("rel_trained", np.mean(list(rel_shift.values())), ".2f")
 # every depth and beat it (paired by seed).
 
 # %%
-nulls = {s: {"middle layer": {d: ch04.middle(d) for d in depths}, "random interior layer": random_peak[s],
+nulls = {s: {"middle layer": {d: ch04.middle(d) for d in depths},
+             "random interior layer": random_peak[s],
              "untrained peak": {d: r["l_max_init"] for d, r in by.items()}}
          for s, by in ch04.per_seed(rows, lambda by: by).items()}
 eh = ch04.per_seed(rows, lambda by: ch04.hit_fraction({d: r["l_max"] for d, r in by.items()},
@@ -402,7 +410,7 @@ pd.DataFrame({"EH hit fraction": eh, "best null": {s: b[0] for s, b in best.item
               "its hit fraction": {s: b[1] for s, b in best.items()}}).rename_axis("seed").round(2)
 
 # %% tags=["remove-cell"]
-ch04.declare(ledger, "lou22-eh-predictor", provenance="reconstruction", source="note 04, claim 6",
+ledger.claim("lou22-eh-predictor", provenance="reconstruction", source="note 04, claim 6",
              statement="the balance point measured at initialisation predicts the trained peak within "
                        "max(2, 0.15 L) layers at every depth (fraction of depths hit), better than the best null",
              test=">= 1", values=eh, control=Control("best of middle layer, random interior layer, untrained peak",
@@ -424,7 +432,7 @@ peak_chart = charts.line(lines.groupby(["L", "series"], as_index=False)["layer"]
                          title="where the peak sits against depth", integer_x=True)
 
 # %%
-figure("fig-ch04-peak-depth", peak_chart)
+charts.figure("fig-ch04-peak-depth", peak_chart)
 
 # %% [markdown]
 # ```{glue:figure} fig-ch04-peak-depth
@@ -445,8 +453,8 @@ figure("fig-ch04-peak-depth", peak_chart)
 # %% tags=["remove-cell"]
 slopes = {s: ch04.peak_slope(depths, [p[d] for d in depths]).slope for s, p in peak_by.items()}
 middle_slope = ch04.peak_slope(depths, [ch04.middle(d) for d in depths]).slope
-ch04.declare(ledger, "lou22-peak-slope", provenance="paper", source="Lou et al. 2022 via a review (l* = Theta(L^3/5));"
-             " note 04, claim 5", statement=f"the log-log slope of l_max against L over L in "
+ledger.claim("lou22-peak-slope", provenance="reconstruction", source="note 04, claim 5 (l* = Theta(L^3/5) "
+             "from a review of Lou et al. 2022)", statement=f"the log-log slope of l_max against L over L in "
              f"{[ch04.hidden(d) for d in depths]} lies in [0.4, 1.0]", test="in [0.4, 1.0]", values=slopes,
              control=Control("middle layer 1 + L/2", {s: middle_slope for s in slopes}), rule="mean", trained=trained,
              section="7. The slope against 3/5", figure="fig-ch04-peak-depth", explain={
@@ -465,8 +473,8 @@ glue("middle_slope", middle_slope, ".2f")
 
 # %%
 windows = ch04.window_slopes(c0, [10, 20, 50, 100, 200, 400])
-pd.DataFrame({"L range": [f"[{w}, {5 * w}]" for w in windows], "mean-field balance slope": list(windows.values())},
-             index=list(windows)).round(3)
+pd.DataFrame({"L range": [f"[{w}, {5 * w}]" for w in windows],
+              "mean-field balance slope": list(windows.values())}).round(3)
 
 # %% [markdown]
 # Pooled over every net, the slope is {glue:text}`pooled_slope` (95% interval

@@ -46,10 +46,10 @@ def test_depth_overrides_validate_under_the_shared_name():
 
 
 @pytest.mark.parametrize("params, message", [
-    (dict(depth=2), "depth must hold integers >= 3"),
+    (dict(depth=2), "depth must be an integer >= 3"),
     (dict(sweep_depths=[11, 11, 21]), "sweep_depths must list >= 3 increasing depths"),
     (dict(sweep_depths=[11, 21]), "sweep_depths must list >= 3 increasing depths"),
-    (dict(n_align=5), "n_align must be in"),
+    (dict(n_align=5), "n_align must be an integer in"),
     (dict(n_train=20, n_align=50), "n_train=20 must be 0"),
 ])
 def test_bad_chapter4_parameters_are_refused_before_any_work(tmp_path, params, message):

@@ -13,58 +13,49 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..config import CHOICES, ConfigError, Param
+from ..params import DATASETS, Bool, Choice, ConfigError, Float, Int, ListOf, Param, Path
 from ..metrics import landmarks
 from ..metrics import signal_propagation as sp
 from ..stats import LineFit
 
 PARAMS = dict(
     dataset=Param('mnist1d', "data set: mnist1d (offline, not linearly solvable), digits, or a torchvision set with "
-                  "data_root", paper='mnist'),
-    data_root=Param('', "folder holding torchvision data sets (paper preset)"),
-    download=Param(False, "allow downloading a torchvision data set into data_root"),
-    n_train=Param(1000, "training examples (a class-stratified subset; 0 = all): the nets must fit them within "
-                  "the CPU budget", smoke=300, paper=0),
+                  "data_root", paper='mnist', rule=Choice(*DATASETS)),
+    data_root=Param('', "folder holding torchvision data sets (paper preset)", rule=Path()),
+    download=Param(False, "allow downloading a torchvision data set into data_root", rule=Bool()),
+    n_train=Param(1000, "training examples (a class-stratified subset; 0 = all): every net must fit them within "
+                  "the CPU budget", smoke=300, paper=0, rule=Int(min=0)),
     n_align=Param(50, "fixed, class-stratified training examples on which every alignment is measured "
-                  "(kernels are (10 n_align)^2 per layer)", smoke=20, paper=100),
-    depth=Param(11, "weight matrices of the section-3 network (L = depth - 1 hidden ReLU layers)", smoke=4),
-    width=Param(64, "hidden width of the section-3 network", smoke=32, paper=256),
+                  "(kernels are (10 n_align)^2 per layer)", smoke=20, paper=100, rule=Int(min=10, max=2000)),
+    depth=Param(11, "weight matrices of the section-3 network (L = depth - 1 hidden ReLU layers)", smoke=4,
+                rule=Int(min=3)),
+    width=Param(64, "hidden width of the section-3 network", smoke=32, paper=256, rule=Int(min=10, width=True)),
     lr=Param(0.002, "Adam learning rate at L = 10; a net with L hidden layers gets lr * sqrt(10 / L), annealed "
-                 "to 0 by a cosine schedule over its epoch budget", smoke=0.01),
-    batch_size=Param(128, "minibatch size (Baratin et al.'s and the authors' research code's)"),
-    epochs=Param(50, "epoch budget at L = 10; a net with L hidden layers gets epochs * sqrt(L / 10)",
-                 smoke=100, paper=300),
+             "to 0 by a cosine schedule over its epoch budget", smoke=0.01, rule=Float(min=0, closed="right")),
+    batch_size=Param(128, "minibatch size (Baratin et al.'s and the authors' research code's)", rule=Int(min=1)),
+    epochs=Param(50, "epoch budget at L = 10; a net with L hidden layers gets epochs * sqrt(L / 10) per cycle",
+                 smoke=100, paper=300, rule=Int(min=1)),
     criterion_loss=Param(0.1, "training criterion: the training loss after training is at most this (the "
-                         "authors' research code measures once the running loss is below 0.1)"),
+                         "authors' research code measures once the running loss is below 0.1)",
+                         rule=Float(min=0, closed="right")),
     sweep_depths=Param([11, 21, 41], "depths of the depth sweep (L = depth - 1 = 10, 20, 40)",
-                       smoke=[3, 4, 5], paper=[11, 21, 31, 41, 51, 61, 71, 81, 91, 101]),
-    sweep_width=Param(64, "hidden width of the depth sweep", smoke=32, paper=256),
-    n_seeds=Param(8, "seeds per depth of the sweep (seed s = seed + i); claims need >= 3", smoke=3, paper=5),
-    theory_width=Param(2048, "width of the network compared with the mean-field recursions", smoke=256),
-    theory_depth=Param(21, "weight matrices of that network (L = 20 hidden layers, note 04's setting)", smoke=6),
+                       smoke=[3, 4, 5], paper=[11, 21, 31, 41, 51, 61, 71, 81, 91, 101], rule=ListOf(Int(min=3))),
+    sweep_width=Param(64, "hidden width of the depth sweep", smoke=32, paper=256, rule=Int(min=10, width=True)),
+    n_seeds=Param(8, "seeds per depth of the sweep (seed s = seed + i); claims need >= 3", smoke=3, paper=5,
+                  rule=Int(min=1)),
+    theory_width=Param(2048, "width of the network compared with the mean-field recursions", smoke=256,
+                       rule=Int(min=1, width=True)),
+    theory_depth=Param(21, "weight matrices of that network (L = 20 hidden layers, note 04's setting)", smoke=6,
+                       rule=Int(min=2)),
 )
 
 
 def check(p: dict[str, Any]) -> None:
-    """Raise ConfigError for parameter combinations the chapter cannot run."""
-    hint = "(set it in the parameters cell or with -p NAME VALUE)"
-    if p["dataset"] not in CHOICES["dataset"]:
-        raise ConfigError(f"dataset must be one of {', '.join(CHOICES['dataset'])}, got {p['dataset']!r} {hint}")
-    for name, value in (("depth", p["depth"]), *(("sweep_depths", d) for d in p["sweep_depths"])):
-        if value < 3:
-            raise ConfigError(f"{name} must hold integers >= 3 (L >= 2 hidden layers, so that a layer lies between "
-                              f"the first and the readout), got {value} {hint.replace('NAME', name)}")
-    if p["theory_depth"] < 2:
-        raise ConfigError(f"theory_depth must be >= 2, got {p['theory_depth']} {hint.replace('NAME', 'theory_depth')}")
+    """Raise ConfigError for parameter combinations the chapter cannot run (single values: the rules)."""
     depths = p["sweep_depths"]
     if len(depths) < 3 or any(b <= a for a, b in zip(depths, depths[1:])):
         raise ConfigError(f"sweep_depths must list >= 3 increasing depths (a log-log slope needs three), got {depths} "
                           "(e.g. -p sweep_depths 11,21,31)")
-    if not 10 <= p["n_align"] <= 2000:
-        raise ConfigError(f"n_align must be in [10, 2000] (kernels are (10 n_align)^2 per layer), got {p['n_align']}")
-    if min(p["width"], p["sweep_width"]) < 10:
-        raise ConfigError(f"width and sweep_width must be >= 10 (the number of classes), got "
-                          f"{p['width']} and {p['sweep_width']}")
     if 0 < p["n_train"] < p["n_align"]:
         raise ConfigError(f"n_train={p['n_train']} must be 0 (all) or >= n_align={p['n_align']}: the alignment "
                           "sample is drawn from the training set")
@@ -332,29 +323,6 @@ def per_seed(rows: Sequence[Mapping[str, Any]], value) -> dict[int, float]:
     return {s: value({int(r["depth"]): r for r in rows if int(r["seed"]) == s}) for s in seeds}
 
 
-def declare(ledger, claim_id: str, **kw):
-    """Declare a claim with the contract's keywords on the ledger at hand.
-
-    The contract's ledger takes provenance, trained, headline, figure and the rules "mean" and
-    "rate >= p"; an older ledger gets what it knows (rule "mean" as "mean-ci", trained as a
-    precondition) so the chapter runs while the ledger changes.
-    """
-    import inspect
-
-    known = inspect.signature(ledger.claim).parameters
-    if "provenance" in known:
-        return ledger.claim(claim_id, **kw)
-    trained = kw.pop("trained", None)
-    if trained is not None:
-        done = sum(bool(v) for v in trained.values())
-        kw["requires"] = {f"{done} of {len(trained)} seeds' nets reached the training criterion": done == len(trained)}
-    if kw.get("rule") == "mean":
-        kw["rule"] = "all" if str(kw.get("test", "")).startswith("in ") else "mean-ci"
-    for name in [k for k in kw if k not in known]:
-        kw.pop(name)
-    return ledger.claim(claim_id, **kw)
-
-
 def hadamard_errors(x, n_classes: int, seed: int) -> dict[str, float]:
     """Return the largest relative error between the Hadamard-factored K_l and per-example Jacobians.
 
@@ -405,3 +373,43 @@ def summarise(run: Mapping[str, Any], balance_mf: float) -> dict[str, Any]:
                 l_max_global=run["final"].peak("global"), l_max_trace=run["final"].peak("trace"),
                 epochs=run["epochs"], first_below=run["first_below"], train_loss=run["train_loss"],
                 train_acc=run["train_acc"], test_acc=run["test_acc"], reached=run["reached"])
+
+
+# --- the network store -----------------------------------------------------------------------------
+
+def measurement_code() -> str:
+    """Return a hash of the code that trains and measures this chapter's nets beyond the store's own
+    training-code hash: these functions and the alignment, kernel and propagation modules."""
+    import hashlib
+    import inspect
+
+    from ..metrics import alignment, ntk
+
+    parts = [inspect.getsource(obj) for obj in (train_depth, _fit_cycle, run_network, _accuracy_and_loss,
+                                                first_epoch_below, alignment, ntk, sp)]
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
+
+
+def cached_depth(split, align_idx, depth: int, width: int, seeds: Sequence[int], *, data: Mapping[str, Any],
+                 **recipe) -> list[dict[str, Any]]:
+    """Return `train_depth(split, align_idx, depth, width, seeds, **recipe)` through the network store.
+
+    data: what identifies `split` and `align_idx` (dataset, n_train, seed, n_align); recipe: train_depth's
+    keywords (epochs, lr, batch_size, criterion_loss, ...; device is not part of the key).
+    """
+    from .. import store
+
+    key = dict(what="ch04 depth sweep", depth=int(depth), width=int(width), seeds=[int(s) for s in seeds],
+               data=dict(data), code=measurement_code(), **{k: v for k, v in recipe.items() if k != "device"})
+    return store.cached(key, lambda: train_depth(split, align_idx, depth, width, seeds, **recipe))
+
+
+def cached_network(split, align_idx, depth: int, width: int, seed: int, epochs: int, *, data: Mapping[str, Any],
+                   **recipe) -> dict[str, Any]:
+    """Return `run_network(split, align_idx, depth, width, seed, epochs, **recipe)` through the network store."""
+    from .. import store
+
+    key = dict(what="ch04 one network", depth=int(depth), width=int(width), seed=int(seed), epochs=int(epochs),
+               data=dict(data), code=measurement_code(), **{k: (list(v) if isinstance(v, (list, tuple)) else v)
+                                                            for k, v in recipe.items() if k != "device"})
+    return store.cached(key, lambda: run_network(split, align_idx, depth, width, seed, epochs, **recipe))

@@ -2,6 +2,7 @@
 import re
 
 from layerwise import book, scoreboard
+from layerwise import site as site_module
 from layerwise.io import read_json
 
 
@@ -17,6 +18,8 @@ def test_site_has_every_chapter_with_embedded_charts(site, smoke_book):
 
 def test_vega_and_mathjax_are_served_from_the_site(site):
     html_dir = site.parent
+    for name in ("layerwise.css", "scoreboard.js"):  # tracked in _static, copied with the sources
+        assert (html_dir / "_static" / name).read_text() == (book.book_root(html_dir.parents[1]) / "_static" / name).read_text()
     bundle = (html_dir / "_static" / "vega-bundle.js").read_text()
     assert bundle.startswith("(function () {") and "vegaEmbed" in bundle
     page = (html_dir / "notebooks" / "01_deep_linear_compression.html").read_text()
@@ -35,14 +38,14 @@ def test_a_chapter_that_failed_shows_as_failed(book_copy, smoke_book, tmp_path):
     status = json.loads(original)
     try:
         run_json.write_text(json.dumps({**status, "status": "failed", "error": "DataError: boom"}))
-        index = book.build_site(root=book_copy, log=lambda *_: None)
+        index = site_module.build_site(root=book_copy, log=lambda *_: None)
         page = (index.parent / "notebooks" / "01_deep_linear_compression.html").read_text()
         assert "failed to execute" in page and "DataError: boom" in page
         board = (index.parent / "book" / "scoreboard.html").read_text()
         assert "The chapter failed to execute: DataError: boom" in board and "chapter failed (01" in board
     finally:
         run_json.write_text(original)
-        book.build_site(root=book_copy, log=lambda *_: None)
+        site_module.build_site(root=book_copy, log=lambda *_: None)
 
 
 def test_scoreboard_page_counts_every_claim_and_the_front_page_repeats_the_summary(site, smoke_book):
@@ -57,7 +60,8 @@ def test_scoreboard_page_counts_every_claim_and_the_front_page_repeats_the_summa
     assert line in board
     assert board.count("<tr><td") == len(claims) + failed + len(sanity)
     intro = (site.parent / "book" / "intro.html").read_text()
-    assert f"Scoreboard: {line}" in intro
+    assert "Findings at a glance" in intro and "Tally at the smoke preset:" in intro
+    assert f"({len(claims)} claims;" in intro
     for result in smoke_book.values():
         assert f'href="../notebooks/{result.output.name}.html' in board
         assert f'href="../notebooks/{result.output.name}.html' in intro  # one line per chapter
@@ -102,8 +106,8 @@ def test_multi_panel_figures_are_laid_out_as_wrapping_panels_in_full_width_cells
 def test_staging_is_the_same_bytes_every_time(book_copy, smoke_book, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    book._stage_sources(book_copy, tmp_path / "a")
-    book._stage_sources(book_copy, tmp_path / "b")
+    site_module._stage_sources(book_copy, tmp_path / "a")
+    site_module._stage_sources(book_copy, tmp_path / "b")
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
 
