@@ -46,7 +46,7 @@ epochs = 50  # epoch budget at L ＝ 10; a net with L hidden layers gets epochs 
 criterion_loss = 0.1  # training criterion: the training loss after training is at most this (the authors' research code measures once the running loss is below 0.1)
 sweep_depths = [11, 21, 41]  # depths of the depth sweep (L ＝ depth - 1 ＝ 10, 20, 40)
 sweep_width = 64  # hidden width of the depth sweep
-n_seeds = 8  # seeds per depth of the sweep (seed s ＝ seed + i); claims need ≥ 3
+n_seeds = 16  # seeds per depth of the sweep (seed s ＝ seed + i); claims need ≥ 3
 theory_width = 2048  # width of the network compared with the mean-field recursions
 theory_depth = 21  # weight matrices of that network (L ＝ 20 hidden layers, note 04's setting)
 
@@ -329,61 +329,60 @@ ledger.claim("lou22-hierarchy-interior-peak", provenance="paper", source="Lou et
              statement="after training a hidden layer aligns better than the input layer and the readout at every "
                        "depth (smallest interior margin over depths), more than in the untrained net", test="> 0",
              values=margin, headline=True, **common, explain={
-                 "reproduced": "After training the peak is interior at every depth, by {measured} on average, "
-                               "and higher than in the untrained nets ({control}).",
-                 "not reproduced": "After training an end layer aligns best at some depth ({measured}).",
-                 "inconclusive": "The interior margin after training ({measured}) is not clearly positive, or not "
-                                 "clearly above the untrained nets' ({control})."})
+                 "reproduced": "After training the peak is interior at every depth, by {value} on average, "
+                               "and higher than in the untrained nets ({control_value}).",
+                 "not reproduced": "After training an end layer aligns best at some depth ({value}).",
+                 "inconclusive": "The interior margin after training ({value}) is not clearly positive, or not "
+                                 "clearly above the untrained nets' ({control_value})."})
 ledger.claim("lou22-hierarchy-margin", provenance="reconstruction", source="note 04, claim 4",
              statement="after training the best hidden layer exceeds both end layers by at least 0.05 at every "
                        "depth, more than in the untrained net", test=">= 0.05", values=margin, **common, explain={
-                 "reproduced": "The interior peak stands out by at least 0.05 ({measured}).",
-                 "not reproduced": "The interior peak does not rise 0.05 above the end layers ({measured}).",
-                 "inconclusive": "The smallest interior margin ({measured}) straddles 0.05, or the untrained nets "
-                                 "({control}) are not clearly below it."})
+                 "reproduced": "The interior peak stands out by at least 0.05 ({value}).",
+                 "not reproduced": "The interior peak does not rise 0.05 above the end layers ({value}).",
+                 "inconclusive": "The smallest interior margin ({value}) straddles 0.05, or the untrained nets "
+                                 "({control_value}) are not clearly below it."})
 
 # %% [markdown]
 # ## 5. Where the peak sits against depth
 #
 # The note's claim 5: the peak layer moves deeper in deeper nets, but more slowly than depth, so its
 # relative position $(l_{\max}-1)/L$ falls. Per seed we take the change from the shallowest to the
-# deepest net. What could fake these? A peak that knows nothing of the network, **a uniformly random
-# interior layer** (drawn per seed and depth from the seed), moves deeper simply because deeper nets
-# have more layers, while its relative position stays at $1/2$ on average; it is the control for both.
+# deepest net. What could fake these? The same seeds' **untrained nets**: if their peaks already move
+# deeper, or already sit relatively earlier in deeper nets, training is not what places the peak.
+# (A peak at a fixed relative position, such as the middle layer, cannot pass the second test, so it
+# is no control for it; it appears in section 6 as a null predictor.)
 
 # %% tags=["remove-cell"]
 section = "5. Where the peak sits against depth"
 depths = list(cfg.sweep_depths)
-random_peak = {s: ch04.random_interior_layers(depths, seed=1000 + s) for s in SEEDS}
-peak_by = ch04.per_seed(rows, lambda by: {d: r["l_max"] for d, r in by.items()})
-shift = {s: ch04.endpoint_change(p) for s, p in peak_by.items()}
-rel_shift = {s: ch04.endpoint_change(p, ch04.relative_position) for s, p in peak_by.items()}
-rel_init = ch04.per_seed(rows, lambda by: ch04.endpoint_change({d: r["l_max_init"] for d, r in by.items()},
-                                                               ch04.relative_position))
+by_seed = ch04.per_seed(rows, lambda by: by)
+peak_by = {s: {d: r["l_max"] for d, r in by.items()} for s, by in by_seed.items()}
+init_by = {s: {d: r["l_max_init"] for d, r in by.items()} for s, by in by_seed.items()}
+rel = {s: ch04.endpoint_change(p, ch04.relative_position) for s, p in peak_by.items()}
+rel_init = {s: ch04.endpoint_change(p, ch04.relative_position) for s, p in init_by.items()}
+shift_words = f"from L = {ch04.hidden(depths[0])} to L = {ch04.hidden(depths[-1])}"
 
 # %% tags=["remove-cell"]
 ledger.claim("lou22-peak-monotone", provenance="reconstruction", source="note 04, claim 5",
-             statement=f"the peak layer moves deeper from L = {ch04.hidden(depths[0])} to L = {ch04.hidden(depths[-1])}"
-                       " (change of l_max, layers)", test="> 0", values=shift, rule="mean", trained=trained,
-             control=Control("random interior layer", {s: ch04.endpoint_change(p) for s, p in random_peak.items()}),
+             statement=f"the peak layer moves deeper {shift_words} (change of l_max, in layers)", test="> 0",
+             values={s: ch04.endpoint_change(p) for s, p in peak_by.items()}, rule="mean", trained=trained,
+             control=Control("untrained net of the same seed", {s: ch04.endpoint_change(p) for s, p in init_by.items()}),
              section=section, figure="fig-ch04-peak-depth", explain={
-                 "inconclusive": "The peak moves deeper ({measured} layers), but so does a random interior layer "
-                                 "({control}): moving deeper is no evidence by itself; the relative position is.",
-                 "reproduced": "The peak moves deeper ({measured} layers) and a random layer does not.",
-                 "not reproduced": "The peak does not move deeper with depth ({measured} layers)."})
+                 "inconclusive": "The trained peak moves deeper ({value} layers), but so does the untrained one "
+                                 "({control_value}): moving deeper is no evidence by itself.",
+                 "reproduced": "The trained peak moves deeper ({value} layers); the untrained one does not.",
+                 "not reproduced": "The trained peak does not move deeper with depth ({value} layers)."})
 ledger.claim("lou22-peak-position-falls", provenance="reconstruction", source="note 04, claim 5",
-             statement="the peak sits relatively earlier in the deepest net than in the shallowest (change of "
-                       "(l_max - 1) / L)", test="< 0", values=rel_shift, rule="mean", trained=trained, headline=True,
-             control=Control("random interior layer", {s: ch04.endpoint_change(p, ch04.relative_position)
-                                                       for s, p in random_peak.items()}),
-             section=section, figure="fig-ch04-peak-depth", explain={
-                 "reproduced": "Deeper nets peak relatively earlier: the relative position changes by {measured}, "
-                               "a random interior layer's by {control}.",
-                 "not reproduced": "The relative position of the peak does not fall with depth ({measured}).",
-                 "inconclusive": "The change of the relative peak position ({measured}) is not clearly below 0, "
-                                 "or a random layer's ({control}) is as low."})
+             statement=f"the peak sits relatively earlier in deeper nets: (l_max - 1) / L falls {shift_words}",
+             test="< 0", values=rel, rule="mean", trained=trained, headline=True, section=section,
+             control=Control("untrained net of the same seed", rel_init), figure="fig-ch04-peak-depth", explain={
+                 "reproduced": "Deeper nets peak relatively earlier: the relative peak position changes by "
+                               "{value}; the untrained nets' by {control_value}.",
+                 "not reproduced": "The relative position of the trained peak does not fall with depth ({value}).",
+                 "inconclusive": "The change of the relative peak position ({value}) is not clearly below 0, or "
+                                 "the untrained nets' ({control_value}) is as low."})
 glue("rel_init", np.mean(list(rel_init.values())), ".2f")
-glue("rel_trained", np.mean(list(rel_shift.values())), ".2f")
+glue("rel_trained", np.mean(list(rel.values())), ".2f")
 
 # %% [markdown]
 # Averaged over seeds the relative position of the trained peak changes by {glue:text}`rel_trained`
@@ -400,9 +399,8 @@ glue("rel_trained", np.mean(list(rel_shift.values())), ".2f")
 
 # %%
 nulls = {s: {"middle layer": {d: ch04.middle(d) for d in depths},
-             "random interior layer": random_peak[s],
-             "untrained peak": {d: r["l_max_init"] for d, r in by.items()}}
-         for s, by in ch04.per_seed(rows, lambda by: by).items()}
+             "random interior layer": ch04.random_interior_layers(depths, seed=1000 + s),
+             "untrained peak": init_by[s]} for s in peak_by}
 eh = ch04.per_seed(rows, lambda by: ch04.hit_fraction({d: r["l_max"] for d, r in by.items()},
                                                       {d: r["balance"] for d, r in by.items()}))
 best = {s: ch04.best_null_hits(peak_by[s], nulls[s]) for s in eh}
@@ -417,9 +415,9 @@ ledger.claim("lou22-eh-predictor", provenance="reconstruction", source="note 04,
                                                     {s: b[1] for s, b in best.items()}),
              rule="mean", margin="> 0", trained=trained, headline=True, section="6. The Equilibrium Hypothesis "
              "against null predictors", figure="fig-ch04-peak-depth", explain={
-                 "not reproduced": "The balance point hits the trained peak at a fraction {measured} of the depths; "
-                                   "the best null predictor hits at {control}.",
-                 "inconclusive": "The balance point's hit fraction ({measured}) and the best null's ({control}) "
+                 "not reproduced": "The balance point hits the trained peak at a fraction {value} of the depths; "
+                                   "the best null predictor hits at {control_value}.",
+                 "inconclusive": "The balance point's hit fraction ({value}) and the best null's ({control_value}) "
                                  "cannot be told apart.",
                  "reproduced": "The balance point hits at every depth and beats every null."})
 lines = pd.concat([pd.DataFrame({"L": sweep.L, "layer": sweep[col], "series": name, "seed": sweep.seed})
@@ -458,11 +456,11 @@ ledger.claim("lou22-peak-slope", provenance="reconstruction", source="note 04, c
              f"{[ch04.hidden(d) for d in depths]} lies in [0.4, 1.0]", test="in [0.4, 1.0]", values=slopes,
              control=Control("middle layer 1 + L/2", {s: middle_slope for s in slopes}), rule="mean", trained=trained,
              section="7. The slope against 3/5", figure="fig-ch04-peak-depth", explain={
-                 "inconclusive": "The slopes ({measured}) and the middle layer's ({control}) both fit the band, or "
+                 "inconclusive": "The slopes ({value}) and the middle layer's ({control_value}) both fit the band, or "
                                  "the seeds straddle it: at these depths the band cannot separate a sublinear peak "
                                  "from one proportional to depth.",
-                 "not reproduced": "The slopes ({measured}) fall outside the band.",
-                 "reproduced": "The slopes ({measured}) lie in the band and the middle layer's ({control}) does not."})
+                 "not reproduced": "The slopes ({value}) fall outside the band.",
+                 "reproduced": "The slopes ({value}) lie in the band and the middle layer's ({control_value}) does not."})
 pooled = ch04.peak_slope(sweep.depth.tolist(), sweep.l_max.tolist())
 mf_fit = ch04.peak_slope(depths, [mf_balance[d] for d in depths])
 glue("pooled_slope", ledger.record("peak_slope", pooled.slope), ".2f")

@@ -41,7 +41,7 @@ PARAMS = dict(
     sweep_depths=Param([11, 21, 41], "depths of the depth sweep (L = depth - 1 = 10, 20, 40)",
                        smoke=[3, 4, 5], paper=[11, 21, 31, 41, 51, 61, 71, 81, 91, 101], rule=ListOf(Int(min=3))),
     sweep_width=Param(64, "hidden width of the depth sweep", smoke=32, paper=256, rule=Int(min=10, width=True)),
-    n_seeds=Param(8, "seeds per depth of the sweep (seed s = seed + i); claims need >= 3", smoke=3, paper=5,
+    n_seeds=Param(16, "seeds per depth of the sweep (seed s = seed + i); claims need >= 3", smoke=3, paper=5,
                   rule=Int(min=1)),
     theory_width=Param(2048, "width of the network compared with the mean-field recursions", smoke=256,
                        rule=Int(min=1, width=True)),
@@ -165,7 +165,7 @@ def _accuracy_and_loss(net, x, y) -> tuple[float, float]:
 
 
 def train_depth(split, align_idx, depth: int, width: int, seeds: Sequence[int], *, epochs: int, lr: float,
-                batch_size: int, criterion_loss: float, rounds: int = 2, device="cpu") -> list[dict[str, Any]]:
+                batch_size: int, criterion_loss: float, rounds: int = 4, device="cpu") -> list[dict[str, Any]]:
     """Train one He-initialised ReLU MLP per seed (`depth` weight matrices, biases) to the criterion.
 
     The recipe (the chapter's): cross-entropy, Adam at `lr` annealed to 0 by a cosine schedule over
