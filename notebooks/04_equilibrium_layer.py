@@ -48,7 +48,7 @@ sweep_depths = [11, 21, 41]  # depths of the depth sweep (L ＝ depth - 1 ＝ 10
 sweep_width = 64  # hidden width of the depth sweep
 n_seeds = 16  # seeds per depth of the sweep (seed s ＝ seed + i); claims need ≥ 3
 theory_width = 2048  # width of the network compared with the mean-field recursions
-theory_depth = 21  # weight matrices of that network (L ＝ 20 hidden layers, note 04's setting)
+theory_depth = 21  # weight matrices of that network (L ＝ 20 hidden layers)
 
 # %% tags=["remove-cell"]
 import numpy as np
@@ -72,7 +72,7 @@ cfg.table()
 # %% [markdown]
 # **Sources.** The paper's body could not be read: the abstract is the paper's own word; the
 # alignment formula follows Baratin et al. {cite:p}`baratin2021`, whose code could be read; the
-# training recipe and the depth range follow what is probably the authors' research code
+# training criterion and the depth range follow what is probably the authors' research code
 # (`bugbuglou/NTK_alignment`, unconfirmed); the scaling argument is reconstructed from standard
 # mean-field theory {cite:p}`cho2009,poole2016,schoenholz2017,hayou2019`. Each claim below says which.
 #
@@ -86,9 +86,10 @@ cfg.table()
 # with $K_l$ centred over examples separately for each output and $y$ the one-hot labels with each
 # class column mean-centred (Baratin et al.'s convention; section 6 tries two others).
 #
-# **Layers.** This chapter writes $L$ for the number of hidden ReLU layers, as the paper does. The
-# book's `depth` parameter counts weight matrices, so `depth` $= L+1$, and the weight layers are
-# numbered $l = 1, \dots, L+1$: $l=1$ acts on the input, $l=L+1$ is the readout (see Methods).
+# **Layers.** As everywhere in the book, `depth` counts weight matrices and $L = $ `depth` $- 1$ is
+# the number of hidden ReLU layers (the paper's $L$). A {term}`tangent kernel alignment` belongs to a
+# weight matrix, so the layers here are numbered $l = 1, \dots, L+1$: $l=1$ acts on the input and
+# $l=L+1$ is the readout.
 #
 # **Data.** MNIST-1D {cite:p}`greydanus2020`: sequences of 40 features in 10 classes, built so that a
 # linear read-out of the raw input fails (measured in section 3). A hidden layer's alignment is
@@ -117,7 +118,7 @@ pd.Series(errors, name="max relative error").to_frame()
 
 # %% tags=["remove-cell"]
 ledger.sanity("hadamard-identity", measured=max(errors.values()), test="<= 1e-12",
-              source="chain rule (note 04, sec. 2)", section="1. Forward and backward kernels",
+              source="chain rule", section="1. Forward and backward kernels",
               statement="K_l from autodiff equals the Hadamard product of B_l and F_l + 1, ReLU MLP, with and "
                         "without bias, at init and trained (max relative error, float64)")
 glue("hadamard_error", max(errors.values()), ".1e")
@@ -143,7 +144,7 @@ glue("hadamard_error", max(errors.values()), ".1e")
 # $l^*\approx\kappa^{1/5}L^{3/5}\approx 2.14\,L^{3/5}$: this is where the exponent $3/5$ comes from.
 # In a network, the forward kernel $F_l$ of weight layer $l$ has correlation $c_{l-1}$ and its
 # backward kernel $B_l$ has $\tilde c_{l-1}$, so the balance point in weight-layer numbering is $l^*+1$.
-# The checks below test our recursions against the Edge-of-Chaos rates, the reference table of
+# The checks below test our recursions against the Edge-of-Chaos rates, an independent computation of
 # $l^*(L)$, and a wide network at initialisation.
 
 # %%
@@ -171,8 +172,8 @@ ledger.sanity("eoc-forward-rate", measured=edge, test={k: {"l=500": "in [0.90, 1
 ledger.sanity("eoc-backward-cubic", measured=cubic, test="in [1.0, 1.2]", source="f'(c_k) ~ 1 - 3/k",
               section=section, statement="ct_l / (l/L)^3 in [1.0, 1.2] for l/L >= 1/2 at L = 1000")
 ledger.sanity("finite-depth-table", measured=sum(ours[L] == TABLE[L] for L in TABLE) / len(TABLE),
-              test=">= 1", source="note 04, sec. 3 table", section=section,
-              statement="the recursions reproduce the reference balance points l*(L) for c0 = 0.5 (fraction equal)")
+              test=">= 1", source="finite-depth balance points l*(L), reconstructed from Hayou et al. 2019", section=section,
+              statement="the recursions reproduce an independent computation of the balance points l*(L) for c0 = 0.5 (fraction equal)")
 widen = max(1.0, (2048 / cfg.theory_width) ** 0.5)  # tolerances are for width 2048; noise ~ 1/sqrt(width)
 dev_f, dev_b = (float((a - b).abs().max()) for a, b in ((emp.forward, mf.forward), (emp.backward, mf.backward)))
 ledger.sanity("meanfield-forward", measured=dev_f, test=f"<= {0.05 * widen:.3g}", section=section,
@@ -206,14 +207,15 @@ glue("dev_b", dev_b, ".3f")
 # ## 3. The alignment hierarchy in one network
 #
 # **Training recipe.** The paper's is not known. The authors' research code trains with SGD at a
-# learning rate chosen per depth until the running training loss is below 0.1; at our depths and
-# budget, plain SGD leaves deep MNIST-1D nets far from that (the previous version of this chapter
-# measured its sweep mid-training). We use He-normal weights, zero biases, cross-entropy, Adam with a
-# cosine schedule, minibatches of {glue:text}`batch_size`, {glue:text}`n_train` training sequences, and
-# per depth a budget of {glue:text}`epochs_at_10` epochs at $L=10$ growing as $\sqrt{L/10}$ (with the
-# learning rate shrinking as $\sqrt{10/L}$). The **criterion**: the training loss after training is at
-# most {glue:text}`criterion`. Alignments are measured on a fixed, class-stratified sample of
-# {glue:text}`n_align` training examples.
+# learning rate chosen per depth and measures once the running training loss is below 0.1; within a
+# CPU budget, plain SGD leaves deep MNIST-1D nets far from that, so we train with Adam instead:
+# He-normal weights, zero biases, cross-entropy, minibatches of {glue:text}`batch_size`,
+# {glue:text}`n_train` training sequences, and a cosine schedule over {glue:text}`epochs_at_10` epochs
+# at $L=10$ (the budget grows as $\sqrt{L/10}$ and the learning rate shrinks as $\sqrt{10/L}$). The
+# {term}`training criterion`: the training loss after training is at most {glue:text}`criterion`; a
+# net that misses it gets another cosine cycle from where it stopped, up to four. Every net records
+# the epochs it used and its train and test accuracy. Alignments are measured on a fixed,
+# class-stratified sample of {glue:text}`n_align` training examples.
 #
 # The first experiment follows one network with $L$ = {glue:text}`hier_L` and width
 # {glue:text}`hier_width` through training.
@@ -267,7 +269,7 @@ glue("hier_balance", hier["balance"], "g")
 # {glue:text}`sweep_width`), every net with the recipe above. For each net we record the peak layer
 # $l_{\max}=\arg\max_l A_l$ after training and at initialisation, and the balance point computed from
 # the correlations of its forward and backward kernels *measured at its initialisation on the
-# alignment sample*. The reference note suggests $L$ up to 50 at width 256; training every net to the
+# alignment sample*. The authors' research code sweeps $L$ up to 100 at width 256; training every net to the
 # criterion does not fit the CPU budget there, so the book runs fewer depths, trained, rather than
 # more depths mid-training.
 
@@ -313,7 +315,7 @@ charts.figure("fig-ch04-profiles", charts.line(
 # **Is the peak interior, and does training put it there?** Per net, the *interior margin* is the best
 # hidden layer's alignment minus the larger of the two end layers' ($l=1$ and $l=L+1$): positive when
 # the peak is interior, negative when an end layer aligns best. Per seed we take the smallest margin
-# over depths (the peak is interior at every depth when it is positive). The control is the same
+# over depths (the peak is interior at every depth when it is positive). The {term}`control` is the same
 # seed's untrained net: the Equilibrium Hypothesis is about initialisation, so an untrained profile
 # may already peak inside, and then training did not create the hierarchy. Both claims are judged on
 # the mean over seeds (a 95% t-interval) and on the paired gain over the untrained net.
@@ -334,7 +336,7 @@ ledger.claim("lou22-hierarchy-interior-peak", provenance="paper", source="Lou et
                  "not reproduced": "After training an end layer aligns best at some depth ({value}).",
                  "inconclusive": "The interior margin after training ({value}) is not clearly positive, or not "
                                  "clearly above the untrained nets' ({control_value})."})
-ledger.claim("lou22-hierarchy-margin", provenance="reconstruction", source="note 04, claim 4",
+ledger.claim("lou22-hierarchy-margin", provenance="reconstruction", source="Lou et al. 2022, abstract; the 0.05 margin is this book's reconstruction",
              statement="after training the best hidden layer exceeds both end layers by at least 0.05 at every "
                        "depth, more than in the untrained net", test=">= 0.05", values=margin, **common, explain={
                  "reproduced": "The interior peak stands out by at least 0.05 ({value}).",
@@ -345,15 +347,16 @@ ledger.claim("lou22-hierarchy-margin", provenance="reconstruction", source="note
 # %% [markdown]
 # ## 5. Where the peak sits against depth
 #
-# The note's claim 5: the peak layer moves deeper in deeper nets, but more slowly than depth, so its
-# relative position $(l_{\max}-1)/L$ falls. Per seed we take the change from the shallowest to the
-# deepest net. What could fake these? The same seeds' **untrained nets**: if their peaks already move
+# The scaling $l^* = \Theta(L^{3/5})$ implies two testable statements: the peak layer moves deeper
+# in deeper nets, but more slowly than depth, so its relative position $(l_{\max}-1)/L$ falls. Per
+# seed we take the change from the shallowest to the deepest net. What could fake these? The same seeds' **untrained nets**: if their peaks already move
 # deeper, or already sit relatively earlier in deeper nets, training is not what places the peak.
 # (A peak at a fixed relative position, such as the middle layer, cannot pass the second test, so it
 # is no control for it; it appears in section 6 as a null predictor.)
 
 # %% tags=["remove-cell"]
 section = "5. Where the peak sits against depth"
+SCALING = "l* = Theta(L^3/5) (Lou et al. 2022, as reported by a review; the paper's text was not readable)"
 depths = list(cfg.sweep_depths)
 by_seed = ch04.per_seed(rows, lambda by: by)
 peak_by = {s: {d: r["l_max"] for d, r in by.items()} for s, by in by_seed.items()}
@@ -363,7 +366,7 @@ rel_init = {s: ch04.endpoint_change(p, ch04.relative_position) for s, p in init_
 shift_words = f"from L = {ch04.hidden(depths[0])} to L = {ch04.hidden(depths[-1])}"
 
 # %% tags=["remove-cell"]
-ledger.claim("lou22-peak-monotone", provenance="reconstruction", source="note 04, claim 5",
+ledger.claim("lou22-peak-monotone", provenance="reconstruction", source=SCALING,
              statement=f"the peak layer moves deeper {shift_words} (change of l_max, in layers)", test="> 0",
              values={s: ch04.endpoint_change(p) for s, p in peak_by.items()}, rule="mean", trained=trained,
              control=Control("untrained net of the same seed", {s: ch04.endpoint_change(p) for s, p in init_by.items()}),
@@ -372,7 +375,7 @@ ledger.claim("lou22-peak-monotone", provenance="reconstruction", source="note 04
                                  "({control_value}): moving deeper is no evidence by itself.",
                  "reproduced": "The trained peak moves deeper ({value} layers); the untrained one does not.",
                  "not reproduced": "The trained peak does not move deeper with depth ({value} layers)."})
-ledger.claim("lou22-peak-position-falls", provenance="reconstruction", source="note 04, claim 5",
+ledger.claim("lou22-peak-position-falls", provenance="reconstruction", source=SCALING,
              statement=f"the peak sits relatively earlier in deeper nets: (l_max - 1) / L falls {shift_words}",
              test="< 0", values=rel, rule="mean", trained=trained, headline=True, section=section,
              control=Control("untrained net of the same seed", rel_init), figure="fig-ch04-peak-depth", explain={
@@ -390,7 +393,7 @@ glue("rel_trained", np.mean(list(rel.values())), ".2f")
 #
 # ## 6. The Equilibrium Hypothesis against null predictors
 #
-# The note's test of the hypothesis: the trained $l_{\max}$ lies within $\pm\max(2, 0.15L)$ layers of
+# A test of the hypothesis (our reconstruction; the paper's own test is not known): the trained $l_{\max}$ lies within $\pm\max(2, 0.15L)$ layers of
 # the balance point measured at initialisation. A hit rate means something only against predictors
 # that know nothing of signal propagation, under the same tolerance: **the middle layer** $1+L/2$
 # (with the tolerance, an interval of layers), **a random interior layer**, and **the untrained
@@ -408,7 +411,7 @@ pd.DataFrame({"EH hit fraction": eh, "best null": {s: b[0] for s, b in best.item
               "its hit fraction": {s: b[1] for s, b in best.items()}}).rename_axis("seed").round(2)
 
 # %% tags=["remove-cell"]
-ledger.claim("lou22-eh-predictor", provenance="reconstruction", source="note 04, claim 6",
+ledger.claim("lou22-eh-predictor", provenance="reconstruction", source="Equilibrium Hypothesis (Lou et al. 2022, abstract); tolerance reconstructed",
              statement="the balance point measured at initialisation predicts the trained peak within "
                        "max(2, 0.15 L) layers at every depth (fraction of depths hit), better than the best null",
              test=">= 1", values=eh, control=Control("best of middle layer, random interior layer, untrained peak",
@@ -443,7 +446,7 @@ charts.figure("fig-ch04-peak-depth", peak_chart)
 #
 # ## 7. The slope against 3/5
 #
-# Note 04's band for the log-log slope of $l_{\max}$ against $L$ is $[0.4, 1.0]$ (its reconstruction
+# The reconstructed band for the log-log slope of $l_{\max}$ against $L$ is $[0.4, 1.0]$ (its reconstruction
 # gives 0.74-0.83 at $L\le50$; the asymptote is $0.6$). The control is the middle layer $1+L/2$,
 # which grows in proportion to depth: if it lands in the band too, the band cannot tell a sublinear
 # peak from a proportional one.
@@ -451,8 +454,7 @@ charts.figure("fig-ch04-peak-depth", peak_chart)
 # %% tags=["remove-cell"]
 slopes = {s: ch04.peak_slope(depths, [p[d] for d in depths]).slope for s, p in peak_by.items()}
 middle_slope = ch04.peak_slope(depths, [ch04.middle(d) for d in depths]).slope
-ledger.claim("lou22-peak-slope", provenance="reconstruction", source="note 04, claim 5 (l* = Theta(L^3/5) "
-             "from a review of Lou et al. 2022)", statement=f"the log-log slope of l_max against L over L in "
+ledger.claim("lou22-peak-slope", provenance="reconstruction", source=SCALING, statement=f"the log-log slope of l_max against L over L in "
              f"{[ch04.hidden(d) for d in depths]} lies in [0.4, 1.0]", test="in [0.4, 1.0]", values=slopes,
              control=Control("middle layer 1 + L/2", {s: middle_slope for s in slopes}), rule="mean", trained=trained,
              section="7. The slope against 3/5", figure="fig-ch04-peak-depth", explain={
@@ -502,7 +504,7 @@ values = torch.cat([torch.cat([a.tangent, a.tangent_global, a.tangent_trace, a.f
 k_demo = ntk.full_ntk(models.MLP(split.train.x.shape[1], 16, 3, 10, seed=cfg.seed).double(),
                       split.train.x[align_idx].double())
 centring = float((v @ alignment.center_kernel(k_demo, 10) @ v - v @ k_demo @ v).abs() / (v @ k_demo @ v).abs())
-ledger.sanity("alignment-sanity", source="note 04, claim 7", section="8. Conventions and sanity",
+ledger.sanity("alignment-sanity", source="definition of the alignment", section="8. Conventions and sanity",
               measured={"|A(YY,YY) - 1|": abs(self_alignment - 1),
                         "max |A_l|": float(values[torch.isfinite(values)].abs().max()), "centring rel. error": centring},
               test={"|A(YY,YY) - 1|": "<= 1e-12", "max |A_l|": "<= 1", "centring rel. error": "<= 1e-10"},

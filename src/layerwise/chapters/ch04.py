@@ -45,7 +45,7 @@ PARAMS = dict(
                   rule=Int(min=1)),
     theory_width=Param(2048, "width of the network compared with the mean-field recursions", smoke=256,
                        rule=Int(min=1, width=True)),
-    theory_depth=Param(21, "weight matrices of that network (L = 20 hidden layers, note 04's setting)", smoke=6,
+    theory_depth=Param(21, "weight matrices of that network (L = 20 hidden layers)", smoke=6,
                        rule=Int(min=2)),
 )
 
