@@ -172,8 +172,9 @@ ledger.sanity("eoc-forward-rate", measured=edge, test={k: {"l=500": "in [0.90, 1
 ledger.sanity("eoc-backward-cubic", measured=cubic, test="in [1.0, 1.2]", source="f'(c_k) ~ 1 - 3/k",
               section=section, statement="ct_l / (l/L)^3 in [1.0, 1.2] for l/L >= 1/2 at L = 1000")
 ledger.sanity("finite-depth-table", measured=sum(ours[L] == TABLE[L] for L in TABLE) / len(TABLE),
-              test=">= 1", source="finite-depth balance points l*(L), reconstructed from Hayou et al. 2019", section=section,
-              statement="the recursions reproduce an independent computation of the balance points l*(L) for c0 = 0.5 (fraction equal)")
+              test=">= 1", source="balance points l*(L) computed independently (Hayou et al. 2019 rates)",
+              section=section, statement="the recursions reproduce an independent computation of the balance "
+                                         "points l*(L) for c0 = 0.5 (fraction equal)")
 widen = max(1.0, (2048 / cfg.theory_width) ** 0.5)  # tolerances are for width 2048; noise ~ 1/sqrt(width)
 dev_f, dev_b = (float((a - b).abs().max()) for a, b in ((emp.forward, mf.forward), (emp.backward, mf.backward)))
 ledger.sanity("meanfield-forward", measured=dev_f, test=f"<= {0.05 * widen:.3g}", section=section,
@@ -244,7 +245,7 @@ charts.figure("fig-ch04-hierarchy", charts.by_layer(
     during, "Aₗ", color="epoch", y_title="alignment Aₗ", title="one network through training"))
 
 # %% tags=["remove-cell"]
-glue("hier_summary", ch04.training_summary([hier], cfg.criterion_loss).replace("all 1 nets", "the net"))
+glue("hier_summary", ch04.training_summary([hier], cfg.criterion_loss))
 glue("hier_peak", hier["final"].peak(), "d")
 glue("hier_peak_init", hier["init"].peak(), "d")
 glue("hier_balance", hier["balance"], "g")
@@ -291,7 +292,8 @@ glue("sweep_summary", ch04.training_summary(rows, cfg.criterion_loss))
 glue("n_seeds", cfg.n_seeds, "d")
 glue("sweep_width", cfg.sweep_width, "d")
 glue("sweep_L", ", ".join(str(ch04.hidden(d)) for d in cfg.sweep_depths))
-profiles = pd.DataFrame([{"relative layer": ch04.relative_position(l, r["depth"]), "L": f"L = {ch04.hidden(r['depth'])}",
+profiles = pd.DataFrame([{"relative layer": ch04.relative_position(l, r["depth"]),
+                          "L": f"L = {ch04.hidden(r['depth'])}",
                           "seed": r["seed"], "layer": l, "Aₗ / max Aₗ": float(a / r["final"].tangent.max())}
                          for r in runs for l, a in zip(ch04.weight_layers(r["depth"]), r["final"].tangent)])
 mean_profiles = profiles.groupby(["L", "layer", "relative layer"], as_index=False)["Aₗ / max Aₗ"].mean()
@@ -331,12 +333,13 @@ ledger.claim("lou22-hierarchy-interior-peak", provenance="paper", source="Lou et
              statement="after training a hidden layer aligns better than the input layer and the readout at every "
                        "depth (smallest interior margin over depths), more than in the untrained net", test="> 0",
              values=margin, headline=True, **common, explain={
-                 "reproduced": "After training the peak is interior at every depth, by {value} on average, "
-                               "and higher than in the untrained nets ({control_value}).",
+                 "reproduced": "After training, a hidden layer aligns better than both end layers at every "
+                               "depth: the smallest interior margin is {value} (untrained nets: {control_value}).",
                  "not reproduced": "After training an end layer aligns best at some depth ({value}).",
                  "inconclusive": "The interior margin after training ({value}) is not clearly positive, or not "
                                  "clearly above the untrained nets' ({control_value})."})
-ledger.claim("lou22-hierarchy-margin", provenance="reconstruction", source="Lou et al. 2022, abstract; the 0.05 margin is this book's reconstruction",
+ledger.claim("lou22-hierarchy-margin", provenance="reconstruction",
+             source="Lou et al. 2022, abstract; the 0.05 margin is this book's reconstruction",
              statement="after training the best hidden layer exceeds both end layers by at least 0.05 at every "
                        "depth, more than in the untrained net", test=">= 0.05", values=margin, **common, explain={
                  "reproduced": "The interior peak stands out by at least 0.05 ({value}).",
@@ -349,7 +352,8 @@ ledger.claim("lou22-hierarchy-margin", provenance="reconstruction", source="Lou 
 #
 # The scaling $l^* = \Theta(L^{3/5})$ implies two testable statements: the peak layer moves deeper
 # in deeper nets, but more slowly than depth, so its relative position $(l_{\max}-1)/L$ falls. Per
-# seed we take the change from the shallowest to the deepest net. What could fake these? The same seeds' **untrained nets**: if their peaks already move
+# seed we take the change from the shallowest to the deepest net. What could fake these? The same
+# seeds' **untrained nets**: if their peaks already move
 # deeper, or already sit relatively earlier in deeper nets, training is not what places the peak.
 # (A peak at a fixed relative position, such as the middle layer, cannot pass the second test, so it
 # is no control for it; it appears in section 6 as a null predictor.)
@@ -369,7 +373,8 @@ shift_words = f"from L = {ch04.hidden(depths[0])} to L = {ch04.hidden(depths[-1]
 ledger.claim("lou22-peak-monotone", provenance="reconstruction", source=SCALING,
              statement=f"the peak layer moves deeper {shift_words} (change of l_max, in layers)", test="> 0",
              values={s: ch04.endpoint_change(p) for s, p in peak_by.items()}, rule="mean", trained=trained,
-             control=Control("untrained net of the same seed", {s: ch04.endpoint_change(p) for s, p in init_by.items()}),
+             control=Control("untrained net of the same seed",
+                             {s: ch04.endpoint_change(p) for s, p in init_by.items()}),
              section=section, figure="fig-ch04-peak-depth", explain={
                  "inconclusive": "The trained peak moves deeper ({value} layers), but so does the untrained one "
                                  "({control_value}): moving deeper is no evidence by itself.",
@@ -379,8 +384,8 @@ ledger.claim("lou22-peak-position-falls", provenance="reconstruction", source=SC
              statement=f"the peak sits relatively earlier in deeper nets: (l_max - 1) / L falls {shift_words}",
              test="< 0", values=rel, rule="mean", trained=trained, headline=True, section=section,
              control=Control("untrained net of the same seed", rel_init), figure="fig-ch04-peak-depth", explain={
-                 "reproduced": "Deeper nets peak relatively earlier: the relative peak position changes by "
-                               "{value}; the untrained nets' by {control_value}.",
+                 "reproduced": "Deeper nets peak relatively earlier: from the shallowest to the deepest net the "
+                               "relative peak position changes by {value} (untrained nets: {control_value}).",
                  "not reproduced": "The relative position of the trained peak does not fall with depth ({value}).",
                  "inconclusive": "The change of the relative peak position ({value}) is not clearly below 0, or "
                                  "the untrained nets' ({control_value}) is as low."})
@@ -393,7 +398,8 @@ glue("rel_trained", np.mean(list(rel.values())), ".2f")
 #
 # ## 6. The Equilibrium Hypothesis against null predictors
 #
-# A test of the hypothesis (our reconstruction; the paper's own test is not known): the trained $l_{\max}$ lies within $\pm\max(2, 0.15L)$ layers of
+# A test of the hypothesis (our reconstruction; the paper's own test is not known): the trained
+# $l_{\max}$ lies within $\pm\max(2, 0.15L)$ layers of
 # the balance point measured at initialisation. A hit rate means something only against predictors
 # that know nothing of signal propagation, under the same tolerance: **the middle layer** $1+L/2$
 # (with the tolerance, an interval of layers), **a random interior layer**, and **the untrained
@@ -411,15 +417,17 @@ pd.DataFrame({"EH hit fraction": eh, "best null": {s: b[0] for s, b in best.item
               "its hit fraction": {s: b[1] for s, b in best.items()}}).rename_axis("seed").round(2)
 
 # %% tags=["remove-cell"]
-ledger.claim("lou22-eh-predictor", provenance="reconstruction", source="Equilibrium Hypothesis (Lou et al. 2022, abstract); tolerance reconstructed",
+ledger.claim("lou22-eh-predictor", provenance="reconstruction",
+             source="Equilibrium Hypothesis (Lou et al. 2022, abstract); tolerance reconstructed",
              statement="the balance point measured at initialisation predicts the trained peak within "
                        "max(2, 0.15 L) layers at every depth (fraction of depths hit), better than the best null",
              test=">= 1", values=eh, control=Control("best of middle layer, random interior layer, untrained peak",
                                                     {s: b[1] for s, b in best.items()}),
              rule="mean", margin="> 0", trained=trained, headline=True, section="6. The Equilibrium Hypothesis "
              "against null predictors", figure="fig-ch04-peak-depth", explain={
-                 "not reproduced": "The balance point hits the trained peak at a fraction {value} of the depths; "
-                                   "the best null predictor hits at {control_value}.",
+                 "not reproduced": "The balance point measured at initialisation does not predict the trained "
+                                   "peak: it hits within the tolerance at a fraction of the depths of {value}, "
+                                   "the best null predictor at {control_value}.",
                  "inconclusive": "The balance point's hit fraction ({value}) and the best null's ({control_value}) "
                                  "cannot be told apart.",
                  "reproduced": "The balance point hits at every depth and beats every null."})
@@ -454,7 +462,8 @@ charts.figure("fig-ch04-peak-depth", peak_chart)
 # %% tags=["remove-cell"]
 slopes = {s: ch04.peak_slope(depths, [p[d] for d in depths]).slope for s, p in peak_by.items()}
 middle_slope = ch04.peak_slope(depths, [ch04.middle(d) for d in depths]).slope
-ledger.claim("lou22-peak-slope", provenance="reconstruction", source=SCALING, statement=f"the log-log slope of l_max against L over L in "
+ledger.claim("lou22-peak-slope", provenance="reconstruction", source=SCALING,
+             statement=f"the log-log slope of l_max against L over L in "
              f"{[ch04.hidden(d) for d in depths]} lies in [0.4, 1.0]", test="in [0.4, 1.0]", values=slopes,
              control=Control("middle layer 1 + L/2", {s: middle_slope for s in slopes}), rule="mean", trained=trained,
              section="7. The slope against 3/5", figure="fig-ch04-peak-depth", explain={
@@ -462,7 +471,8 @@ ledger.claim("lou22-peak-slope", provenance="reconstruction", source=SCALING, st
                                  "the seeds straddle it: at these depths the band cannot separate a sublinear peak "
                                  "from one proportional to depth.",
                  "not reproduced": "The slopes ({value}) fall outside the band.",
-                 "reproduced": "The slopes ({value}) lie in the band and the middle layer's ({control_value}) does not."})
+                 "reproduced": "The slopes ({value}) lie in the band; the middle layer's ({control_value}) "
+                               "does not."})
 pooled = ch04.peak_slope(sweep.depth.tolist(), sweep.l_max.tolist())
 mf_fit = ch04.peak_slope(depths, [mf_balance[d] for d in depths])
 glue("pooled_slope", ledger.record("peak_slope", pooled.slope), ".2f")
@@ -506,7 +516,8 @@ k_demo = ntk.full_ntk(models.MLP(split.train.x.shape[1], 16, 3, 10, seed=cfg.see
 centring = float((v @ alignment.center_kernel(k_demo, 10) @ v - v @ k_demo @ v).abs() / (v @ k_demo @ v).abs())
 ledger.sanity("alignment-sanity", source="definition of the alignment", section="8. Conventions and sanity",
               measured={"|A(YY,YY) - 1|": abs(self_alignment - 1),
-                        "max |A_l|": float(values[torch.isfinite(values)].abs().max()), "centring rel. error": centring},
+                        "max |A_l|": float(values[torch.isfinite(values)].abs().max()),
+                        "centring rel. error": centring},
               test={"|A(YY,YY) - 1|": "<= 1e-12", "max |A_l|": "<= 1", "centring rel. error": "<= 1e-10"},
               statement="alignment is a normalised, centring-consistent measure (the readout's backward "
                         "alignment, 0/0 by construction, excluded)")

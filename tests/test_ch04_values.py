@@ -67,8 +67,9 @@ def test_training_summary_counts_nets_that_reached_the_criterion():
     rows = [dict(epochs=50, first_below=20, reached=True, train_acc=1.0, test_acc=0.3),
             dict(epochs=71, first_below=None, reached=False, train_acc=0.9, test_acc=0.35)]
     line = ch04.training_summary(rows, 0.1)
-    assert line.startswith("1 of 2 nets reached a training loss <= 0.1 in 50-71 epochs")
-    assert "epochs 20-20" in line and "test accuracy 0.30-0.35" in line
+    assert line.startswith("1 of 2 nets reached a training loss ≤ 0.1 in 50-71 epochs")
+    assert "at epoch 20)" in line and "test accuracy 0.30-0.35" in line
+    assert ch04.training_summary(rows[:1], 0.1).startswith("the net reached a training loss ≤ 0.1 in 50 epochs")
 
 
 def test_train_depth_records_the_criterion_and_matches_separate_measurements():

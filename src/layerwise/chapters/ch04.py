@@ -266,15 +266,18 @@ def training_summary(rows: Sequence[Mapping[str, Any]], criterion_loss: float) -
 
     rows: dicts with epochs, first_below, reached, train_acc, test_acc (as `train_depth` returns).
     """
+    def span(values, fmt="d"):
+        lo, hi = format(min(values), fmt), format(max(values), fmt)
+        return lo if lo == hi else f"{lo}-{hi}"
+
     n, hit = len(rows), sum(bool(r["reached"]) for r in rows)
-    firsts = [r["first_below"] for r in rows if r["first_below"] is not None]
-    budgets = sorted({int(r["epochs"]) for r in rows})
-    span = lambda v: f"{min(v):.2f}-{max(v):.2f}"  # noqa: E731
-    head = (f"all {n} nets reached" if hit == n else f"{hit} of {n} nets reached")
-    first = f"; the running loss first fell below it at epochs {min(firsts)}-{max(firsts)}" if firsts else ""
-    budget = f"{budgets[0]}" if len(budgets) == 1 else f"{budgets[0]}-{budgets[-1]}"
-    return (f"{head} a training loss <= {criterion_loss:g} in {budget} epochs{first}; train accuracy "
-            f"{span([r['train_acc'] for r in rows])}, test accuracy {span([r['test_acc'] for r in rows])}")
+    firsts = [int(r["first_below"]) for r in rows if r["first_below"] is not None]
+    head = ("the net reached" if n == 1 and hit else f"all {n} nets reached" if hit == n
+            else f"{hit} of {n} nets reached")
+    first = f" (the running loss first fell below it at epoch {span(firsts)})" if firsts else ""
+    return (f"{head} a training loss ≤ {criterion_loss:g} in {span([int(r['epochs']) for r in rows])} epochs"
+            f"{first}; train accuracy {span([r['train_acc'] for r in rows], '.2f')}, test accuracy "
+            f"{span([r['test_acc'] for r in rows], '.2f')}")
 
 
 # --- per-network values that the claims are made of ----------------------------------------------
