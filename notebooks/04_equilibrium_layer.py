@@ -192,6 +192,7 @@ glue("dev_f", dev_f, ".3f")
 glue("dev_b", dev_b, ".3f")
 
 # %% [markdown]
+# :::{dropdown} More figures
 # ```{glue:figure} fig-ch04-meanfield
 # :name: fig-ch04-meanfield
 #
@@ -199,9 +200,10 @@ glue("dev_b", dev_b, ".3f")
 # {glue:text}`theory_width` with $L$ = {glue:text}`theory_L` at initialisation (inputs with pairwise
 # cosine 0.5), against the recursions. The lines should overlap.
 # ```
+# :::
 #
 # The network follows the recursions within {glue:text}`dev_f` (forward) and {glue:text}`dev_b`
-# (backward). Convergence to the asymptote is slow: the balance point's log-log slope is
+# (backward; {numref}`fig-ch04-meanfield`). Convergence to the asymptote is slow: the balance point's log-log slope is
 # {glue:text}`mf_slope_small` over $L\in[10,50]$ and {glue:text}`mf_slope_large` over
 # $L\in[200,1600]$. At the depths a CPU can train, the theory itself predicts a slope above $3/5$.
 #
@@ -258,7 +260,8 @@ glue("hier_balance", hier["balance"], "g")
 # training and at the end. Look for where the curve peaks and how the peak moves as training proceeds.
 # ```
 #
-# A linear read-out of the raw input reaches a test accuracy of {glue:text}`raw_probe`. Training:
+# A linear read-out of the raw input reaches a test accuracy of {glue:text}`raw_probe`. In
+# {numref}`fig-ch04-hierarchy`, training:
 # {glue:text}`hier_summary`. After training the alignment peaks at weight layer {glue:text}`hier_peak`
 # (at layer {glue:text}`hier_peak_init` at initialisation); the balance point measured at
 # initialisation is layer {glue:text}`hier_balance`. One network is an illustration; the claims rest
@@ -304,7 +307,7 @@ charts.figure("fig-ch04-profiles", charts.line(
     y_title="Aₗ / max Aₗ (mean over seeds)", title="alignment after training, by depth"))
 
 # %% [markdown]
-# Training: {glue:text}`sweep_summary`.
+# Training: {glue:text}`sweep_summary`. {numref}`fig-ch04-profiles` shows the profiles.
 #
 # ```{glue:figure} fig-ch04-profiles
 # :name: fig-ch04-profiles
@@ -404,7 +407,7 @@ glue("rel_trained", np.mean(list(rel.values())), ".2f")
 # that know nothing of signal propagation, under the same tolerance: **the middle layer** $1+L/2$
 # (with the tolerance, an interval of layers), **a random interior layer**, and **the untrained
 # network's own peak**. Per seed the control is the best of the three; the hypothesis must hit at
-# every depth and beat it (paired by seed).
+# every depth and beat it (paired by seed). {numref}`fig-ch04-peak-depth` shows the medians.
 
 # %%
 nulls = {s: {"middle layer": {d: ch04.middle(d) for d in depths},
@@ -454,8 +457,9 @@ charts.figure("fig-ch04-peak-depth", peak_chart)
 #
 # ## 7. The slope against 3/5
 #
-# The reconstructed band for the log-log slope of $l_{\max}$ against $L$ is $[0.4, 1.0]$ (its reconstruction
-# gives 0.74-0.83 at $L\le50$; the asymptote is $0.6$). The control is the middle layer $1+L/2$,
+# The reconstructed band for the log-log slope of $l_{\max}$ against $L$ is $[0.4, 1.0]$ (the
+# finite-depth balance point of section 2 has slope 0.74-0.83 at $L\le50$; the asymptote is $0.6$),
+# read off {numref}`fig-ch04-peak-depth` per seed. The control is the middle layer $1+L/2$,
 # which grows in proportion to depth: if it lands in the band too, the band cannot tell a sublinear
 # peak from a proportional one.
 
