@@ -156,12 +156,15 @@ def first_epoch_below(losses: Sequence[float], level: float) -> int | None:
 
 
 def _accuracy_and_loss(net, x, y) -> tuple[float, float]:
+    """Return (accuracy, mean cross-entropy) of `net` on (x, y), in eval mode (the book's `train.accuracy`)."""
     import torch
+
+    from .. import train
 
     net.eval()
     with torch.no_grad():
         out = net(x)
-        return float((out.argmax(-1) == y).double().mean()), float(torch.nn.functional.cross_entropy(out, y))
+        return float(train.accuracy(out, y)), float(torch.nn.functional.cross_entropy(out, y))
 
 
 def train_depth(split, align_idx, depth: int, width: int, seeds: Sequence[int], *, epochs: int, lr: float,
