@@ -86,7 +86,7 @@ PARAMS = dict(
                       paper=500, rule=Int(min=1)),
     grok_lr=Param(0.003, "AdamW learning rate of the grokking run (the paper: 1e-3)", paper=0.001, rule=Float(min=0, closed="right")),
     grok_weight_decays=Param([0.0, 3.0], "AdamW weight decays compared (the first is the control)",
-                             smoke=[0.0, 3.0], paper=[0.0, 0.25, 0.5, 0.75], rule=ListOf(Float(min=0), min_len=2)),
+                             smoke=[0.0, 3.0], paper=[0.0, 0.25, 0.5, 0.75], rule=ListOf(Float(min=0))),
     grok_batch_size=Param(0, "grokking minibatch size (0 = full batch; the paper: 32)", paper=32, rule=Int(min=0)),
     grok_train_fraction=Param(0.7, "fraction of all pairs used for training (the paper: 0.7)", rule=Float(min=0, max=1, closed="neither")),
     grok_log_every=Param(20, "epochs between grokking snapshots", smoke=10, paper=10, rule=Int(min=1)),
