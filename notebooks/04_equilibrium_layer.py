@@ -51,17 +51,14 @@ theory_width = 2048  # width of the network compared with the mean-field recursi
 theory_depth = 21  # weight matrices of that network (L ＝ 20 hidden layers)
 
 # %% tags=["remove-cell"]
-import numpy as np
-import pandas as pd
-import torch
+import numpy as np, pandas as pd, torch  # noqa: E401
 
-import layerwise
-from layerwise import charts, claims, data, models
+from layerwise import charts, claims, config, data, models
 from layerwise.chapters import ch04
 from layerwise.claims import Control, glue
 from layerwise.metrics import alignment, ntk, probes, signal_propagation as sp
 
-cfg = layerwise.config.resolve_notebook("04", globals())
+cfg = config.resolve_notebook("04", globals())
 charts.enable()
 ledger = claims.Ledger(cfg)
 SEEDS = [cfg.seed + i for i in range(cfg.n_seeds)]
@@ -165,9 +162,8 @@ charts.figure("fig-ch04-meanfield", charts.by_layer(
 
 # %% tags=["remove-cell"]
 section = "2. Signal propagation at initialisation"
-ledger.sanity("eoc-forward-rate", measured=edge, test={k: {"l=500": "in [0.90, 1.0]", "l=2000": "in [0.97, 1.0]"}
-                                                       for k in edge},
-              source="Hayou et al. 2019", section=section,
+band = {"l=500": "in [0.90, 1.0]", "l=2000": "in [0.97, 1.0]"}
+ledger.sanity("eoc-forward-rate", measured=edge, test={k: band for k in edge}, source="Hayou et al. 2019", section=section,
               statement="2 l^2 (1 - c_l) / (9 pi^2) approaches 1 at the Edge of Chaos, c0 in {0, 0.5, 0.9}")
 ledger.sanity("eoc-backward-cubic", measured=cubic, test="in [1.0, 1.2]", source="f'(c_k) ~ 1 - 3/k",
               section=section, statement="ct_l / (l/L)^3 in [1.0, 1.2] for l/L >= 1/2 at L = 1000")
@@ -182,14 +178,11 @@ ledger.sanity("meanfield-forward", measured=dev_f, test=f"<= {0.05 * widen:.3g}"
               "c_(l+1) = f(c_l) (max deviation over layers; 0.05 at width 2048, widened by sqrt(2048 / width))")
 ledger.sanity("meanfield-backward", measured=dev_b, test=f"<= {0.15 * widen:.3g}", section=section,
               source="Schoenholz et al. 2017", statement="backward correlations follow prod f'(c_k) (max deviation)")
-small_fit = sp.power_law_fit([10, 20, 30, 40, 50], [ours[L] for L in (10, 20, 30, 40, 50)])
-large_fit = sp.power_law_fit([200, 400, 800, 1600], [ours[L] for L in (200, 400, 800, 1600)])
-glue("mf_slope_small", small_fit.slope, ".2f")
-glue("mf_slope_large", large_fit.slope, ".2f")
-glue("theory_width", cfg.theory_width, "d")
-glue("theory_L", ch04.hidden(cfg.theory_depth), "d")
-glue("dev_f", dev_f, ".3f")
-glue("dev_b", dev_b, ".3f")
+for name, ls in (("mf_slope_small", (10, 20, 30, 40, 50)), ("mf_slope_large", (200, 400, 800, 1600))):
+    glue(name, sp.power_law_fit(list(ls), [ours[L] for L in ls]).slope, ".2f")
+for name, value, fmt in (("theory_width", cfg.theory_width, "d"), ("theory_L", ch04.hidden(cfg.theory_depth), "d"),
+                         ("dev_f", dev_f, ".3f"), ("dev_b", dev_b, ".3f")):
+    glue(name, value, fmt)
 
 # %% [markdown]
 # :::{dropdown} More figures
@@ -292,11 +285,10 @@ sweep[["L", "seed", "epochs", "first_below", "train_loss", "train_acc", "test_ac
 rows = sweep.to_dict("records")
 trained = ch04.per_seed(rows, lambda by: all(r["reached"] for r in by.values()))
 glue("sweep_summary", ch04.training_summary(rows, cfg.criterion_loss))
-glue("n_seeds", cfg.n_seeds, "d")
-glue("sweep_width", cfg.sweep_width, "d")
+for name in ("n_seeds", "sweep_width"):
+    glue(name, getattr(cfg, name), "d")
 glue("sweep_L", ", ".join(str(ch04.hidden(d)) for d in cfg.sweep_depths))
-profiles = pd.DataFrame([{"relative layer": ch04.relative_position(l, r["depth"]),
-                          "L": f"L = {ch04.hidden(r['depth'])}",
+profiles = pd.DataFrame([{"relative layer": ch04.relative_position(l, r["depth"]), "L": f"L = {ch04.hidden(r['depth'])}",
                           "seed": r["seed"], "layer": l, "Aₗ / max Aₗ": float(a / r["final"].tangent.max())}
                          for r in runs for l, a in zip(ch04.weight_layers(r["depth"]), r["final"].tangent)])
 mean_profiles = profiles.groupby(["L", "layer", "relative layer"], as_index=False)["Aₗ / max Aₗ"].mean()
@@ -329,9 +321,8 @@ charts.figure("fig-ch04-profiles", charts.line(
 section = "4. The hierarchy across depths"
 margin = ch04.per_seed(rows, lambda by: min(r["margin"] for r in by.values()))
 margin0 = ch04.per_seed(rows, lambda by: min(r["margin_init"] for r in by.values()))
-untrained = Control("untrained net of the same seed", margin0)
-common = dict(control=untrained, rule="mean", margin="> 0", trained=trained, section=section,
-              figure="fig-ch04-profiles")
+common = dict(control=Control("untrained net of the same seed", margin0), rule="mean", margin="> 0",
+              trained=trained, section=section, figure="fig-ch04-profiles")
 ledger.claim("lou22-hierarchy-interior-peak", provenance="paper", source="Lou et al. 2022, abstract",
              statement="after training a hidden layer aligns better than the input layer and the readout at every "
                        "depth (smallest interior margin over depths), more than in the untrained net", test="> 0",
@@ -479,11 +470,9 @@ ledger.claim("lou22-peak-slope", provenance="reconstruction", source=SCALING,
                                "does not."})
 pooled = ch04.peak_slope(sweep.depth.tolist(), sweep.l_max.tolist())
 mf_fit = ch04.peak_slope(depths, [mf_balance[d] for d in depths])
-glue("pooled_slope", ledger.record("peak_slope", pooled.slope), ".2f")
-glue("pooled_lo", pooled.slope_ci[0], ".2f")
-glue("pooled_hi", pooled.slope_ci[1], ".2f")
-glue("mf_sweep_slope", mf_fit.slope, ".2f")
-glue("middle_slope", middle_slope, ".2f")
+for name, value in (("pooled_slope", ledger.record("peak_slope", pooled.slope)), ("pooled_lo", pooled.slope_ci[0]),
+                    ("pooled_hi", pooled.slope_ci[1]), ("mf_sweep_slope", mf_fit.slope), ("middle_slope", middle_slope)):
+    glue(name, value, ".2f")
 
 # %%
 windows = ch04.window_slopes(c0, [10, 20, 50, 100, 200, 400])
@@ -519,9 +508,8 @@ k_demo = ntk.full_ntk(models.MLP(split.train.x.shape[1], 16, 3, 10, seed=cfg.see
                       split.train.x[align_idx].double())
 centring = float((v @ alignment.center_kernel(k_demo, 10) @ v - v @ k_demo @ v).abs() / (v @ k_demo @ v).abs())
 ledger.sanity("alignment-sanity", source="definition of the alignment", section="8. Conventions and sanity",
-              measured={"|A(YY,YY) - 1|": abs(self_alignment - 1),
-                        "max |A_l|": float(values[torch.isfinite(values)].abs().max()),
-                        "centring rel. error": centring},
+              measured={"|A(YY,YY) - 1|": abs(self_alignment - 1), "centring rel. error": centring,
+                        "max |A_l|": float(values[torch.isfinite(values)].abs().max())},
               test={"|A(YY,YY) - 1|": "<= 1e-12", "max |A_l|": "<= 1", "centring rel. error": "<= 1e-10"},
               statement="alignment is a normalised, centring-consistent measure (the readout's backward "
                         "alignment, 0/0 by construction, excluded)")
