@@ -86,8 +86,9 @@ def roll_values(run: dict[str, Any], *, gain: float, lr: float, show_to: int) ->
 # 4-5. Target linearity over training (Fig. 4) and neural collapse
 
 def tl_run(seed: int, split: data.Split, *, width: int, depth: int, epochs: int, lr: float, momentum: float,
-           batch_size: int, snapshot_every: int, criterion_loss: float, recipe: dict[str, Any]) -> dict[str, Any]:
-    """Train the TL network (GELU MLP, SGD with momentum, CE) until its epoch loss is <= criterion_loss
+           batch_size: int, snapshot_every: int, criterion_loss: float, recipe: dict[str, Any],
+           optimizer: str = "sgd") -> dict[str, Any]:
+    """Train the TL network (GELU MLP, CE; SGD with momentum, or Adam with torch's defaults) until its epoch loss is <= criterion_loss
     or `epochs` pass, snapshotting every `snapshot_every` optimiser steps: TL and surrogate per hidden
     layer (true and shuffled labels), feature movement, the last layer's collapse C and its TL bound,
     the norm of the weight feeding it, and the full-set training loss."""
@@ -116,7 +117,8 @@ def tl_run(seed: int, split: data.Split, *, width: int, depth: int, epochs: int,
         rec = ch03.StepRecorder(net, snapshot, snapshot_every)
         hist = train.fit(net, tr.x, tr.labels, epochs=epochs, lr=lr, loss="ce", batch_size=batch_size, seed=seed,
                          progress=False, stop_loss=criterion_loss,
-                         make_optimizer=lambda p: rec.attach(torch.optim.SGD(p, lr=lr, momentum=momentum)))
+                         make_optimizer=lambda p: rec.attach(torch.optim.SGD(p, lr=lr, momentum=momentum)
+                                                             if optimizer == "sgd" else torch.optim.Adam(p, lr=lr)))
         if rec.records[-1][0] != hist.steps:  # always keep the end of training
             rec.records.append((hist.steps, snapshot(hist.steps, net)))
         out = {k: np.array([r[k] for _, r in rec.records]) for k in rec.records[0][1]}
@@ -124,7 +126,7 @@ def tl_run(seed: int, split: data.Split, *, width: int, depth: int, epochs: int,
         out["record"] = record(hist, reached=hist.loss[-1] <= criterion_loss, train_acc=accuracy(net, tr.x, tr.labels),
                                test_acc=accuracy(net, te.x, te.labels))
         return out
-    return cached(dict(recipe, run="tl", seed=seed, width=width, depth=depth, epochs=epochs, lr=lr,
+    return cached(dict(recipe, run="tl", optimizer=optimizer, seed=seed, width=width, depth=depth, epochs=epochs, lr=lr,
                        momentum=momentum, batch_size=batch_size, snapshot_every=snapshot_every,
                        criterion_loss=criterion_loss), fn)
 
