@@ -1,22 +1,16 @@
 """Chapter 03b, the Gram beyond plain MLPs: its parameters (book defaults, smoke/paper values, help), rules,
-and the helpers that decide its verdicts (half-gain order at step resolution, depth statistics).
-
-The TL runs use `train_epoch_checkpoints`: `train.fit` driven one minibatch at a time with one persistent
-optimizer, so that the model and optimizer state at the start of every epoch can be kept and an epoch replayed
-exactly, one step at a time, where two layers reach half their gain in the same epoch.
+and the helpers that shape its VAE claims (class-pair interpolation, the random-projection control). The
+runners are in `ch03b_runs.py`; the MLP target-linearity runs and their values are chapter 3's.
 """
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..config import CHOICES, ConfigError, Param
 from ..data import IMAGE_SHAPES
-from ..metrics.landmarks import half_gain_epoch
 
 PARAMS = dict(
     dataset=Param('mnist1d', "data of the MLP target-linearity runs (Figs. 4, 9): mnist1d (wide TL window), digits, or a torchvision set with data_root", paper='cifar10'),
@@ -101,147 +95,6 @@ def check(p: dict[str, Any]) -> None:
     if p["tl_depth"] < 3 or p["nfa_depth"] < 2:
         raise ConfigError(f"tl_depth must be >= 3 and nfa_depth >= 2 (hidden layers to compare), got "
                           f"{p['tl_depth']}, {p['nfa_depth']}")
-
-
-# --- depth statistics -----------------------------------------------------------------------------
-
-def depth_profile_stats(tl: Sequence[float]) -> dict[str, float]:
-    """Return {"min step": min_l (TL_{l+1} - TL_l), "last - first": TL_L - TL_1} of a per-layer TL profile.
-
-    tl: TL of hidden layers 1..L (L >= 2). "min step" >= -slack is note 03's "non-decreasing with depth
-    (slack)"; "last - first" > 0 its "last hidden > first hidden".
-    """
-    if len(tl) < 2:
-        raise ValueError(f"depth_profile_stats needs >= 2 layers, got {len(tl)}")
-    steps = [float(b - a) for a, b in zip(tl[:-1], tl[1:])]
-    return {"min step": min(steps), "last - first": float(tl[-1] - tl[0])}
-
-
-# --- half-gain order at step resolution -----------------------------------------------------------
-
-def tied_layers(epochs: Sequence[int | None]) -> dict[int, list[int]]:
-    """Return {epoch: [layer indices]} of the half-gain epochs shared by two or more layers (None ignored)."""
-    groups: dict[int, list[int]] = {}
-    for layer, e in enumerate(epochs):
-        if e is not None:
-            groups.setdefault(int(e), []).append(layer)
-    return {e: ls for e, ls in groups.items() if len(ls) > 1}
-
-
-def refined_half_gain(epochs: Sequence[int], curves: Sequence[Sequence[float]],
-                      replay: Callable[[int, list[int]], Sequence[Sequence[float]]]) -> list[float | None]:
-    """Return each layer's half-gain time in epochs, refined to the step where layers share an epoch.
-
-    epochs (T,) the measured epochs (0 first); curves (T, L) one value per layer at each; `replay(e, layers)`
-    returns, for epoch e replayed one step at a time, the values (S, len(layers)) after each of its S steps
-    (the last row is the end of epoch e). A layer's half-gain epoch is `landmarks.half_gain_epoch` (None when
-    its curve never gains: the layer does not linearise, and has no place in an order). Layers alone in
-    their half-gain epoch e keep e (an ordering between different epochs is already resolved); layers
-    sharing one get e - 1 + k / S, k = the first step of epoch e at which they have covered half their
-    gain (values[-1] - values[0] of the per-epoch curve).
-    """
-    c = [list(map(float, row)) for row in curves]
-    if len(c) != len(epochs):
-        raise ValueError(f"refined_half_gain: {len(epochs)} epochs but {len(c)} rows of values")
-    n_layers = len(c[0])
-    coarse = [half_gain_epoch(list(epochs), [row[j] for row in c]) for j in range(n_layers)]
-    out: list[float | None] = [None if e is None else float(e) for e in coarse]
-    for e, layers in tied_layers(coarse).items():
-        rows = [list(map(float, r)) for r in replay(e, layers)]
-        steps = len(rows)
-        for k, layer in enumerate(layers):
-            start, end = c[0][layer], c[-1][layer]
-            inner = [r[k] for r in rows]
-            # the same landmark on the time axis [start, steps of epoch e, end of training]
-            step = half_gain_epoch([0, *range(1, steps + 1), steps + 1], [start, *inner, end])
-            if step is None or step > steps:
-                raise ValueError(f"layer {layer}: the replay of epoch {e} does not reach the half gain its "
-                                 "per-epoch curve reached (the replay is not exact)")
-            out[layer] = e - 1 + step / steps
-    return out
-
-
-NEVER = -1.0  # shown in place of the half-gain time of a layer whose TL never gains
-
-
-def order_values(times_by_seed: dict[Any, Sequence[float | None]]) -> tuple[dict, dict, dict]:
-    """Split per-seed half-gain times for an ordering claim: return (shown, complete, missing).
-
-    shown: {seed: times} with NEVER (-1) for a layer that never gains; complete: {seed: times} of the seeds
-    where every layer gains (only these have an order to test); missing: {seed: [1-based layers]} of the
-    layers that never gain. A layer that never gains has not linearised: the claim "layers linearise one after
-    another" has no order to test on that seed, so the claim's precondition fails (inconclusive) and a
-    control seed with such a layer cannot pass.
-    """
-    shown, complete, missing = {}, {}, {}
-    for seed, times in times_by_seed.items():
-        shown[seed] = [NEVER if t is None else float(t) for t in times]
-        gone = [i + 1 for i, t in enumerate(times) if t is None]
-        if gone:
-            missing[seed] = gone
-        else:
-            complete[seed] = [float(t) for t in times]
-    return shown, complete, missing
-
-
-# --- training with epoch checkpoints --------------------------------------------------------------
-
-@dataclass
-class CheckpointRun:
-    """What `train_epoch_checkpoints` returns: the measured curve and the state at each epoch start."""
-
-    epochs: list[int] = field(default_factory=list)
-    values: list[Any] = field(default_factory=list)
-    checkpoints: dict[int, tuple[dict, dict]] = field(default_factory=dict)
-    steps_per_epoch: int = 0
-
-
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[torch.Tensor]:
-    """Return the minibatch indices of `epoch` (a permutation of 0..n-1 drawn from (seed, epoch))."""
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-
-
-def _step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, *,
-          loss: str, lr: float) -> None:
-    from ..train import fit
-
-    fit(model, x[idx], y[idx], epochs=1, lr=lr, loss=loss, batch_size=0, make_optimizer=lambda _: opt,
-        progress=False)
-
-
-def train_epoch_checkpoints(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, *,
-                            epochs: int, batch_size: int, lr: float, seed: int, loss: str = "ce",
-                            measure: Callable[[nn.Module], Any]) -> CheckpointRun:
-    """Train `model` in place with `opt` (one `train.fit` step per minibatch); return the measured curve.
-
-    `measure(model)` is recorded at epoch 0 and after every epoch; the model and optimizer state at the start
-    of every epoch are kept (`replay_epoch` reruns one exactly). lr is the rate `fit` sets on `opt`.
-    """
-    run = CheckpointRun(steps_per_epoch=len(epoch_batches(x.shape[0], batch_size, seed, 1)))
-    run.epochs.append(0)
-    run.values.append(measure(model))
-    for e in range(1, epochs + 1):
-        run.checkpoints[e] = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
-        for idx in epoch_batches(x.shape[0], batch_size, seed, e):
-            _step(model, opt, x, y, idx, loss=loss, lr=lr)
-        run.epochs.append(e)
-        run.values.append(measure(model))
-    return run
-
-
-def replay_epoch(run: CheckpointRun, model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
-                 y: torch.Tensor, epoch: int, *, batch_size: int, lr: float, seed: int, loss: str = "ce",
-                 measure: Callable[[nn.Module], Any]) -> list[Any]:
-    """Return `measure(model)` after every step of `epoch`, rerun from its checkpoint (model, opt overwritten)."""
-    model_state, opt_state = run.checkpoints[epoch]
-    model.load_state_dict(model_state)
-    opt.load_state_dict(copy.deepcopy(opt_state))
-    out = []
-    for idx in epoch_batches(x.shape[0], batch_size, seed, epoch):
-        _step(model, opt, x, y, idx, loss=loss, lr=lr)
-        out.append(measure(model))
-    return out
 
 
 # --- the VAE's interpolation (section 3) ---------------------------------------------------------------
