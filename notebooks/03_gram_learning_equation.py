@@ -27,61 +27,62 @@
 # definitions and settings below come from the authors' code (`cth127/GramLin`), and most claims are
 # tested as orderings, signs or identities, since the paper's numbers were not found.
 
-# %% tags=["parameters", "remove-cell"]
+# %% tags=["parameters"]
+# generated from chapters/ch03.py (layerwise params 03 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
-check_width = None
-check_depth = None
-check_n = None
-check_lr = None
-roll_n = None
-roll_width = None
-roll_steps = None
-roll_lr = None
-roll_gain = None
-roll_seeds = None
-dataset = None
-data_root = None
-download = None
-n_train = None
-batch_size = None
-tl_width = None
-tl_depth = None
-tl_epochs = None
-tl_lr = None
-tl_momentum = None
-tl_stop_loss = None
-tl_seeds = None
-tl_snapshot_every = None
-tl_margin = None
-white_dataset = None
-white_width = None
-white_depth = None
-white_epochs = None
-white_lr = None
-white_momentum = None
-white_stop_loss = None
-white_seeds = None
-white_margin = None
-stair_n = None
-stair_dim = None
-stair_widths = None
-stair_steps = None
-stair_lr = None
-stair_log_every = None
-stair_seeds = None
-grok_modulus = None
-grok_width = None
-grok_depth = None
-grok_steps = None
-grok_lr = None
-grok_weight_decay = None
-grok_train_fraction = None
-grok_log_every = None
-grok_float64 = None
-grok_seeds = None
+check_width = 32  # hidden width of the random MLPs on which the identities are checked
+check_depth = 4  # weight layers of those MLPs (≥ 3: two hidden layers)
+check_n = 128  # Gaussian input samples for the identity checks
+check_lr = 0.01  # step size eta of the one-step decomposition (halved down to eta/16)
+roll_n = 1000  # Swiss-roll points (the authors: 1000)
+roll_width = 32  # hidden width of the 2-32-32-1 Swiss-roll network
+roll_steps = 100  # full-batch GD steps on the Swiss roll (the authors: 100)
+roll_lr = 0.05  # GD learning rate on the Swiss roll (the authors: 0.05)
+roll_gain = 700.0  # display gain g of the cumulative virtual update X - g sum grad_X L (the authors: 700)
+roll_seeds = 30  # seeds of the Swiss-roll run (a new roll and network each; ~0.5 s CPU a seed)
+dataset = "mnist1d"  # data set of the target-linearity run (the paper: CIFAR-10)
+data_root = ""  # folder holding torchvision data sets (paper preset only)
+download = False  # allow torchvision to download data sets into data_root
+n_train = 1000  # training samples of the TL run (stratified subset; 0 ＝ all)
+batch_size = 64  # minibatch size of the TL and whitening runs (the paper: 64)
+tl_width = 128  # hidden width of the TL network (the paper: 256)
+tl_depth = 5  # weight layers of the TL network (5 ＝ 4 hidden layers, as in the paper)
+tl_epochs = 300  # most training epochs of the TL network (it stops at its loss criterion)
+tl_lr = 0.01  # SGD learning rate of the TL network (the paper: 5e-4 over ~80k steps)
+tl_momentum = 0.8  # SGD momentum of the TL network (the paper: 0.8)
+tl_stop_loss = 0.1  # training criterion of the TL network: mean train cross-entropy ≤ this (0 ＝ all epochs)
+tl_seeds = 5  # seeds of the TL network (initialisation and minibatch order)
+tl_snapshot_every = 80  # optimiser steps between TL snapshots (the paper: one per epoch)
+tl_margin = 0.05  # how much more TL_4 - TL_1 must be after training than in the untrained net
+white_dataset = "digits"  # data set of the whitening comparison (the paper: MNIST)
+white_width = 64  # hidden width of the whitening MLP (the paper: 256)
+white_depth = 3  # weight layers of the whitening MLP (3 ＝ 2 hidden layers, as in the paper)
+white_epochs = 100  # most training epochs of each whitening arm (it stops at its loss criterion)
+white_lr = 0.01  # SGD learning rate of every whitening arm (the paper: 0.01)
+white_momentum = 0.85  # SGD momentum of every whitening arm (the paper: 0.85)
+white_stop_loss = 0.05  # training criterion of the whitening arms: mean train cross-entropy ≤ this (0 ＝ all epochs)
+white_seeds = 8  # paired seeds of the whitening comparison (the paper: 5)
+white_margin = 0.01  # accuracy margin of 'matches SGD': whitened ≥ SGD - margin (≥ 1 / test size)
+stair_n = 1000  # staircase samples (the authors: 1000)
+stair_dim = 10  # staircase input dimension (the authors: 10; ≥ 4, the target uses x1..x4)
+stair_widths = [16, 32, 64, 128]  # hidden widths compared on the staircase (≥ 3)
+stair_steps = 200  # full-batch GD steps on the staircase (the authors: 2000 at lr 0.01)
+stair_lr = 0.1  # staircase GD learning rate (0.1 x 200 steps ＝ the authors' 0.01 x 2000)
+stair_log_every = 10  # steps between staircase distance snapshots (first seed only)
+stair_seeds = 8  # staircase seeds (network and data; the authors' data seed is 42)
+grok_modulus = 31  # modulus p of (a + b) mod p (the paper: 61; ≥ 3)
+grok_width = 128  # hidden width of the grokking network (the paper: 256)
+grok_depth = 4  # weight layers of the grokking network (4 ＝ 3 hidden layers, as in the paper)
+grok_steps = 3000  # most full-batch AdamW steps of a grokking run (it stops at test accuracy 0.95)
+grok_lr = 0.003  # AdamW learning rate of the grokking run (the paper: 1e-3)
+grok_weight_decay = 3.0  # AdamW weight decay of the grokking run (the control: 0)
+grok_train_fraction = 0.7  # fraction of all pairs used for training (the paper: 0.7)
+grok_log_every = 20  # steps between grokking snapshots
+grok_float64 = False  # train the grokking network in float64 (the authors' choice; float32 halves the cost)
+grok_seeds = 3  # held-out seeds seed + 1, + 2, ... (the setting was found on seed)
 
 # %% tags=["hide-input"]
 import numpy as np
@@ -153,7 +154,7 @@ ledger.sanity("one-step-order-eta", measured=halving, test="in [0.45, 0.55]", **
               statement="||(G+ - G) - dVC|| / ||G+ - G|| halves (+-10%) when eta halves, every layer")
 one_step = pd.DataFrame([dict(eta=eta, layer=f"layer {l + 1}", leftover=s.leftover)
                          for eta, ss in steps.items() for l, s in enumerate(ss)])
-ch03.figure("fig-ch03-order-eta", charts.line(
+charts.figure("fig-ch03-order-eta", charts.line(
     one_step, "eta", "leftover", color="layer", log_x=True, log_y=True, x_title="step size η",
     y_title="‖ΔG − ΔVC‖ / ‖ΔG‖", title="The Gram change minus the VC change is O(η): slope 1"))
 
@@ -199,7 +200,7 @@ for k in sorted({int(round(v)) for v in np.linspace(0, show_to, 4)}):
 frozen = x0 - show_to * cfg.roll_gain * roll_runs[cfg.seed]["grads"][0]
 z = (frozen - frozen.min(0).values) / (frozen.max(0).values - frozen.min(0).values)
 frames.append(pd.DataFrame({"x̃₁": z[:, 0], "x̃₂": z[:, 1], "t": t0, "step": "frozen weights"}))
-ch03.figure("fig-ch03-roll", charts.small_multiples(
+charts.figure("fig-ch03-roll", charts.small_multiples(
     pd.concat(frames), "x̃₁", "x̃₂", "step", color="t", color_title="roll parameter t",
     title=f"Cumulative virtual update at display gain {cfg.roll_gain:g} (seed {cfg.seed})"))
 
@@ -215,7 +216,7 @@ ch03.figure("fig-ch03-roll", charts.small_multiples(
 
 # %% tags=["remove-cell"]
 SEC2 = dict(section="2. The Swiss roll: does the virtual update unroll the data? (Fig. 1)", figure="fig-ch03-roll")
-ch03.claim(ledger, "cha26-swiss-roll-unrolls", provenance="reconstruction", headline=True, **SEC2,
+ledger.claim("cha26-swiss-roll-unrolls", provenance="reconstruction", headline=True, **SEC2,
            source=f"{SRC}, Fig. 1 (README caption); the R² reading is ours",
            statement=f"at display gain {cfg.roll_gain:g}, the cumulative virtual update after {show_to} steps is "
                      "near-linear in the roll parameter (R² of a linear fit), and more so than with frozen weights",
@@ -224,7 +225,7 @@ ch03.claim(ledger, "cha26-swiss-roll-unrolls", provenance="reconstruction", head
            explain={"reproduced": "The roll unrolls (mean R² {measured}), beyond frozen weights ({control}).",
                     "not reproduced": "Training does not unroll the roll beyond frozen weights ({control}).",
                     "inconclusive": "The roll unrolls, but the gain over frozen weights ({control}) is not decided."})
-ch03.claim(ledger, "layerwise-gram-accumulates-vc", provenance="book", **SEC2,
+ledger.claim("layerwise-gram-accumulates-vc", provenance="book", **SEC2,
            source=f"this book (the alignment metric of {SRC} was not found)",
            statement=f"over {cfg.roll_steps} steps, the cosine between the first layer's accumulated Gram change "
                      "and the summed virtual covariance stays high on nearly every net",
@@ -276,7 +277,7 @@ layers.groupby("layer")[["TL_untrained", "TL_end", "gain", "gain_shuffled", "hal
 # %% tags=["hide-input"]
 tl_long = pd.DataFrame([dict(seed=s, step=st, layer=f"hidden {j + 1}", TL=r["tl"][i, j])
                         for s, r in tl_runs.items() for i, st in enumerate(r["steps"]) for j in range(r["tl"].shape[1])])
-ch03.figure("fig-ch03-tl", charts.line(
+charts.figure("fig-ch03-tl", charts.line(
     tl_long.groupby(["layer", "step"], as_index=False).TL.mean(), "step", "TL", color="layer", points=False,
     x_title="optimiser step", y_title="target linearity (train, mean over seeds)",
     title="TL per hidden layer over training"))
@@ -295,17 +296,17 @@ ch03.figure("fig-ch03-tl", charts.line(
 SEC3 = dict(section="3. Target linearity over training, layer by layer (Fig. 4)", trained=tl_trained)
 per_seed = {s: g.sort_values("layer") for s, g in layers.groupby("seed")}
 col = lambda c, f: {s: f(g[c].tolist()) for s, g in per_seed.items()}  # noqa: E731  one value per seed
-ch03.claim(ledger, "cha26-tl-rises", provenance="reconstruction", headline=True, **SEC3, figure="fig-ch03-tl",
+ledger.claim("cha26-tl-rises", provenance="reconstruction", headline=True, **SEC3, figure="fig-ch03-tl",
            source=f"{SRC}, abstract and Fig. 4", statement="train TL rises during training in every hidden layer "
            "(smallest per-layer gain), by more than the same network's TL for shuffled labels",
            test="> 0", margin="> 0", rule="mean", values=col("gain", min),
            control=Control("same network, shuffled labels", col("gain_shuffled", min)))
-ch03.claim(ledger, "cha26-tl-grows-with-depth", provenance="reconstruction", headline=True, **SEC3,
+ledger.claim("cha26-tl-grows-with-depth", provenance="reconstruction", headline=True, **SEC3,
            figure="fig-ch03-tl", source=f"{SRC}, Fig. 4", test="> 0", margin=f">= {cfg.tl_margin}", rule="mean",
            statement="after training, the last hidden layer's TL exceeds the first's (TL₄ − TL₁), by a margin "
                      "over the untrained network of the same seed", values=col("TL_end", ch03.last_minus_first),
            control=Control("untrained network (same seed)", col("TL_untrained", ch03.last_minus_first)))
-ch03.claim(ledger, "cha26-tl-sequential", provenance="paper", headline=True, **SEC3, figure="fig-ch03-tl",
+ledger.claim("cha26-tl-sequential", provenance="paper", headline=True, **SEC3, figure="fig-ch03-tl",
            source=f"{SRC}, abstract ('sequentially'); the half-gain reading is ours",
            statement="deeper layers linearise later: rank correlation of the half-gain step with depth, "
                      "beyond that of the feature movement", test="> 0", margin="> 0", rule="mean",
@@ -314,7 +315,7 @@ ch03.claim(ledger, "cha26-tl-sequential", provenance="paper", headline=True, **S
            control=Control("feature movement per layer", col("half_movement_step", ch03.rank_trend)),
            explain={"not reproduced": "The first hidden layer gains little TL and gains it late, so the half-gain "
                                       "steps do not follow depth, while the feature movement does."})
-ch03.claim(ledger, "cha26-surrogate-tracks-tl", provenance="reconstruction", **SEC3,
+ledger.claim("cha26-surrogate-tracks-tl", provenance="reconstruction", **SEC3,
            source=f"{SRC}, Fig. 4 (README: the Gram captures TL)", test="> 0.5", rule="mean",
            statement="between snapshots, the changes of S_l and TL_l are rank-correlated in every hidden layer "
                      "(smallest per-layer correlation)", values=col("rho_changes", min),
@@ -341,7 +342,7 @@ last = {s: r["tl"][:, -1] for s, r in tl_runs.items()}
 ledger.sanity("collapse-bounds-tl", test=">= -1e-10", section="4. Neural collapse forces target linearity to 1",
               measured=min(float(np.min(r["tl"][:, -1] - r["bound"])) for r in tl_runs.values()), source="this book",
               statement="TL of the last hidden layer >= the collapse bound at every snapshot of every seed (min of TL - bound)")
-ch03.claim(ledger, "layerwise-collapse-drives-tl", provenance="book", section="4. Neural collapse forces target "
+ledger.claim("layerwise-collapse-drives-tl", provenance="book", section="4. Neural collapse forces target "
            "linearity to 1", trained=tl_trained, source="this book (makes the README's 'TL unifies NC' precise)",
            statement="between snapshots, the fall of C and the rise of the last hidden layer's TL are rank-correlated, "
                      "more than the fall of the training loss is", test="> 0.5", margin="> 0", rule="mean",
@@ -351,7 +352,7 @@ ch03.claim(ledger, "layerwise-collapse-drives-tl", provenance="book", section="4
 r0 = tl_runs[cfg.seed]
 nc = pd.DataFrame({"step": r0["steps"], "C": r0["c_last"], "1 − TL": 1 - r0["tl"][:, -1], "1 − bound": 1 - r0["bound"]})
 nc = nc.melt(id_vars="step", var_name="quantity")
-ch03.figure("fig-ch03-collapse", charts.line(
+charts.figure("fig-ch03-collapse", charts.line(
     nc[(nc.value > 0) & np.isfinite(nc.value)], "step", "value", color="quantity", points=False, log_y=True,
     x_title="optimiser step", y_title="value (log scale)", title=f"Last hidden layer: C, 1 − TL and its bound (seed {cfg.seed})"))
 
@@ -402,7 +403,7 @@ SEC5 = "5. Gram whitening: keep the Gram change, drop the rotation (Fig. 2)"
 ledger.sanity("whitening-keeps-gram", test="<= 1e-10", section=SEC5, source=SRC,
               measured=max(max(r["gram_errors"]) for (a, _), r in white.items() if a.startswith("whitened")),
               statement="with an exact polar factor, ||W'^T W' - W^T W|| / ||W^T W|| at every step of every seed")
-ch03.claim(ledger, "cha26-whitening-matches-sgd", provenance="authors", headline=True, section=SEC5,
+ledger.claim("cha26-whitening-matches-sgd", provenance="authors", headline=True, section=SEC5,
            figure="fig-ch03-whitening", source=f"{SRC}, Fig. 2 (the authors' plotted comparison)",
            statement="paired over seeds, the whitened network's final test accuracy minus plain SGD's stays above "
                      "minus the margin", test=f">= {-cfg.white_margin}", rule="mean",
@@ -414,7 +415,7 @@ ch03.claim(ledger, "cha26-whitening-matches-sgd", provenance="authors", headline
 # %% tags=["hide-input"]
 curves = pd.DataFrame([dict(arm=a, seed=s, epoch=e + 1, test_acc=v) for (a, s), r in white.items()
                        for e, v in enumerate(r["test_acc"])])
-ch03.figure("fig-ch03-whitening", charts.line(
+charts.figure("fig-ch03-whitening", charts.line(
     curves.groupby(["arm", "epoch"], as_index=False).test_acc.mean(), "epoch", "test_acc", color="arm",
     points=False, y_title="test accuracy (mean over seeds)", title="Gram whitening against SGD (digits)"))
 
@@ -455,11 +456,11 @@ glue("stair_n_seeds", cfg.stair_seeds)
 trend = {(s, t): g.sort_values("width") for (s, t), g in stair.groupby(["seed", "target"])}
 by = lambda t, c: {s: ch03.rank_trend(g[c].tolist()) for (s, tt), g in trend.items() if tt == t}  # noqa: E731
 SEC6 = dict(section="6. The staircase: rich and lazy (Fig. 8)", figure="fig-ch03-staircase", rule="mean")
-ch03.claim(ledger, "cha26-staircase-wide-is-lazy", provenance="authors", **SEC6,
+ledger.claim("cha26-staircase-wide-is-lazy", provenance="authors", **SEC6,
            source=f"{SRC}, staircase notebook comments", test="< 0", values=by("staircase", "movement"),
            statement="the relative movement of the last hidden features falls with width (rank correlation)",
            control=Control("same networks, shuffled target", by("shuffled", "movement")))
-ch03.claim(ledger, "cha26-staircase-mse-grows-with-width", provenance="authors", **SEC6,
+ledger.claim("cha26-staircase-mse-grows-with-width", provenance="authors", **SEC6,
            source=f"{SRC}, staircase notebook stored output", test="> 0", values=by("staircase", "mse"),
            statement="the final training MSE rises with width (rank correlation)",
            control=Control("untrained networks", by("staircase", "mse_untrained")))
@@ -468,7 +469,7 @@ stair.pivot_table(index="width", columns="target", values=["movement", "mse"]).r
 # %% tags=["hide-input"]
 log = pd.DataFrame([dict(width=f"width {w}", **row) for (s, w, t), g in stair.set_index(["seed", "width", "target"])
                     .log.items() if s == cfg.seed and t == "staircase" for row in g])
-ch03.figure("fig-ch03-staircase", charts.line(log, "step", "target_to_ols", color="width", points=False,
+charts.figure("fig-ch03-staircase", charts.line(log, "step", "target_to_ols", color="width", points=False,
                                               y_title="‖y − y_ols‖", title="Target vs its linear fit")
             | charts.line(log, "step", "output_to_ols", color="width", points=False, y_title="‖ŷ − y_ols‖",
                           title="Output vs the linear fit"))
@@ -504,7 +505,7 @@ grok0 = {s: runs.grok_run(s, 0.0, steps=r["record"]["steps"], with_tl=False, **g
 glue("grok_wd", wd)
 glue("grok_steps", cfg.grok_steps)
 glue("grok_training", runs.summary_line([r["record"] for r in grok.values()], "train accuracy 0.99", unit="steps"))
-ch03.claim(ledger, "layerwise-grokking-occurs", provenance="book", section="7. Grokking (Fig. 13)",
+ledger.claim("layerwise-grokking-occurs", provenance="book", section="7. Grokking (Fig. 13)",
            figure="fig-ch03-grokking", source=f"this book (the setting of {SRC}, Fig. 13)", rule="mean",
            statement="with weight decay the network fits its training set and then generalises (test accuracy at the "
                      "end of the run); without weight decay, over as many steps, it does not", test=">= 0.9",
@@ -522,7 +523,7 @@ demo = pd.DataFrame(grok[held_out[0]]["rows"]).melt(id_vars="step", value_vars=[
 acc = pd.DataFrame([dict(seed=f"seed {s}", arm=arm, **row) for arm, rr in (("wd", grok), ("no wd", grok0))
                     for s, r in rr.items() for row in r["rows"]])
 acc["run"] = acc.seed + ", " + acc.arm
-ch03.figure("fig-ch03-grokking", (charts.line(demo, "step", "TL", color="layer", points=False, y_title="train TL",
+charts.figure("fig-ch03-grokking", (charts.line(demo, "step", "TL", color="layer", points=False, y_title="train TL",
                                               title=f"Seed {held_out[0]} with weight decay: TL per hidden layer")
                                   | charts.line(acc, "step", "test_acc", color="run", points=False,
                                                 y_title="test accuracy", title="Test accuracy, held-out seeds"))

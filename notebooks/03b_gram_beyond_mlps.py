@@ -29,63 +29,64 @@
 # abstract of {cite:t}`cha2026` was readable: none of its numbers for these figures were found, so the
 # claims test orderings and signs against controls, and every number is this book's measurement.
 
-# %% tags=["parameters", "remove-cell"]
+# %% tags=["parameters"]
+# generated from chapters/ch03b.py (layerwise params 03b --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
-dataset = None
-cnn_dataset = None
-data_root = None
-download = None
-n_train = None
-n_seeds = None
-tl_seeds = None
-tl_width = None
-tl_depth = None
-tl_epochs = None
-tl_batch_size = None
-tl_stop_loss = None
-tl_snapshot_every = None
-sgd_lr = None
-sgd_momentum = None
-adam_lr = None
-tl_margin = None
-cnn_channels = None
-cnn_epochs = None
-cnn_stop_loss = None
-cnn_lr = None
-cnn_momentum = None
-cnn_batch_size = None
-cnn_n_seeds = None
-cnn_margin = None
-vae_dataset = None
-vae_width = None
-vae_depth = None
-latent_dim = None
-vae_epochs = None
-vae_lr = None
-vae_batch_size = None
-interp_steps = None
-attention = None
-bert_weights = None
-seq_len = None
-seq_classes = None
-n_sequences = None
-d_model = None
-n_heads = None
-n_blocks = None
-attn_epochs = None
-attn_lr = None
-attn_batch_size = None
-nfa_n = None
-nfa_width = None
-nfa_depth = None
-nfa_epochs = None
-nfa_lr = None
-nfa_momentum = None
-nfa_batch_size = None
-n_snapshots = None
+dataset = "mnist1d"  # data of the MLP target-linearity runs (Figs. 4, 9): mnist1d (wide TL window), digits, or a torchvision set with data_root
+cnn_dataset = "digits"  # image data of the CNN runs (Fig. 6): digits (8x8), or a torchvision image set with data_root
+data_root = ""  # folder holding torchvision data sets (paper preset)
+download = False  # allow downloading a torchvision data set into data_root
+n_train = 1000  # training samples of the MLP and CNN runs (0 ＝ all; a stratified subset otherwise)
+n_seeds = 5  # seeds of the VAE, attention and NFA claims (seed, seed + 1, ...)
+tl_seeds = 5  # seeds of the SGD and Adam MLP runs (chapter 3's recipe)
+tl_width = 128  # hidden width of the TL MLP (Linear + GELU; the paper's 256)
+tl_depth = 5  # weight matrices of the TL MLP (hidden layers + readout; the paper's 4 hidden layers ＝ 5)
+tl_epochs = 300  # most training epochs of the TL MLP (it stops at its loss criterion)
+tl_batch_size = 64  # minibatch size of the TL MLP (the paper's 64)
+tl_stop_loss = 0.1  # training criterion of the TL MLP: mean train cross-entropy ≤ this (0 ＝ all epochs)
+tl_snapshot_every = 80  # optimiser steps between TL snapshots
+sgd_lr = 0.01  # SGD learning rate of the TL MLP (the paper's 5e-4 over ~80k steps)
+sgd_momentum = 0.8  # SGD momentum of the TL MLP (the paper's 0.8)
+adam_lr = 0.001  # Adam learning rate of the TL MLP (torch defaults otherwise; the paper's were not found)
+tl_margin = 0.05  # how much more the last-minus-first hidden TL must be after training than in the untrained net
+cnn_channels = 16  # channels of each of the three 3x3 convolutions of the small CNN
+cnn_epochs = 40  # most training epochs of the CNN runs (they stop at their loss criterion)
+cnn_stop_loss = 0.05  # training criterion of the CNN runs: mean train cross-entropy ≤ this (0 ＝ all epochs)
+cnn_lr = 0.01  # learning rate of the CNN runs, SGD and Gram-preserving (the paper's plotted 0.01)
+cnn_momentum = 0.95  # momentum of the CNN runs (the paper's 0.95)
+cnn_batch_size = 64  # minibatch size of the CNN runs
+cnn_n_seeds = 12  # paired seeds of the CNN comparison (same initialisation and batch order for both updates)
+cnn_margin = 0.01  # how far the Gram-preserving final test accuracy may fall below SGD's (paired, mean over seeds)
+vae_dataset = "digits"  # image data of the VAE (pixels in [0, 1], binarised at 0.5 for the Bernoulli decoder)
+vae_width = 256  # hidden width of the VAE's encoder and decoder
+vae_depth = 2  # hidden layers of the VAE's encoder (and of its mirror-image decoder)
+latent_dim = 8  # dimension of the VAE's latent code
+vae_epochs = 40  # training epochs of the VAE (Adam)
+vae_lr = 0.001  # Adam learning rate of the VAE
+vae_batch_size = 64  # minibatch size of the VAE
+interp_steps = 8  # decoded points on each straight latent path between two class means
+attention = "small"  # attention model: small (a transformer trained here) or bert (fine-tune BERT, needs bert_weights)
+bert_weights = ""  # folder with BERT weights for attention＝bert
+seq_len = 16  # tokens per sequence of the majority task
+seq_classes = 4  # vocabulary size ＝ number of classes of the majority task
+n_sequences = 2000  # training sequences of the majority task
+d_model = 32  # width of the small transformer
+n_heads = 2  # attention heads per block (divides d_model)
+n_blocks = 3  # transformer blocks of the small transformer
+attn_epochs = 25  # training epochs of the transformer (Adam)
+attn_lr = 0.001  # Adam learning rate of the transformer
+attn_batch_size = 64  # minibatch size of the transformer
+nfa_n = 1000  # points of the disk and yin-yang data of the NFA runs
+nfa_width = 120  # hidden width of the NFA ReLU MLP (seed 003's setting)
+nfa_depth = 4  # weight matrices of the NFA ReLU MLP (≥ 3: a hidden-to-hidden layer)
+nfa_epochs = 150  # training epochs of the NFA runs
+nfa_lr = 0.02  # SGD learning rate of the NFA runs
+nfa_momentum = 0.9  # SGD momentum of the NFA runs
+nfa_batch_size = 100  # minibatch size of the NFA runs
+n_snapshots = 6  # measurements over training of the VAE, transformer and NFA runs (plus initialisation)
 
 # %% tags=["hide-input"]
 import numpy as np
@@ -143,7 +144,7 @@ curves = pd.DataFrame([dict(optimizer=o.upper() if o == "sgd" else "Adam", step=
 mean_curves = curves.groupby(["optimizer", "layer", "step"], as_index=False).TL.mean()
 panels = [charts.line(mean_curves[mean_curves.optimizer == o], "step", "TL", color="layer", points=False,
                       x_title="optimiser step", y_title="train TL (mean over seeds)", title=o) for o in ("SGD", "Adam")]
-ch03.figure("fig-ch03b-optimisers", (panels[0] | panels[1]).resolve_scale(y="shared"))
+charts.figure("fig-ch03b-optimisers", (panels[0] | panels[1]).resolve_scale(y="shared"))
 
 # %% [markdown]
 # ```{glue:figure} fig-ch03b-optimisers
@@ -160,12 +161,12 @@ for o in ("sgd", "adam"):
     col = lambda c, f: {s: f(g[c].tolist()) for s, g in per.items()}  # noqa: E731
     trained = {s: r["record"]["reached"] for (oo, s), r in tl.items() if oo == o}
     kw = dict(section="1. Adam against SGD (Figs. 4 and 9)", figure="fig-ch03b-optimisers", rule="mean", trained=trained)
-    ch03.claim(ledger, f"tl-grows-with-depth-{o}", provenance="reconstruction", headline=o == "adam", **kw,
+    ledger.claim(f"tl-grows-with-depth-{o}", provenance="reconstruction", headline=o == "adam", **kw,
                source=f"{SRC}, Figs. 4 and 9", test="> 0", margin=f">= {cfg.tl_margin}",
                statement=f"{o}: after training the last hidden layer's TL exceeds the first's, by a margin over the "
                          "untrained network of the same seed", values=col("TL_end", ch03.last_minus_first),
                control=Control("untrained network (same seed)", col("TL_untrained", ch03.last_minus_first)))
-    ch03.claim(ledger, f"tl-sequential-{o}", provenance="paper", **kw, test="> 0", margin="> 0",
+    ledger.claim(f"tl-sequential-{o}", provenance="paper", **kw, test="> 0", margin="> 0",
                source=f"{SRC}, abstract ('sequentially'), Figs. 4 and 9; the half-gain reading is ours",
                statement=f"{o}: deeper layers linearise later (rank correlation of the half-gain step with depth), "
                          "beyond the order of the feature movement", values=col("half_gain_step", ch03.rank_trend),
@@ -200,7 +201,7 @@ SEC2 = "2. Convolutions: the Gram-preserving update (Fig. 6)"
 ledger.sanity("gram-preserving-update-keeps-the-gram", measured=max(r["gram_error"] for r in cnn.values()), test="<= 1e-5",
               section=SEC2, source=SRC, statement="every Gram-preserving step keeps W^T W of every reshaped weight "
               "(largest relative change; float32 weights)")
-ch03.claim(ledger, "gram-preserving-cnn-matches-sgd", provenance="authors", headline=True, section=SEC2,
+ledger.claim("gram-preserving-cnn-matches-sgd", provenance="authors", headline=True, section=SEC2,
            source=f"{SRC}, Fig. 6 (the authors' plotted comparison)", test=f">= {-cfg.cnn_margin}", rule="mean",
            statement="keeping only the Gram change of each SGD step trains the small CNN as well as SGD (paired "
                      "difference of final test accuracy)", values=(pairs.GP - pairs.SGD).to_dict(),
@@ -235,7 +236,7 @@ vae_tab = pd.DataFrame({s: {"TL untrained": r["tl"][0], "TL trained": r["tl"][-1
 glue("b_latent_dim", cfg.latent_dim)
 glue("b_vae_training", ch03_runs.summary_line([r["record"] for r in vae.values()], "a lower loss than at the start"))
 SEC3 = "3. A VAE: is the latent linearised? (Figs. 5 and 10)"
-ch03.claim(ledger, "vae-latent-tl-rises", provenance="authors", section=SEC3, source=f"{SRC}, Fig. 10 (authors' TL: image on μ)",
+ledger.claim("vae-latent-tl-rises", provenance="authors", section=SEC3, source=f"{SRC}, Fig. 10 (authors' TL: image on μ)",
            statement="training raises the TL of the latent mean (the centred image regressed on μ), by more than a "
                      "random linear summary of the input of the same size has over the untrained encoder",
            test="> 0", margin="> 0", rule="mean", values=(vae_tab["TL trained"] - vae_tab["TL untrained"]).to_dict(),
@@ -261,11 +262,11 @@ for s, r in vae.items():
 pair_df = pd.DataFrame(pair_df)
 rho = {s: float(spearmanr(g.latent_TL, g.straightness).statistic) for s, g in pair_df.groupby("seed")}
 rho_px = {s: float(spearmanr(g.input_TL, g.straightness).statistic) for s, g in pair_df.groupby("seed")}
-ch03.claim(ledger, "vae-linearity-predicts-interpolation", provenance="reconstruction", section=SEC3,
+ledger.claim("vae-linearity-predicts-interpolation", provenance="reconstruction", section=SEC3,
            source=f"{SRC}, Fig. 5 (inferred; the statement was not found)", test="> 0", rule="mean", values=rho,
            statement="class pairs whose latents are more label-linear interpolate along straighter decoded paths "
                      "(Spearman over class pairs)", control=Control("pairwise TL of the raw pixels", rho_px))
-ch03.figure("fig-ch03b-vae", charts.scatter(pair_df[pair_df.seed == cfg.seed], "latent_TL", "straightness",
+charts.figure("fig-ch03b-vae", charts.scatter(pair_df[pair_df.seed == cfg.seed], "latent_TL", "straightness",
                                              x_title="pairwise TL of μ", y_title="straightness of the decoded path",
                                              title=f"Latent linearity against interpolation (seed {cfg.seed})"))
 
@@ -298,19 +299,19 @@ attn = {s: ch03b_runs.attention_run(s, seqs, seqs_test, **akw) for s in seeds(cf
 glue("b_attn_training", ch03_runs.summary_line([r["record"] for r in attn.values()], "train accuracy 0.9"))
 SEC4 = dict(section="4. Attention (Fig. 11's question on a model that trains here)", figure="fig-ch03b-attention",
             rule="mean", trained={s: r["record"]["reached"] for s, r in attn.items()})
-ch03.claim(ledger, "attention-cls-tl-grows-with-depth", provenance="authors", **SEC4, test="> 0",
+ledger.claim("attention-cls-tl-grows-with-depth", provenance="authors", **SEC4, test="> 0",
            margin=f">= {cfg.tl_margin}", source=f"{SRC}, Fig. 11 (stored figure; question moved to a small transformer)",
            statement="after training, the last block's [CLS] TL exceeds the first block's, by a margin over the "
                      "untrained transformer", values={s: ch03.last_minus_first(r["tl"][-1]) for s, r in attn.items()},
            control=Control("untrained transformer (same seed)", {s: ch03.last_minus_first(r["tl"][0]) for s, r in attn.items()}))
-ch03.claim(ledger, "attention-cls-tl-rises", provenance="authors", **SEC4, test="> 0", source=f"{SRC}, Fig. 11",
+ledger.claim("attention-cls-tl-rises", provenance="authors", **SEC4, test="> 0", source=f"{SRC}, Fig. 11",
            statement="training raises the [CLS] TL of every block (smallest rise over blocks)",
            values={s: float((r["tl"][-1] - r["tl"][0]).min()) for s, r in attn.items()},
            control=Control("TL against a fixed random relabelling", {s: float((r["tl_random"][-1] - r["tl_random"][0]).min())
                                                                      for s, r in attn.items()}))
 blocks = pd.DataFrame([dict(seed=s, epoch=e, block=b + 1, TL=v) for s, r in attn.items()
                        for e, row in zip(r["epochs"], r["tl"]) for b, v in enumerate(row)])
-ch03.figure("fig-ch03b-attention", charts.by_layer(
+charts.figure("fig-ch03b-attention", charts.by_layer(
     blocks[blocks.epoch.isin([0, cfg.attn_epochs])].groupby(["epoch", "block"], as_index=False).TL.mean()
     .assign(state=lambda d: np.where(d.epoch == 0, "untrained", "trained")), "TL", layer="block", color="state",
     y_title="[CLS] TL (mean over seeds)", title="[CLS] TL across blocks, untrained and trained"))
@@ -352,11 +353,11 @@ glue("b_nfa_training", f"train accuracy {end[end.labels == 'true'].train_acc.min
 SEC5 = dict(section="5. The neural feature ansatz, and how it meets the Gram learning equation", rule="mean",
             figure="fig-ch03b-nfa")
 endi = end.set_index(["labels", "seed", "data", "layer"])
-ch03.claim(ledger, "nfa-learned-gram-aligns-with-agop", provenance="paper", headline=True, **SEC5, test="> 0.5",
+ledger.claim("nfa-learned-gram-aligns-with-agop", provenance="paper", headline=True, **SEC5, test="> 0.5",
            source="Radhakrishnan et al. 2024 (the NFA; the authors' verification protocol)",
            statement="in the hidden-to-hidden layers, (W − W₀)ᵀ(W − W₀) correlates with AGOP^1/2 (Pearson; worst layer "
                      "and data set)", values=by(endi.nfa, "true"), control=Control("shuffled labels", by(endi.nfa, "shuffled")))
-ch03.claim(ledger, "nfa-correlation-rises", provenance="reconstruction", **SEC5, test="> 0",
+ledger.claim("nfa-correlation-rises", provenance="reconstruction", **SEC5, test="> 0",
            source="Radhakrishnan et al. 2024 (NFA); the disk and yin-yang setting of chapter 5",
            statement="training raises the trained Gram's correlation with AGOP^1/2 in every hidden-to-hidden layer "
                      "(smallest rise)", values=by(rise, "true"), control=Control("shuffled labels", by(rise, "shuffled")))
@@ -365,7 +366,7 @@ endi.groupby(["labels", "data", "layer"])[["nfa", "trained_gram", "train_acc"]].
 # %% tags=["hide-input"]
 n0 = nfa[(nfa.labels == "true") & (nfa.layer >= 2)].groupby(["data", "layer", "epoch"], as_index=False).nfa.mean().dropna()
 n0["series"] = n0.data + ", W" + n0.layer.astype(str)
-ch03.figure("fig-ch03b-nfa", charts.line(n0, "epoch", "nfa", color="series", points=False,
+charts.figure("fig-ch03b-nfa", charts.line(n0, "epoch", "nfa", color="series", points=False,
                                           y_title="Pearson ρ((W − W₀)ᵀ(W − W₀), AGOP^½)",
                                           title="The NFA statistic over training (true labels, mean over seeds)"))
 

@@ -33,6 +33,6 @@ def smoke_book(book_copy):
 @pytest.fixture(scope="session")
 def site(smoke_book, book_copy) -> Path:
     """The static site built once from the smoke chapters: the path of its index.html."""
-    from layerwise import book
+    from layerwise.site import build_site
 
-    return book.build_site(root=book_copy, log=lambda *_: None)
+    return build_site(root=book_copy, log=lambda *_: None)

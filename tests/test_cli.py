@@ -7,8 +7,8 @@ from layerwise.cli import main
 
 @pytest.mark.parametrize("argv, message", [
     (["run", "01", "--preset", "fast"], "preset must be one of smoke, book, paper"),
-    (["run", "01", "-p", "depth", "0"], "depth must be an integer >= 1, got 0"),
-    (["run", "01", "-p", "net_width", "wide"], "net_width must be an integer, got 'wide'"),
+    (["run", "01", "-p", "depth", "0"], "depth must be an integer >= 3, got 0"),
+    (["run", "01", "-p", "net_width", "wide"], "net_width must be an integer >= 1, got 'wide'"),
     (["run", "01", "-p", "colour", "red"], "unknown parameter 'colour'"),
     (["run", "42"], "unknown chapter '42'"),
     (["run", "01", "--device", "cuda:7"], "cuda:7"),

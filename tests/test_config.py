@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -50,6 +52,8 @@ def test_a_width_larger_than_the_machine_is_refused_before_any_work(tmp_path):
     config.check_memory({"width": 1000}, limit=10**8)
     with pytest.raises(ConfigError, match="width=4000"):
         config.check_memory({"width": 4000}, limit=10**8)
+    config.check_memory({"width": 4000, "n_train": 4000}, limit=10**8, widths=["depth"])  # only widths count
+    assert "net_width" in config.width_params("01") and "depth" not in config.width_params("01")
 
 
 def test_the_parameter_table_shows_values_help_and_what_differs_from_book(tmp_path):
@@ -60,20 +64,21 @@ def test_the_parameter_table_shows_values_help_and_what_differs_from_book(tmp_pa
 
 
 @pytest.mark.parametrize("params, message", [
-    (dict(depth=0), "depth must be an integer >= 1, got 0"),
+    (dict(depth=0), "depth must be an integer >= 3, got 0 (set it in the parameters cell or with -p depth N)"),
     (dict(net_width=0), "net_width must be an integer >= 1"),
-    (dict(net_width=2.5), "net_width must be an integer"),
+    (dict(net_width=20.5), "net_width must be an integer"),
     (dict(lr=-0.1), "lr must be a number > 0"),
-    (dict(lr=float("nan")), "lr must be a finite number"),
-    (dict(net_momentum=1.5), "net_momentum must be in"),
+    (dict(lr=float("nan")), "lr must be a number > 0, got nan (it must be finite)"),
+    (dict(net_momentum=1.5), "net_momentum must be a number in [0, 1)"),
     (dict(dataset="imagenet"), "dataset must be one of"),
-    (dict(sweep_depths=[4, 0]), "sweep_depths must be an integer >= 1"),
+    (dict(sweep_depths=[4, 0]), "sweep_depths must be a non-empty list of integers >= 3, got [4, 0] (entry 2 is 0)"),
     (dict(sweep_depths=[]), "sweep_depths must be a non-empty list"),
+    (dict(n_classes=1), "n_classes must be an integer >= 2"),
     (dict(hybrid_nonlinear=9), "hybrid_nonlinear must be < net_depth"),
     (dict(bogus=1), "unknown parameter 'bogus' for chapter 01"),
 ])
 def test_bad_values_are_rejected_with_the_parameter_named(tmp_path, params, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         resolve(tmp_path, **params)
 
 
@@ -92,8 +97,11 @@ def test_command_line_values_are_parsed_by_the_parameter_type():
     assert config.parse_value("01", "lr", "0.05") == 0.05
     assert config.parse_value("01", "sweep_depths", "4,6,8") == [4, 6, 8]
     assert config.parse_value("01", "download", "true") is True
-    with pytest.raises(ConfigError, match="depth must be an integer, got 'six'"):
+    assert config.parse_value("01", "seed", "7") == 7
+    with pytest.raises(ConfigError, match="depth must be an integer >= 3, got 'six'"):
         config.parse_value("01", "depth", "six")
+    with pytest.raises(ConfigError, match="sweep_depths must be .* got '4,x'"):
+        config.parse_value("01", "sweep_depths", "4,x")
 
 
 def test_missing_device_is_an_error_before_any_work(tmp_path):
@@ -106,13 +114,31 @@ def test_missing_device_is_an_error_before_any_work(tmp_path):
     assert config.resolve_device("auto") == torch.device("cpu")
 
 
-def test_unwritable_results_dir_is_an_error(tmp_path):
-    from layerwise.io import OutputError
+def test_resolve_is_pure_it_creates_no_folder(tmp_path):
+    target = tmp_path / "not" / "yet"
+    cfg = config.resolve("01", "smoke", results_dir=target)
+    assert cfg.results_dir == target and not (tmp_path / "not").exists()
 
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    with pytest.raises(OutputError, match="cannot be written"):
-        config.resolve("01", "smoke", results_dir=blocker / "sub")
+
+def test_in_a_notebook_a_value_equal_to_the_book_value_counts_as_unset(tmp_path):
+    book = config.chapter_params("01")["net_epochs"].book
+    smoke = config.chapter_params("01")["net_epochs"].smoke
+    cell = {"preset": "smoke", "results_dir": str(tmp_path), "net_epochs": book}  # a generated cell's value
+    assert config.resolve_notebook("01", cell).net_epochs == smoke != book
+    assert config.resolve_notebook("01", {**cell, "net_epochs": book + 1}).net_epochs == book + 1  # edited
+    assert config.resolve_notebook("01", {**cell, "preset": "book"}).net_epochs == book
+    assert resolve(tmp_path, net_epochs=book).net_epochs == book  # called directly, resolve takes it as given
+
+
+@pytest.mark.parametrize("number", sorted(config.CHAPTERS))
+def test_every_parameter_declares_its_rule(number):
+    from layerwise.params import Rule
+
+    missing = [n for n, p in config.chapter_params(number).items() if not isinstance(p.rule, Rule)]
+    assert not missing, f"chapter {number}: parameters without rule=: {missing}"
+    for name, p in config.chapter_params(number).items():
+        for preset in config.PRESET_NAMES:
+            p.check(name, p.at(preset))  # every preset value follows the rule
 
 
 def test_resolve_notebook_reads_the_parameters_cell_from_the_namespace(tmp_path):
@@ -121,5 +147,5 @@ def test_resolve_notebook_reads_the_parameters_cell_from_the_namespace(tmp_path)
     cfg = config.resolve_notebook("01", namespace)
     assert (cfg.preset, cfg.seed, cfg.depth) == ("smoke", 3, 4)
     assert cfg.net_width == config.preset_table("01", "smoke")["net_width"]
-    with pytest.raises(ConfigError, match="depth must be an integer >= 1"):
+    with pytest.raises(ConfigError, match="depth must be an integer >= 3"):
         config.resolve_notebook("01", {**namespace, "depth": 0})

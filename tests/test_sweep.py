@@ -25,8 +25,8 @@ def test_commas_and_semicolons_make_grid_axes_and_one_value_is_fixed():
 
 
 @pytest.mark.parametrize("pairs, message", [
-    ([("depth", "2,0")], "depth must be an integer >= 1, got 0"),
-    ([("depth", "2"), ("depth", "3")], "given twice"),
+    ([("depth", "4,0")], "depth must be an integer >= 3, got 0"),
+    ([("depth", "4"), ("depth", "5")], "given twice"),
     ([("colour", "red")], "unknown parameter 'colour'"),
 ])
 def test_bad_grid_values_are_rejected_while_parsing(pairs, message):

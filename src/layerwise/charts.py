@@ -3,7 +3,7 @@
 Call `enable()` once at the top of a chapter. Each chart then renders as
 - a Vega-Lite mime bundle, which JupyterLab draws by itself (offline), and
 - an HTML `<div>` plus a `vegaEmbed(...)` call, which the built site draws with the Vega bundle that
-  `book.build_site` writes into its static files (no CDN; see `vega_bundle_js`).
+  `site.build_site` writes into its static files (no CDN; see `vega_bundle_js`).
 
 The HTML form is laid out for the page (`site_panels`): a figure of side-by-side or stacked panels
 (`a | b`, `a & b`) becomes one Vega-Lite chart per panel in a wrapping row, each as wide as its share
@@ -164,6 +164,35 @@ def enable() -> None:
     alt.renderers.register("layerwise", render)
     alt.renderers.enable("layerwise")
     alt.data_transformers.disable_max_rows()
+
+
+FIGURE_PREFIX = "fig-"  # figure names are MyST labels: fig-chNN-<slug>
+
+
+def figure(name: str, chart: alt.TopLevelMixin) -> None:
+    """Glue `chart` under `name` for a numbered, captioned `{glue:figure}` and show it here (Jupyter).
+
+    In a chapter: `charts.figure("fig-ch05-probe", chart)` in a code cell, then in a Markdown cell
+
+        ```{glue:figure} fig-ch05-probe
+        :name: fig-ch05-probe
+
+        What to look at, and which claim it supports.
+        ```
+
+    and {numref}`fig-ch05-probe` in the text. In Jupyter (and in the executed notebook) the chart is
+    drawn under the cell; the site shows it only where the `glue:figure` puts it (staging hides the
+    cell's copy: `site.hide_figure_outputs`). Names are `fig-chNN-<slug>`: lower case, digits, hyphens.
+    """
+    import re
+
+    from myst_nb import glue
+
+    if not isinstance(name, str) or not re.fullmatch(r"fig-[a-z0-9]+(-[a-z0-9]+)+", name):
+        raise ValueError(f"figure name must look like 'fig-ch05-probe' (lower case, digits, hyphens), got {name!r}")
+    if not hasattr(chart, "to_dict"):
+        raise TypeError(f"figure {name!r}: expected an Altair chart, got {type(chart).__name__}")
+    glue(name, chart, display=True)
 
 
 def verdict_bars(rows: Sequence[dict], colors: dict[str, str]) -> alt.Chart:

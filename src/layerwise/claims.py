@@ -1,67 +1,66 @@
-"""A chapter's ledger: sanity entries apart from claims, claims with controls, seeds and a rule.
+"""A chapter's ledger: sanity entries apart from claims, claims with controls, seeds, a rule and a provenance.
 
     ledger = Ledger(cfg)
     ledger.sanity("fle-identity", measured=err, test="<= 1e-12",
                   statement="the chain-rule identity holds in float64")        # a bug if it fails
-    ledger.claim("wang23-geometric-compression", source="Wang et al. 2023, Fig. 4",
-                 statement="log C_l is linear in l", test=">= 0.999",
-                 values={0: 0.99998, 1: 0.99999, 2: 0.99997},            # one value per seed
-                 control=Control("untrained net", {0: 0.91, 1: 0.93, 2: 0.90}),
-                 rule="all", section="1. The theory check")
+    with ledger.section("3. The rate", source="Wang et al. 2023, Fig. 4"):
+        ledger.claim("wang23-rate-range", provenance="paper",
+                     statement="the compression ratio lies in the paper's band",  # the test is appended
+                     test="in [0.25, 0.32]", rule="mean",
+                     values={0: 0.28, 1: 0.29, 2: 0.27},                 # one value per seed; None = censored
+                     control=Control("untrained net", {0: 0.91, 1: 0.93, 2: 0.90}),
+                     trained={0: True, 1: True, 2: True}, headline=True, figure="fig-ch01-rate",
+                     explain={"reproduced": "The ratio sits in the band ({value}); the untrained net's "
+                                            "is {control_value}."})
     ledger.record("rate", 0.285)      # a headline number, gathered by `layerwise sweep`
+    ledger.findings()                 # "What we found": the headline claims' readings and the main caveat
+    ledger.closing()                  # the Summary, composed from the run
     ledger.save()                     # claims.json, written atomically; raises SanityError after
                                       # writing when a sanity entry failed
 
-Kinds. A `sanity` entry (an identity, code against a reference, a closed form) cannot fail unless the
-code is wrong: it never counts as a reproduction and a failing one fails the chapter run. A `claim`
-is a statement about trained networks or data; only claims count in a headline.
+Kinds. A `sanity` entry (an identity, code against a reference, a closed form, a near-identity forced
+by the setup) cannot fail unless the code is wrong: it never counts as a reproduction and a failing one
+fails the chapter run. A `claim` is a statement about trained networks or data; only claims count.
 
-The test language, applied to one seed's value (a number, a sequence or a dict):
-    ">= a", "> a", "<= a", "< a", "in [a, b]", "within p% of a"   every number must satisfy it
-    "first|last|min|max|mean OP a"                               the statistic of a sequence
-    "increasing", "decreasing"                                  strict; an equal neighbour is a tie
-    "non-decreasing", "non-increasing"                          ties allowed
-    "spearman OP a"                                             rank correlation with the position
-    "T1 and T2"                                                 both
-    {"key": "test", ...}                                        per key of a dict value
-Each test gives pass, fail or tie (a strict comparison met with equality, an ordering broken only by
-equal neighbours). Ties are never counted as passes.
+Provenance: "paper" (stated in the paper), "authors" (the authors' code or stored outputs),
+"reconstruction" (our reading of an unstated claim), "book" (this book's own hypothesis). Verdicts:
+reproduced / not reproduced for the first three, supported / not supported for "book", inconclusive
+for all; every inconclusive claim carries `decide`, what would decide it, computed from the run.
 
-Verdicts. A claim is evaluated per seed, then by its declared `rule`:
-    "all"        reproduced when every seed passes, not reproduced when every seed fails
-    "k of n"     reproduced when >= k seeds pass, not reproduced when >= k fail
-    "mean-ci"    a 95% bootstrap interval of the mean of a scalar value: reproduced when the whole
-                 interval passes, not reproduced when it all fails (a one-sided comparison test)
-anything else is `inconclusive`, with its reason: seeds disagree, ties decide it, the interval
-straddles the threshold, fewer seeds than `MIN_SEEDS`, a precondition failed, or the control passes
-the same test (a control is measured in the same run: an untrained network, shuffled labels, the raw
-input, the epoch index...) on any seed. With `margin` (a test on value - control, per seed, e.g. ">= 0.05") the
-claim instead states how far it must beat its control. With `over` the values are given per analysis
-choice ({threshold: {seed: value}}) and the claim must hold at every choice; a verdict that changes
-with the choice is inconclusive and says where it changes.
+Rules, tests and censoring: see `layerwise.verdicts` ("mean": a Student-t interval of the mean;
+"rate >= p": a Clopper-Pearson interval of the pass rate; "all"; "k of n"; the control judged by the
+same rule). On top of the rule: fewer than `MIN_SEEDS` seeds, a control with fewer, a failed
+precondition (`requires=`), a net that did not reach its training criterion (`trained=`) make a
+claim inconclusive; seeds where it cannot be posed (`posed=`) are dropped and said. With `over` the
+values are given per analysis choice ({threshold: {seed: value}}) and the claim must hold at every
+choice; a verdict that changes with the choice is inconclusive and says where it changes.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
-
-import numpy as np
+from typing import Any, Iterator, Mapping
 
 from .io import atomic_write_json
+from .verdicts import (FAIL, INCONCLUSIVE, NOT_REPRODUCED, NOT_SUPPORTED, PASS, REPRODUCED, SUPPORTED, TIE,
+                       ClaimError, Judgement, evaluate, evaluate_value, flatten, judge, parse_rule,
+                       spearman_with_position)
+from .verdicts import _test_text
 
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
-PASS, FAIL, TIE = "pass", "fail", "tie"
+__all__ = ["Ledger", "Entry", "Control", "ClaimError", "SanityError", "Markdown", "glue", "anchor",
+           "evaluate", "evaluate_value", "spearman_with_position", "bootstrap_mean_interval", "format_measured",
+           "REPRODUCED", "NOT_REPRODUCED", "SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "VERDICTS",
+           "PASS", "FAIL", "TIE", "PROVENANCES"]
+
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
 MIN_SEEDS = 3
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-
-
-class ClaimError(ValueError):
-    """A ledger entry was declared wrongly: malformed test or rule, duplicate id, missing control."""
+PROVENANCES = ("paper", "authors", "reconstruction", "book")
+_PROVENANCE_ALIASES = {"authors' output": "authors", "authors output": "authors", "this book": "book"}
+UNSPECIFIED = "unspecified"
 
 
 class SanityError(AssertionError):
@@ -97,6 +96,17 @@ class Entry:
     section: str = ""
     note: str = ""
     explain: str = ""
+    provenance: str = ""
+    headline: bool = False
+    figure: str = ""
+    decide: str = ""
+    value: str = ""
+    seeds: int = 0
+    passes: int | None = None
+    interval: list[float] | None = None
+    censored: int = 0
+    dropped: list[str] = field(default_factory=list)
+    undertrained: int = 0
 
 
 @dataclass
@@ -107,6 +117,7 @@ class Ledger:
     entries: list[Entry] = field(default_factory=list)
     numbers: dict[str, float | None] = field(default_factory=dict)
     min_seeds: int = MIN_SEEDS
+    _context: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def claims(self) -> list[Entry]:
@@ -118,53 +129,102 @@ class Ledger:
         """The sanity entries, in the order they were declared."""
         return [e for e in self.entries if e.kind == "sanity"]
 
-    def sanity(self, entry_id: str, *, measured: Any, test: str, statement: str, source: str = "",
-               section: str = "", note: str = "") -> Entry:
+    @contextlib.contextmanager
+    def section(self, title: str, *, source: str | None = None, provenance: str | None = None) -> Iterator["Ledger"]:
+        """Within the block, entries default to this section (and this source and provenance)."""
+        saved = dict(self._context)
+        self._context.update({"section": title, **({"source": source} if source is not None else {}),
+                              **({"provenance": provenance} if provenance is not None else {})})
+        try:
+            yield self
+        finally:
+            self._context.clear()
+            self._context.update(saved)
+
+    def sanity(self, entry_id: str, *, measured: Any, test: str, statement: str, source: str | None = None,
+               section: str | None = None, note: str = "") -> Entry:
         """Record an identity or implementation check; its verdict is "ok" or "FAILED" (a bug)."""
         self._new_id(entry_id)
         outcome = evaluate_value(test, measured)
-        entry = Entry(entry_id, "sanity", statement, source, test, "ok" if outcome == PASS else "FAILED",
+        entry = Entry(entry_id, "sanity", statement, self._default("source", source), test,
+                      "ok" if outcome == PASS else "FAILED",
                       "" if outcome == PASS else f"measured {format_measured(measured)} fails {test!r}",
-                      format_measured(measured), _plain(measured), section=section, note=note)
+                      format_measured(measured), _plain(measured), section=self._default("section", section),
+                      note=note)
         self.entries.append(entry)
         return entry
 
-    def claim(self, claim_id: str, *, statement: str, source: str, test: Any, values: Any,
-              control: Control | None, rule: str = "all", margin: str = "", over: str = "",
-              requires: Mapping[str, bool] | None = None, section: str = "", note: str = "",
-              explain: Mapping[str, str] | None = None) -> Entry:
-        """Record a claim about trained networks or data and return it with its verdict and reason.
+    def claim(self, claim_id: str, *, statement: str, test: Any = None, values: Any, control: Control | None,
+              source: str | None = None, provenance: str | None = None, rule: str = "all", margin: str = "",
+              trained: Any = None, posed: Any = None, censored: str = "", requires: Mapping[str, bool] | None = None,
+              over: str = "", headline: bool = False, figure: str = "", section: str | None = None,
+              note: str = "", explain: Mapping[str, str] | None = None) -> Entry:
+        """Record a claim about trained networks or data and return it with its verdict, reason and decide.
 
-        values: {seed: value} (a list is taken as seeds cfg.seed, cfg.seed + 1, ...); with `over`,
-        {choice: {seed: value}}. control: a Control measured the same way (per seed, or per choice
-        and seed); None is refused. requires: named preconditions; any False makes the claim
-        inconclusive. explain: the author's reading per verdict, formatted with `{measured}` and
-        `{control}`, shown in the closing section.
+        values: {seed: value} (a list is taken as seeds cfg.seed, cfg.seed + 1, ...), None where the
+        event did not happen within the run (censored, described by `censored`); with `over`,
+        {choice: {seed: value}}. control: a Control measured the same way, judged by the same rule;
+        None or an empty one is refused. margin: a test on the paired per-seed effect value - control.
+        trained / posed: {seed: bool}; an untrained net makes the claim inconclusive, an unposed seed is
+        dropped. requires: named preconditions; any False makes the claim inconclusive. explain: the
+        author's reading per verdict, formatted with {value}, {control_value}, {measured}, {control},
+        {seeds}, {tally}, {decide}; used by `findings` and `closing`.
         """
         self._new_id(claim_id)
         if control is None or not isinstance(control, Control):
             raise ClaimError(f"claim {claim_id!r} needs a Control measured in the same run (an untrained "
                              "network, shuffled labels, the raw input, a trivial predictor...)")
-        _parse_rule(rule)
+        rule_text = parse_rule(rule).text if rule != "mean-ci" else "mean"
+        if test in (None, "") and not margin:
+            raise ClaimError(f"claim {claim_id!r} needs a test (or a margin over its control)")
+        prov = _provenance(claim_id, self._default("provenance", provenance) or None)
         choices = _by_choice(values, over, self._seed_keys)
         control_choices = _by_choice(control.values, over, self._seed_keys, like=choices)
-        outcomes = {c: _judge(test, rule, margin, choices[c], control_choices[c], control.name, self.min_seeds)
-                    for c in choices}
-        verdict, reason = _combine(outcomes, over)
+        empty = [c for c, v in control_choices.items() if not v]
+        if empty:
+            raise ClaimError(f"claim {claim_id!r}: the control {control.name!r} has no values"
+                             + (f" at {over} = {empty[0]}" if over else "") + " (measure it on the claim's seeds)")
+        posed_map = _per_seed_flags(posed, self._seed_keys)
+        dropped = sorted({s for v in choices.values() for s in v if posed_map.get(s) is False}, key=_seed_order)
+        choices = {c: {s: x for s, x in v.items() if s not in dropped} for c, v in choices.items()}
+        judged = {c: judge(test, rule, margin, choices[c], control_choices[c], control.name, min_seeds=self.min_seeds,
+                           censored=censored) for c in choices}
+        verdict, reason, decide = _combine(judged, over)
+        first_key = next(iter(choices))
+        first = judged[first_key]
+        notes = list(first.notes)
+        if dropped:
+            total = len(dropped) + len(choices[first_key])
+            notes.append(f"{len(dropped)} of {total} seeds dropped: the claim cannot be posed there "
+                         f"(seed{'s' if len(dropped) > 1 else ''} {', '.join(dropped)})")
+        trained_map = _per_seed_flags(trained, self._seed_keys)
+        untrained = [s for s, ok in trained_map.items() if not ok]
+        if untrained:
+            verdict, reason = INCONCLUSIVE, (f"undertrained: {len(untrained)} of {len(trained_map)} nets did not "
+                                             f"reach the criterion (the values alone: {verdict}, {reason})")
+            decide = (f"{len(untrained)} of {len(trained_map)} nets did not reach the training criterion: "
+                      "train them to it")
         failed = [name for name, ok in (requires or {}).items() if not ok]
         if failed:
             verdict, reason = INCONCLUSIVE, "precondition not met: " + "; ".join(failed)
-        first = next(iter(choices))
+            decide = "the precondition: " + "; ".join(failed)
+        if notes:
+            reason += " (" + "; ".join(notes) + ")"
         entry = Entry(
-            claim_id, "claim", statement, source, test, verdict, reason,
-            _summary(choices[first]) + (f" (at {over} = {first}; see by_choice)" if over else ""),
-            {c: _plain(v) for c, v in choices.items()} if over else _plain(choices[first]), rule,
-            {"name": control.name, "measured": _summary(control_choices[first]),
-             "values": _plain(control_choices[first])},
-            margin, over, {c: f"{v}: {r}" for c, (v, r) in outcomes.items()} if over else None,
-            section, note)
-        if explain and verdict in explain:
-            entry.explain = explain[verdict].format(measured=entry.measured, control=entry.control["measured"])
+            claim_id, "claim", _with_test(statement, test, margin, rule_text, control.name),
+            self._default("source", source), test, _words(verdict, prov), reason,
+            _summary(choices[first_key]) + (f" (at {over} = {first_key})" if over else ""),
+            {c: _plain(v) for c, v in choices.items()} if over else _plain(choices[first_key]), rule_text,
+            {"name": control.name, "measured": _summary(control_choices[first_key]),
+             "values": _plain(control_choices[first_key]), "value": first.control_value,
+             "verdict": first.control_verdict, "outcome": first.control},
+            margin, over, {c: f"{_words(j.verdict, prov)}: {j.reason}" for c, j in judged.items()} if over else None,
+            self._default("section", section), note, "", prov, bool(headline), figure,
+            decide if verdict == INCONCLUSIVE else "", first.value, first.seeds, first.passes, first.interval,
+            first.censored, dropped, len(untrained))
+        if entry.verdict == INCONCLUSIVE and not entry.decide:
+            entry.decide = "more seeds"
+        entry.explain = _reading(explain, entry)
         self.entries.append(entry)
         return entry
 
@@ -187,10 +247,9 @@ class Ledger:
         return {v: sum(c.verdict == v for c in self.claims) for v in VERDICTS}
 
     def summary(self) -> str:
-        """Return "N of M claims reproduced, K not reproduced, J inconclusive"."""
-        n = self.counts()
-        return (f"{n[REPRODUCED]} of {len(self.claims)} claims reproduced, {n[NOT_REPRODUCED]} not reproduced, "
-                f"{n[INCONCLUSIVE]} inconclusive")
+        """Return "N of M claims reproduced, K not reproduced, J inconclusive" (with supported / not
+        supported when the chapter has book claims)."""
+        return summary_line(self.counts(), len(self.claims))
 
     def table(self, kind: str = "claim"):
         """Return the claims (or sanity entries) as a pandas DataFrame, one row each."""
@@ -200,16 +259,16 @@ class Ledger:
             rows = [{"check": e.id, "statement": e.statement, "test": _test_text(e.test), "measured": e.measured,
                      "result": e.verdict} for e in self.sanity_entries]
             return pd.DataFrame(rows, columns=["check", "statement", "test", "measured", "result"])
-        rows = [{"claim": c.id, "statement": c.statement, "test": _test_text(c.test), "measured": c.measured,
-                 "control": f"{c.control['name']}: {c.control['measured']}" if c.control else "",
+        rows = [{"claim": c.id, "statement": c.statement, "measured": c.value or c.measured,
+                 "seeds": _tally(c), "control": c.control["outcome"] if c.control else "",
                  "verdict": c.verdict, "reason": c.reason} for c in self.claims]
-        return pd.DataFrame(rows, columns=["claim", "statement", "test", "measured", "control", "verdict", "reason"])
+        return pd.DataFrame(rows, columns=["claim", "statement", "measured", "seeds", "control", "verdict", "reason"])
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the ledger as plain data: the run's parameters, every entry and the numbers."""
+        """Return the ledger as plain data: the run's parameters, every entry, the numbers and the findings."""
         cfg = self.cfg
         return {"chapter": cfg.chapter, "preset": cfg.preset, "seed": cfg.seed, "params": cfg.as_dict(),
-                "summary": self.summary(), "counts": self.counts(),
+                "summary": self.summary(), "counts": self.counts(), "findings": self.findings().text,
                 "claims": [asdict(c) for c in self.claims],
                 "sanity": [asdict(e) for e in self.sanity_entries], "numbers": dict(self.numbers)}
 
@@ -226,36 +285,55 @@ class Ledger:
                               + "; ".join(f"{e.id} ({e.reason})" for e in bad))
         return target
 
+    def findings(self) -> "Markdown":
+        """Return "What we found": 3-5 sentences from the headline claims' readings (or a plain sentence
+        each) and the main caveat (an inconclusive headline claim and what would decide it)."""
+        heads = [c for c in self.claims if c.headline] or self.claims[:3]
+        if not heads:
+            return Markdown("This run recorded no claims.")
+        sentences = [_sentence(c) for c in heads[:4]]
+        caveat = next((c for c in heads if c.verdict == INCONCLUSIVE), None)
+        if caveat is not None:
+            sentences.append(f"The main caveat: the claim that {_lower_first(_strip_stop(caveat.statement))} is "
+                             f"inconclusive; what would decide it: {_strip_stop(caveat.decide)}.")
+        return Markdown(" ".join(sentences))
+
     def closing(self) -> "Markdown":
-        """Return the closing section, from the run: the claims grouped by verdict, each with its
-        measured values, control, reason and the author's reading for that verdict; then the sanity
-        checks in one line. Displays as Markdown in Jupyter and on the site."""
-        lines = [f"**{self.summary()}** (sanity checks: {self._sanity_line()}).", ""]
+        """Return the Summary, composed from the run: the tally in a sentence, then one paragraph per
+        verdict with each claim's reading, linked to its section and figure (what would decide the
+        inconclusive ones), then the sanity checks in one line. Displays as Markdown."""
+        claims = self.claims
+        if not claims:
+            return Markdown(f"This run recorded no claims (sanity checks: {self._sanity_line()}).")
+        n = self.counts()
+        parts = [f"{n[v]} {v}" for v in VERDICTS if n[v]]
+        tally = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        lines = [f"This chapter tested {len(claims)} claim{'s' if len(claims) != 1 else ''} on its own runs: "
+                 f"{tally}.", ""]
         for verdict in VERDICTS:
-            group = [c for c in self.claims if c.verdict == verdict]
+            group = [c for c in claims if c.verdict == verdict]
             if not group:
                 continue
-            lines += [f"**{verdict.capitalize()}** ({len(group)})", ""]
+            body = []
             for c in group:
-                # a raw HTML link: Sphinx ids of headings are not MyST reference targets
-                where = f' (<a href="#{anchor(c.section)}">{html.escape(c.section)}</a>)' if c.section else ""
-                lines.append(f"- *{c.statement}* (`{c.id}`, {c.source}){where}: measured {c.measured}; "
-                             f"control {c.control['name']}: {c.control['measured']}. {c.reason}."
-                             + (f" {c.explain}" if c.explain else ""))
-            lines.append("")
+                text = _sentence(c)
+                links = _links(c)
+                if links:
+                    text = text[:-1] + f" ({links})." if text.endswith(".") else text + f" ({links})"
+                if verdict == INCONCLUSIVE and c.decide:
+                    text += f" What would decide it: {_strip_stop(c.decide)}."
+                body.append(text)
+            lines += [f"**{verdict.capitalize()}.** " + " ".join(body), ""]
+        lines.append(f"Sanity checks (identities and code against references): {self._sanity_line()}.")
         return Markdown("\n".join(lines))
-
-    def verdict_box(self) -> "Markdown":
-        """Return the results box of the claims by verdict (the box the site puts at the top of the
-        chapter, `scoreboard.verdict_box`), each claim linked to its section."""
-        from .scoreboard import verdict_box
-
-        return Markdown(verdict_box([asdict(c) for c in self.claims], preset=getattr(self.cfg, "preset", "")))
 
     def _sanity_line(self) -> str:
         entries = self.sanity_entries
         bad = sum(e.verdict != "ok" for e in entries)
         return f"{len(entries) - bad} of {len(entries)} pass" if entries else "none"
+
+    def _default(self, key: str, given: str | None) -> str:
+        return given if given is not None else self._context.get(key, "")
 
     def _new_id(self, entry_id: str) -> None:
         if not entry_id or any(e.id == entry_id for e in self.entries):
@@ -285,6 +363,20 @@ def anchor(section: str) -> str:
     return re.sub(r"^[-0-9]+|-+$", "", text)
 
 
+def figure_anchor(label: str) -> str:
+    """Return the HTML id of a figure with MyST `:name: label` ("fig-ch01-rate" stays "fig-ch01-rate")."""
+    return re.sub(r"^-+|-+$", "", re.sub(r"[^a-z0-9]+", "-", label.lower()))
+
+
+def summary_line(counts: Mapping[str, int], total: int) -> str:
+    """Return "N of M claims reproduced, K not reproduced[, S supported, T not supported], J inconclusive"."""
+    book = [f"{counts.get(v, 0)} {v}" for v in (SUPPORTED, NOT_SUPPORTED)] if (
+        counts.get(SUPPORTED) or counts.get(NOT_SUPPORTED)) else []
+    return ", ".join([f"{counts.get(REPRODUCED, 0)} of {total} claims reproduced",
+                      f"{counts.get(NOT_REPRODUCED, 0)} not reproduced", *book,
+                      f"{counts.get(INCONCLUSIVE, 0)} inconclusive"])
+
+
 def glue(name: str, value: Any, fmt: str | None = None) -> Any:
     """Glue `value` under `name` for the prose (myst-nb's `{glue:text}` role) and return it.
 
@@ -296,118 +388,12 @@ def glue(name: str, value: Any, fmt: str | None = None) -> Any:
     return value
 
 
-# --- the test language --------------------------------------------------------------------------
+def bootstrap_mean_interval(values, *, level: float = 0.95, n_boot: int = 4000, seed: int = 0) -> tuple[float, float]:
+    """Return the percentile bootstrap interval of the mean of `values` (deterministic given `seed`).
 
-def evaluate_value(test: Any, value: Any) -> str:
-    """Return PASS, FAIL or TIE for one seed's `value` under `test` (see the module docstring)."""
-    if isinstance(test, Mapping):
-        if not isinstance(value, Mapping):
-            raise ClaimError(f"a per-key test {test!r} needs a dict value, got {value!r}")
-        missing = sorted(set(test) - set(map(str, value)))
-        if missing:
-            raise ClaimError(f"test names key {missing[0]!r} that the value lacks (keys: {list(value)})")
-        plain = {str(k): v for k, v in value.items()}
-        return _all([evaluate_value(t, plain[str(k)]) for k, t in test.items()])
-    text = str(test).strip()
-    if re.search(r"\s+and\s+", text):
-        return _all([evaluate_value(part, value) for part in re.split(r"\s+and\s+", text)])
-    return _atom(text, value)
+    Kept for figures; the ledger's "mean" rule decides on the Student-t interval (`stats.t_interval`)."""
+    import numpy as np
 
-
-def evaluate(test: Any, measured: Any) -> bool:
-    """Return whether `measured` passes `test` (a tie does not pass)."""
-    return evaluate_value(test, measured) == PASS
-
-
-def _all(outcomes: Sequence[str]) -> str:
-    return FAIL if FAIL in outcomes else TIE if TIE in outcomes else PASS
-
-
-_STATS = {"first": lambda v: v[0], "last": lambda v: v[-1], "min": min, "max": max,
-          "mean": lambda v: float(np.mean(v)), "spearman": lambda v: spearman_with_position(v)}
-
-
-def _atom(text: str, value: Any) -> str:
-    order = re.fullmatch(r"(non-)?(increasing|decreasing)", text)
-    if order:
-        weak = bool(order.group(1))  # "non-decreasing" is the weak form of "increasing"
-        return _ordering(_sequence(value, text), increasing=(order.group(2) == "increasing") != weak, strict=not weak)
-    m = re.fullmatch(rf"(first|last|min|max|mean|spearman)\s+(.+)", text)
-    if m:
-        seq = _sequence(value, text)
-        return _comparison(m.group(2), [_STATS[m.group(1)](seq)])
-    return _comparison(text, _flatten(value))
-
-
-def _sequence(value: Any, test: str) -> list[float]:
-    seq = _flatten(value)
-    if len(seq) < 2 or any(v is None or not math.isfinite(v) for v in seq):
-        raise ClaimError(f"test {test!r} needs a sequence of >= 2 finite numbers, got {value!r}")
-    return seq
-
-
-def _ordering(seq: Sequence[float], *, increasing: bool, strict: bool) -> str:
-    steps = np.diff(np.asarray(seq, dtype=float)) * (1 if increasing else -1)
-    if np.any(steps < 0):
-        return FAIL
-    if strict and np.any(steps == 0):
-        return TIE
-    return PASS
-
-
-def _comparison(text: str, values: Sequence[float | None]) -> str:
-    if not values:
-        raise ClaimError(f"test {text!r} received no numbers")
-    predicate = _parse(text)
-    return _all([FAIL if v is None or not math.isfinite(v) else predicate(v) for v in values])
-
-
-def _parse(test: str):
-    """Return a function value -> PASS/FAIL/TIE for a comparison test."""
-    text = test.strip()
-    m = re.fullmatch(rf"(>=|<=|>|<)\s*({_NUM})", text)
-    if m:
-        op, a = m.group(1), float(m.group(2))
-        if op in (">", "<"):
-            return lambda v: TIE if v == a else (PASS if (v > a if op == ">" else v < a) else FAIL)
-        return lambda v: PASS if (v >= a if op == ">=" else v <= a) else FAIL
-    m = re.fullmatch(rf"in\s*\[\s*({_NUM})\s*,\s*({_NUM})\s*\]", text)
-    if m:
-        lo, hi = float(m.group(1)), float(m.group(2))
-        return lambda v: PASS if lo <= v <= hi else FAIL
-    m = re.fullmatch(rf"within\s*({_NUM})\s*%\s*of\s*({_NUM})", text)
-    if m:
-        pct, ref = float(m.group(1)) / 100, float(m.group(2))
-        return lambda v: PASS if abs(v - ref) <= pct * abs(ref) else FAIL
-    raise ClaimError(f"cannot read test {test!r}; use '>= a', '> a', '<= a', '< a', 'in [a, b]', "
-                     "'within p% of a', 'last|first|min|max|mean|spearman OP a', '(non-)increasing', "
-                     "'(non-)decreasing', 'T1 and T2', or a dict of per-key tests")
-
-
-def spearman_with_position(seq: Sequence[float]) -> float:
-    """Return Spearman's rank correlation between `seq` and its positions 0..n-1 (ties averaged)."""
-    from scipy.stats import spearmanr
-
-    seq = np.asarray(seq, dtype=float)
-    if np.ptp(seq) == 0:
-        return 0.0
-    return float(spearmanr(np.arange(seq.size), seq).statistic)
-
-
-# --- seeds, rules, controls ---------------------------------------------------------------------
-
-def _parse_rule(rule: str) -> tuple[str, int | None]:
-    if rule in ("all", "mean-ci"):
-        return rule, None
-    m = re.fullmatch(r"(\d+)\s+of\s+(\d+)", rule.strip())
-    if m and 1 <= int(m.group(1)) <= int(m.group(2)):
-        return "k of n", int(m.group(1))
-    raise ClaimError(f"rule must be 'all', 'k of n' (e.g. '2 of 3') or 'mean-ci', got {rule!r}")
-
-
-def bootstrap_mean_interval(values: Sequence[float], *, level: float = 0.95, n_boot: int = 4000,
-                            seed: int = 0) -> tuple[float, float]:
-    """Return the percentile bootstrap interval of the mean of `values` (deterministic given `seed`)."""
     x = np.asarray(values, dtype=float)
     if x.size < 2:
         raise ClaimError(f"a bootstrap interval needs >= 2 values, got {x.size}")
@@ -417,92 +403,121 @@ def bootstrap_mean_interval(values: Sequence[float], *, level: float = 0.95, n_b
     return float(lo), float(hi)
 
 
-def _judge(test: Any, rule: str, margin: str, values: dict[str, Any], control: dict[str, Any],
-           control_name: str, min_seeds: int) -> tuple[str, str]:
-    """Return (verdict, reason) of one set of per-seed values against its control."""
-    kind, k = _parse_rule(rule)
-    n = len(values)
-    if kind == "mean-ci":
-        verdict, reason = _judge_interval(test, values)
-    else:
-        k = n if kind == "all" else k
-        if k > n:
-            raise ClaimError(f"rule {rule!r} needs at least {k} seeds, got {n}")
-        outcomes = {s: _seed_outcome(test, margin, v, control.get(s)) for s, v in values.items()}
-        verdict, reason = _tally(outcomes, k, rule)
-    if n < min_seeds:
-        return INCONCLUSIVE, f"only {n} seed{'s' if n != 1 else ''} ({reason}); a claim needs >= {min_seeds}"
-    if verdict != REPRODUCED or margin:
-        return verdict, reason
-    if kind == "mean-ci":
-        ends, c_reason = _interval_ends(test, control)
-        faked = PASS in ends  # an end that only ties the threshold does not fake the effect
-    else:
-        c_outcomes = [evaluate_value(test, v) for v in control.values()]
-        faked = PASS in c_outcomes
-        c_reason = f"passes on {c_outcomes.count(PASS)}/{len(c_outcomes)} seeds"
-    if faked:
-        return INCONCLUSIVE, f"{reason}, but the control passes the same test too ({control_name} {c_reason})"
-    return REPRODUCED, f"{reason}; the control does not ({control_name} {c_reason})"
+# --- composing the prose ------------------------------------------------------------------------
+
+def _words(verdict: str, provenance: str) -> str:
+    """Return the verdict in the words of the provenance (supported / not supported for a book claim)."""
+    if provenance == "book":
+        return {REPRODUCED: SUPPORTED, NOT_REPRODUCED: NOT_SUPPORTED}.get(verdict, verdict)
+    return verdict
 
 
-def _seed_outcome(test: Any, margin: str, value: Any, control_value: Any) -> str:
-    outcome = evaluate_value(test, value)
-    if not margin:
-        return outcome
-    if control_value is None:
-        raise ClaimError("a margin over the control needs a control value for every seed")
-    diff = _scalar(value, "margin") - _scalar(control_value, "margin")
-    return _all([outcome, _comparison(margin, [diff])])
+def _provenance(claim_id: str, provenance: str | None) -> str:
+    if provenance is None:
+        return UNSPECIFIED
+    key = _PROVENANCE_ALIASES.get(str(provenance).strip().lower(), str(provenance).strip().lower())
+    if key not in PROVENANCES:
+        raise ClaimError(f"claim {claim_id!r}: provenance must be one of {', '.join(PROVENANCES)}, got {provenance!r}")
+    return key
 
 
-def _tally(outcomes: dict[str, str], k: int, rule: str) -> tuple[str, str]:
-    n = len(outcomes)
-    passes, fails = [sum(o == x for o in outcomes.values()) for x in (PASS, FAIL)]
-    ties = n - passes - fails
-    text = f"{passes}/{n} seeds pass" + (f", {ties} tie{'s' if ties > 1 else ''}" if ties else "")
-    if passes >= k:
-        return REPRODUCED, f"{text} (rule: {rule})"
-    if fails >= k:
-        return NOT_REPRODUCED, f"{fails}/{n} seeds fail (rule: {rule})"
-    why = "ties decide it" if ties and passes + ties >= k else "seeds disagree"
-    return INCONCLUSIVE, f"{why}: {text}, {fails} fail (rule: {rule})"
+def _with_test(statement: str, test: Any, margin: str, rule: str, control: str) -> str:
+    """Return the statement with its test (and margin, and pass rate) appended where it lacks them."""
+    extra = []
+    if test not in (None, "") and not _mentions(statement, _test_text(test)):
+        extra.append(_test_text(test))
+    if margin and not _mentions(statement, margin):
+        extra.append(f"effect over the {control} {margin}")
+    m = re.fullmatch(r"rate >= (.+)", rule)
+    if m and not _mentions(statement, m.group(1)):
+        extra.append(f"on >= {float(m.group(1)):.0%} of seeds")
+    if not extra:
+        return statement
+    body = statement.rstrip()
+    stop = "." if body.endswith(".") else ""
+    return f"{body[:-1] if stop else body} ({'; '.join(extra)}){stop}"
 
 
-def _interval_ends(test: Any, values: dict[str, Any]) -> tuple[list[str], str]:
-    """Return the outcomes of `test` at both ends of the bootstrap interval of the mean, and its text."""
-    text = str(test).strip()
-    if not re.fullmatch(rf"(>=|<=|>|<)\s*{_NUM}", text):
-        raise ClaimError(f"rule 'mean-ci' needs a one-sided comparison test ('>= a', '< a'...), got {test!r}")
-    scalars = [_scalar(v, "mean-ci") for v in values.values()]
-    if len(scalars) < 2:
-        return [TIE, TIE], f"one seed ({scalars[0]:.4g}) gives no interval"
-    lo, hi = bootstrap_mean_interval(scalars)
-    return ([evaluate_value(text, lo), evaluate_value(text, hi)],
-            f"95% bootstrap interval of the mean [{lo:.4g}, {hi:.4g}] over {len(values)} seeds")
+def _mentions(statement: str, test: str) -> bool:
+    text = " ".join(statement.split())
+    if " ".join(test.split()) in text:
+        return True
+    numbers = re.findall(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", test)
+    return bool(numbers) and all(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", text) for n in numbers)
 
 
-def _judge_interval(test: Any, values: dict[str, Any]) -> tuple[str, str]:
-    text = str(test).strip()
-    ends, interval = _interval_ends(test, values)
-    if ends == [TIE, TIE] and len(values) < 2:
-        return INCONCLUSIVE, interval
-    if ends == [PASS, PASS]:
-        return REPRODUCED, f"{interval} passes {text!r}"
-    if ends == [FAIL, FAIL]:
-        return NOT_REPRODUCED, f"{interval} fails {text!r}"
-    return INCONCLUSIVE, f"{interval} straddles the threshold of {text!r}"
+class _Fields(dict):
+    def __missing__(self, key):
+        raise ClaimError(f"explain names {{{key}}}; use {', '.join('{' + k + '}' for k in self)}")
 
 
-def _combine(outcomes: dict[str, tuple[str, str]], over: str) -> tuple[str, str]:
-    verdicts = {v for v, _ in outcomes.values()}
+def _reading(explain: Mapping[str, str] | None, entry: Entry) -> str:
+    """Return the author's reading for the entry's verdict, formatted with the run's numbers."""
+    if not explain:
+        return ""
+    aliases = {SUPPORTED: (SUPPORTED, REPRODUCED), NOT_SUPPORTED: (NOT_SUPPORTED, NOT_REPRODUCED)}
+    text = next((explain[k] for k in aliases.get(entry.verdict, (entry.verdict,)) if k in explain), None)
+    fields = _Fields(measured=entry.measured, control=entry.control["measured"], value=entry.value or entry.measured,
+                     control_value=entry.control.get("value") or entry.control["measured"], seeds=entry.seeds,
+                     tally=_tally(entry), decide=entry.decide, verdict=entry.verdict)
+    for other in explain.values():  # a wrong field name fails at declaration, whatever the verdict
+        other.format_map(fields)
+    return text.format_map(fields) if text else ""
+
+
+def _tally(c: Entry) -> str:
+    """Return "7/8 seeds pass" (per-seed rules) or "8 seeds" ("mean"), with the censored seeds."""
+    text = f"{c.passes}/{c.seeds} seeds pass" if c.passes is not None else f"{c.seeds} seeds"
+    return text + (f", {c.censored} censored" if c.censored else "")
+
+
+def _sentence(c: Entry) -> str:
+    """Return the claim's reading (the author's, else a plain sentence from the run) ending in a stop."""
+    if c.explain:
+        text = c.explain.strip()
+        return text if text.endswith((".", "!", "?")) else text + "."
+    control = c.control or {}
+    measured = c.value if c.value.startswith("pass rate") else ", ".join(x for x in (c.value, _tally(c)) if x)
+    numbers = f"{measured}; {control.get('name', 'control')} {control.get('value') or control.get('measured', '')}"
+    return f"{_upper_first(_strip_stop(c.statement))}: {c.verdict} ({numbers.strip()})."
+
+
+def _links(c: Entry) -> str:
+    links = []
+    if c.section:
+        links.append(f'<a href="#{anchor(c.section)}">&sect;&nbsp;{html.escape(c.section)}</a>')
+    if c.figure:
+        links.append(f'<a href="#{figure_anchor(c.figure)}">figure</a>')
+    return ", ".join(links)
+
+
+def _strip_stop(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text[:-1] if text.endswith(".") else text
+
+
+def _upper_first(text: str) -> str:
+    """Capitalise a leading plain word ("hybrid: ..." -> "Hybrid: ..."), never a symbol ("l* ...", "c_l ...")."""
+    return text[:1].upper() + text[1:] if re.match(r"(?:a|[a-z]{2,})(?![\w^*'$])", text) else text
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+# --- seeds and choices --------------------------------------------------------------------------
+
+def _combine(judged: dict[str, Judgement], over: str) -> tuple[str, str, str]:
     if not over:
-        return next(iter(outcomes.values()))
+        j = next(iter(judged.values()))
+        return j.verdict, j.reason, j.decide
+    verdicts = {j.verdict for j in judged.values()}
+    first = next(iter(judged.values()))
     if len(verdicts) == 1:
-        verdict = verdicts.pop()
-        return verdict, f"at every {over} in {list(outcomes)}: {next(iter(outcomes.values()))[1]}"
-    where = "; ".join(f"{v} at {over} = {c}" for c, (v, _) in outcomes.items())
-    return INCONCLUSIVE, f"depends on the {over}: {where}"
+        return first.verdict, f"at every {over} in {', '.join(judged)}: {first.reason}", first.decide
+    where = "; ".join(f"{j.verdict} at {over} = {c}" for c, j in judged.items())
+    return INCONCLUSIVE, f"depends on the {over}: {where}", (
+        f"the {over}: the verdict changes with it, so the analysis choice decides it")
 
 
 def _by_choice(values: Any, over: str, seed_keys, *, like: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
@@ -519,7 +534,8 @@ def _by_choice(values: Any, over: str, seed_keys, *, like: dict[str, Any] | None
         raise ClaimError(f"values must be {{seed: value}} or a list with one value per seed, got {v!r}")
 
     if like is not None:
-        nested = isinstance(values, Mapping) and {str(c) for c in values} == set(like)
+        nested = isinstance(values, Mapping) and bool(values) and {str(c) for c in values} == set(like) and all(
+            isinstance(v, (Mapping, list, tuple)) for v in values.values())
         return {str(c): per_seed(v) for c, v in values.items()} if nested else {c: per_seed(values) for c in like}
     if not over:
         flat = per_seed(values)
@@ -531,23 +547,18 @@ def _by_choice(values: Any, over: str, seed_keys, *, like: dict[str, Any] | None
     return {str(c): per_seed(v) for c, v in values.items()}
 
 
-def _scalar(value: Any, what: str) -> float:
-    flat = _flatten(value)
-    if len(flat) != 1 or flat[0] is None:
-        raise ClaimError(f"{what} needs one number per seed, got {value!r}")
-    return flat[0]
+def _per_seed_flags(flags: Any, seed_keys) -> dict[str, bool]:
+    if flags is None:
+        return {}
+    if isinstance(flags, Mapping):
+        return {str(s): bool(v) for s, v in flags.items()}
+    if isinstance(flags, (list, tuple)):
+        return dict(zip(seed_keys(len(flags)), map(bool, flags)))
+    raise ClaimError(f"trained= and posed= take {{seed: bool}} or a list of bools, got {flags!r}")
 
 
-def _flatten(measured: Any) -> list[float | None]:
-    if isinstance(measured, Mapping):
-        return [v for x in measured.values() for v in _flatten(x)]
-    if isinstance(measured, (list, tuple)):
-        return [v for x in measured for v in _flatten(x)]
-    if hasattr(measured, "tolist"):
-        return _flatten(measured.tolist())
-    if isinstance(measured, bool):
-        return [float(measured)]
-    return [float(measured)] if measured is not None else [None]
+def _seed_order(seed: str):
+    return (0, int(seed)) if seed.lstrip("-").isdigit() else (1, seed)
 
 
 def _plain(value: Any) -> Any:
@@ -563,19 +574,16 @@ def _plain(value: Any) -> Any:
 def _summary(per_seed: Mapping[str, Any]) -> str:
     """Return "v0 / v1 / v2 (seeds 0, 1, 2)" for scalars, else each seed's short form."""
     seeds = ", ".join(per_seed)
-    if all(len(_flatten(v)) == 1 and not isinstance(v, (Mapping, list, tuple)) for v in per_seed.values()):
+    if all(v is None or (len(flatten(v)) == 1 and not isinstance(v, (Mapping, list, tuple)))
+           for v in per_seed.values()):
         return " / ".join(format_measured(v) for v in per_seed.values()) + f" (seeds {seeds})"
     return "; ".join(f"seed {s}: {format_measured(v)}" for s, v in per_seed.items())
 
 
-def _test_text(test: Any) -> str:
-    if isinstance(test, Mapping):
-        return "; ".join(f"{k}: {t}" for k, t in test.items())
-    return str(test)
-
-
 def format_measured(value: Any) -> str:
-    """Return a short human-readable form of a measured value (4 significant digits)."""
+    """Return a short human-readable form of a measured value (4 significant digits; None is "censored")."""
+    if value is None:
+        return "censored"
     if isinstance(value, Mapping):
         return ", ".join(f"{k}: {format_measured(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -585,5 +593,5 @@ def format_measured(value: Any) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, (int, float)):
-        return f"{value:.4g}"
+        return f"{value:.4g}" if math.isfinite(value) else "undefined"
     return str(value)

@@ -1,106 +1,30 @@
-"""Preset tables per chapter, parameter validation at the boundary, and device resolution.
+"""Resolving a chapter's parameters: preset tables, the rules at the boundary, data, memory and devices.
 
 Every chapter calls `resolve(chapter, preset, device=..., seed=..., **params)` once, in its first code
-cell: parameters left at `None` are filled from the preset table, and every value is checked before
-any work starts. The command line (`layerwise run 01 -p depth 8`) goes through the same checks.
+cell: unset parameters are filled from the preset table, and every value is checked (its rule from
+`layerwise.params`, then the chapter's cross-parameter `check`) before any work starts. The command line
+(`layerwise run 01 -p depth 8`) goes through the same checks. The parameters and their rules live in
+`layerwise.params` and `chapters/chNN.py`; the chapter registry in `layerwise.chapters`.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
+from .chapters import CHAPTERS, Chapter, chapter_module, chapter_number, chapter_params
+from .params import CHOICES, UNSET, ConfigError, Int, ListOf, Param
+
+__all__ = ["PRESET_NAMES", "CHAPTERS", "Chapter", "ConfigError", "Param", "UNSET", "CHOICES", "Config",
+           "ParameterTable", "chapter_module", "chapter_number", "chapter_params", "preset_table", "resolve",
+           "resolve_notebook", "validate_value", "parse_value", "resolve_device", "find_root",
+           "default_results_dir", "check_data", "check_memory", "total_memory_bytes"]
+
 PRESET_NAMES = ("smoke", "book", "paper")
-
-
-class ConfigError(ValueError):
-    """A parameter has a value the chapter cannot use; the message says what it accepts."""
-
-
-@dataclass(frozen=True)
-class Chapter:
-    number: str  # "01"
-    slug: str  # "01_deep_linear_compression": the notebook's file name without extension
-    title: str
-
-
-CHAPTERS: dict[str, Chapter] = {
-    c.number: c
-    for c in [
-        Chapter("01", "01_deep_linear_compression", "Deep linear compression"),
-        Chapter("02", "02_assumption_checks", "Assumption checks"),
-        Chapter("03", "03_gram_learning_equation", "The Gram learning equation"),
-        Chapter("03b", "03b_gram_beyond_mlps", "The Gram beyond plain MLPs"),
-        Chapter("04", "04_equilibrium_layer", "The equilibrium layer"),
-        Chapter("05", "05_extractor_tunnel", "Extractor and tunnel"),
-        Chapter("06", "06_spurious_features", "Spurious features"),
-        Chapter("07", "07_where_lenses_agree", "Where the lenses agree"),
-    ]
-}
-
-UNSET = object()
-
-
-@dataclass(frozen=True)
-class Param:
-    """One chapter parameter: its `book` value (whose type is the parameter's type), one line of help,
-    and the `smoke` (seconds, tests) and `paper` (the source paper's scale, a GPU) values where they
-    differ from `book`."""
-
-    book: Any
-    help: str
-    smoke: Any = UNSET
-    paper: Any = UNSET
-
-    def at(self, preset: str) -> Any:
-        """Return the value at `preset`."""
-        value = getattr(self, preset) if preset != "book" else self.book
-        return self.book if value is UNSET else value
-
-
-def chapter_module(chapter: str | int):
-    """Return the module `layerwise.chapters.chNN` that declares the chapter's parameters and rules."""
-    import importlib
-
-    return importlib.import_module(f"layerwise.chapters.ch{chapter_number(chapter)}")
-
-
-def chapter_params(chapter: str | int) -> dict[str, Param]:
-    """Return the chapter's declared parameters {name: Param}, in the order the chapter lists them."""
-    return dict(chapter_module(chapter).PARAMS)
-
-
-# Names that mean the same thing in every chapter, with the values they accept.
-_POSITIVE_INT = {
-    "depth", "width", "n_per_class", "n_classes", "dim", "epochs", "n_seeds", "batch_size",
-    "net_width", "net_depth", "net_epochs", "net_batch_size", "steps", "n_samples", "n_outputs",
-}
-_NONNEGATIVE_INT = {"n_train", "hybrid_nonlinear", "n_test"}
-_POSITIVE_FLOAT = {"lr", "init_scale", "alpha", "net_lr", "net_init_scale", "alpha_hybrid", "alpha_mlp"}
-_NONNEGATIVE_FLOAT = {"weight_decay", "net_weight_decay", "lr_min", "stop_loss", "noise"}
-_UNIT_INTERVAL = {"momentum", "net_momentum"}
-CHOICES: dict[str, tuple[str, ...]] = {
-    "activation": ("relu", "tanh", "gelu", "linear"),
-    "dataset": ("digits", "mnist1d", "mnist", "fashionmnist", "cifar10", "fake"),
-    "optimizer": ("sgd", "adam", "adamw"),
-    "loss": ("mse", "ce"),
-}
-
-
-def _base_name(name: str) -> str:
-    """Return the shared name a chapter parameter is checked as: `sweep_depths` -> `depth`."""
-    for prefix in ("sweep_", "rate_", "theory_"):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-    if name.endswith("s") and name[:-1] in _POSITIVE_INT | _POSITIVE_FLOAT | _NONNEGATIVE_FLOAT:
-        name = name[:-1]
-    if name == "n_per_clas":  # "sweep_n_per_class" has no plural s to strip
-        name = "n_per_class"
-    return name
+_SEED = Int(min=0)
 
 
 def preset_table(chapter: str, preset: str) -> dict[str, Any]:
@@ -108,17 +32,6 @@ def preset_table(chapter: str, preset: str) -> dict[str, Any]:
     if preset not in PRESET_NAMES:
         raise ConfigError(f"preset must be one of {', '.join(PRESET_NAMES)}, got {preset!r}")
     return {name: p.at(preset) for name, p in chapter_params(chapter).items()}
-
-
-def chapter_number(chapter: str | int) -> str:
-    """Return the two-digit number of a chapter given as 1, "1", "01" or its slug."""
-    text = str(chapter)
-    number = text.split("_", 1)[0]
-    number = number.zfill(2) if number.isdigit() else number.zfill(3)
-    if number not in CHAPTERS:
-        known = ", ".join(f"{c.number} ({c.slug})" for c in CHAPTERS.values())
-        raise ConfigError(f"unknown chapter {chapter!r}; the chapters are: {known}")
-    return number
 
 
 @dataclass(frozen=True)
@@ -182,124 +95,88 @@ class ParameterTable:
 
 
 def resolve(chapter: str | int, preset: str = "book", *, device: str = "auto", seed: int = 0,
-            results_dir: str | os.PathLike | None = None, **params: Any) -> Config:
-    """Return the chapter's Config: `None` parameters taken from the preset, every value validated.
+            results_dir: str | os.PathLike | None = None, book_means_unset: bool = False,
+            **params: Any) -> Config:
+    """Return the chapter's Config: parameters left unset (`None`) taken from the preset, every value
+    validated.
 
-    Raises ConfigError (naming the parameter, the value and what is accepted) for an unknown preset,
-    an unknown parameter name, a value of the wrong type or out of range, or a missing device.
+    With `book_means_unset=True` (what `resolve_notebook` passes) a value equal to the parameter's `book`
+    value also counts as unset: a notebook's parameters cell holds the book values (`layerwise params NN
+    --write-cell`), so `preset = "smoke"` still takes the smoke values there, while a value that differs
+    from the book (edited in the cell, or `-p NAME VALUE`, which papermill injects after the cell) wins at
+    every preset. The one surprise: `-p depth <its book value>` at preset smoke runs the smoke depth; to
+    run with book values, use preset book.
+
+    Raises ConfigError (naming the parameter, the value and what is accepted) for an unknown preset, an
+    unknown parameter name, a value that breaks its rule (`layerwise.params`) or a chapter's cross-parameter
+    rule (`chNN.check`), data that cannot be loaded, a width the memory cannot hold, or a missing device.
+    Pure: it writes nothing; whoever runs the chapter creates `results_dir` (the atomic writes in
+    `layerwise.io` create their folder).
     """
     number = chapter_number(chapter)
     table = preset_table(number, preset)
+    declared = chapter_params(number)
     unknown = sorted(set(params) - set(table))
     if unknown:
         raise ConfigError(
             f"unknown parameter {unknown[0]!r} for chapter {number}; it accepts: {', '.join(sorted(table))}")
     values = dict(table)
     for name, value in params.items():
-        if value is not None:
-            values[name] = validate_value(number, name, value)
-    for name, value in values.items():
-        validate_value(number, name, value)
+        if value is not None and not (book_means_unset and _same(value, declared[name].book)):
+            values[name] = value
+    values = {name: declared[name].check(name, value) for name, value in values.items()}
     module = chapter_module(number)
     if hasattr(module, "check"):
         module.check(values)
     check_data(values)
-    check_memory(values)
-    seed = validate_value(number, "seed", seed, kind=int)
-    from .io import ensure_writable_dir
-
-    out = ensure_writable_dir(Path(results_dir) if results_dir else default_results_dir(number))
+    check_memory(values, widths=width_params(number))
+    seed = _SEED.check("seed", seed)
+    out = Path(results_dir) if results_dir else default_results_dir(number)
     return Config(number, preset, resolve_device(device), seed, out, values)
 
 
-def validate_value(chapter: str, name: str, value: Any, kind: type | None = None) -> Any:
-    """Return `value` checked against the type of the book preset and the rules for `name`."""
-    hint = f"(set it in the parameters cell or with -p {name} VALUE)"
-    expected = chapter_params(chapter)[name].book if kind is None else kind()
-    if isinstance(expected, list):
-        if not isinstance(value, (list, tuple)) or len(value) == 0:
-            raise ConfigError(f"{name} must be a non-empty list, got {value!r} {hint}")
-        elem = expected[0] if expected else 0.0
-        return [_check_scalar(name, v, type(elem), hint) for v in value]
-    return _check_scalar(name, value, type(expected), hint)
+def _same(value: Any, book: Any) -> bool:
+    """Whether `value` is the book value itself (same type: True is not 1, 1 is not 1.0)."""
+    if isinstance(value, (list, tuple)) and isinstance(book, list):
+        return len(value) == len(book) and all(_same(v, b) for v, b in zip(value, book))
+    return type(value) is type(book) and value == book
 
 
-def _check_scalar(name: str, value: Any, kind: type, hint: str) -> Any:
-    base = _base_name(name)
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false, got {value!r} {hint}")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise ConfigError(f"{name} must be an integer, got {value!r} {hint}")
-        if base in _POSITIVE_INT and value < 1:
-            raise ConfigError(f"{name} must be an integer >= 1, got {value} {hint}")
-        if base in _NONNEGATIVE_INT and value < 0:
-            raise ConfigError(f"{name} must be an integer >= 0, got {value} {hint}")
-        return value
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{name} must be a finite number, got {value!r} {hint}")
-        value = float(value)
-        if base in _POSITIVE_FLOAT and value <= 0:
-            raise ConfigError(f"{name} must be a number > 0, got {value} {hint}")
-        if base in _NONNEGATIVE_FLOAT and value < 0:
-            raise ConfigError(f"{name} must be a number >= 0, got {value} {hint}")
-        if base in _UNIT_INTERVAL and not 0 <= value < 1:
-            raise ConfigError(f"{name} must be in [0, 1), got {value} {hint}")
-        return value
-    if kind is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{name} must be a string, got {value!r} {hint}")
-        if base in CHOICES and value not in CHOICES[base]:
-            raise ConfigError(f"{name} must be one of {', '.join(CHOICES[base])}, got {value!r} {hint}")
-        return value
-    return value
+def width_params(chapter: str | int) -> list[str]:
+    """Return the chapter's parameters declared as layer widths (`Int(width=True)`, or a list of them)."""
+    out = []
+    for name, p in chapter_params(chapter).items():
+        rule = p.rule.rule if isinstance(p.rule, ListOf) else p.rule
+        if isinstance(rule, Int) and rule.width:
+            out.append(name)
+    return out
+
+
+def validate_value(chapter: str | int, name: str, value: Any) -> Any:
+    """Return `value` checked against the rule of parameter `name` of `chapter` (or `seed`)."""
+    number = chapter_number(chapter)
+    if name == "seed":
+        return _SEED.check(name, value)
+    declared = chapter_params(number)
+    if name not in declared:
+        raise ConfigError(
+            f"unknown parameter {name!r} for chapter {number}; it accepts: {', '.join(sorted(declared))}")
+    return declared[name].check(name, value)
 
 
 def parse_value(chapter: str | int, name: str, text: str) -> Any:
-    """Return the command-line string `text` converted to the type of parameter `name`, validated.
+    """Return the command-line string `text` converted by the rule of parameter `name`, validated.
 
     Lists are comma-separated (`-p sweep_depths 4,6,8`); booleans are true/false/yes/no/1/0.
     """
     number = chapter_number(chapter)
-    book = {n: p.book for n, p in chapter_params(number).items()}
-    if name in ("seed",):
-        expected: Any = 0
-    elif name not in book:
+    if name == "seed":
+        return _SEED.parse(text, name)
+    declared = chapter_params(number)
+    if name not in declared:
         raise ConfigError(
-            f"unknown parameter {name!r} for chapter {number}; it accepts: {', '.join(sorted(book))}")
-    else:
-        expected = book[name]
-    if isinstance(expected, list):
-        elem = expected[0] if expected else 0.0
-        value: Any = [_parse_scalar(name, part.strip(), elem) for part in text.split(",") if part.strip()]
-    else:
-        value = _parse_scalar(name, text, expected)
-    return validate_value(number, name, value, kind=int if name == "seed" else None)
-
-
-def _parse_scalar(name: str, text: str, expected: Any) -> Any:
-    try:
-        if isinstance(expected, bool):
-            lowered = text.lower()
-            if lowered in ("true", "yes", "1"):
-                return True
-            if lowered in ("false", "no", "0"):
-                return False
-            raise ValueError
-        if isinstance(expected, int):
-            return int(text)
-        if isinstance(expected, float):
-            return float(text)
-    except ValueError:
-        kind = {bool: "boolean", int: "an integer", float: "a number"}.get(type(expected), "string")
-        raise ConfigError(f"{name} must be {kind}, got {text!r} (e.g. -p {name} {expected!r})") from None
-    return text
+            f"unknown parameter {name!r} for chapter {number}; it accepts: {', '.join(sorted(declared))}")
+    return declared[name].parse(name, text)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -356,27 +233,29 @@ def total_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_memory(values: dict[str, Any], limit: int | None = None) -> None:
-    """Raise ConfigError when a width-like parameter alone needs more memory than the machine has.
+def check_memory(values: dict[str, Any], limit: int | None = None, *, widths: Any = None) -> None:
+    """Raise ConfigError when a layer width alone needs more memory than the machine has.
 
-    A hidden-to-hidden weight matrix of width w takes 4 w^2 bytes in float32, three times over with its
+    `widths` names the width parameters among `values` (default: every name in `values`). A
+    hidden-to-hidden weight matrix of width w takes 4 w^2 bytes in float32, three times over with its
     gradient and optimiser state: a lower bound of what training it costs.
     """
     limit = total_memory_bytes() if limit is None else limit
-    for name, value in values.items():
-        widths = value if isinstance(value, list) else [value]
-        if _base_name(name) in ("width", "channel", "d_model") or name.endswith(("_width", "_channels")):
-            for w in widths:
-                if isinstance(w, int) and 12 * w * w > limit:
-                    raise ConfigError(f"{name}={w} needs at least {12 * w * w / 2**30:.0f} GiB for one weight "
-                                      f"matrix with its gradient and optimiser state; this machine has "
-                                      f"{limit / 2**30:.0f} GiB (lower {name})")
+    for name in (values if widths is None else widths):
+        value = values.get(name)
+        for w in (value if isinstance(value, list) else [value]):
+            if isinstance(w, int) and not isinstance(w, bool) and 12 * w * w > limit:
+                raise ConfigError(f"{name}={w} needs at least {12 * w * w / 2**30:.0f} GiB for one weight "
+                                  f"matrix with its gradient and optimiser state; this machine has "
+                                  f"{limit / 2**30:.0f} GiB (lower {name})")
 
 
 def resolve_notebook(chapter: str | int, namespace: dict[str, Any]) -> Config:
-    """Return `resolve(...)` with preset, device, seed, results_dir and every chapter parameter read
-    from `namespace`, a notebook's `globals()` after its `parameters` cell (absent names are None)."""
+    """Return `resolve(..., book_means_unset=True)` with preset, device, seed, results_dir and every chapter
+    parameter read from `namespace`, a notebook's `globals()` after its `parameters` cell (absent names are
+    None; a value equal to the book value counts as unset, so the preset decides it)."""
     number = chapter_number(chapter)
     params = {name: namespace.get(name) for name in chapter_params(number)}
     return resolve(number, namespace.get("preset", "book"), device=namespace.get("device", "auto"),
-                   seed=namespace.get("seed", 0), results_dir=namespace.get("results_dir"), **params)
+                   seed=namespace.get("seed", 0), results_dir=namespace.get("results_dir"),
+                   book_means_unset=True, **params)

@@ -17,109 +17,83 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..config import CHOICES, ConfigError, Param
+from ..params import DATASETS, Bool, Choice, ConfigError, Float, Int, ListOf, Param, Path
 
 PARAMS = dict(
     # 1. the identity and one GD step (sanity checks)
-    check_width=Param(32, "hidden width of the random MLPs on which the identities are checked"),
-    check_depth=Param(4, "weight layers of those MLPs"),
-    check_n=Param(128, "Gaussian input samples for the identity checks", smoke=32),
-    check_lr=Param(0.01, "step size eta of the one-step decomposition (halved down to eta/16)"),
+    check_width=Param(32, "hidden width of the random MLPs on which the identities are checked", rule=Int(min=1, width=True)),
+    check_depth=Param(4, "weight layers of those MLPs (>= 3: two hidden layers)", rule=Int(min=3)),
+    check_n=Param(128, "Gaussian input samples for the identity checks", smoke=32, rule=Int(min=1)),
+    check_lr=Param(0.01, "step size eta of the one-step decomposition (halved down to eta/16)", rule=Float(min=0, closed="right")),
     # 2. Swiss roll (Fig. 1)
-    roll_n=Param(1000, "Swiss-roll points (the authors: 1000)", smoke=200),
-    roll_width=Param(32, "hidden width of the 2-32-32-1 Swiss-roll network"),
-    roll_steps=Param(100, "full-batch GD steps on the Swiss roll (the authors: 100)", smoke=20),
-    roll_lr=Param(0.05, "GD learning rate on the Swiss roll (the authors: 0.05)"),
-    roll_gain=Param(700.0, "display gain g of the cumulative virtual update X - g sum grad_X L (the authors: 700)"),
-    roll_seeds=Param(30, "seeds of the Swiss-roll run (a new roll and network each; ~0.5 s CPU a seed)", smoke=3),
+    roll_n=Param(1000, "Swiss-roll points (the authors: 1000)", smoke=200, rule=Int(min=10)),
+    roll_width=Param(32, "hidden width of the 2-32-32-1 Swiss-roll network", rule=Int(min=1, width=True)),
+    roll_steps=Param(100, "full-batch GD steps on the Swiss roll (the authors: 100)", smoke=20, rule=Int(min=1)),
+    roll_lr=Param(0.05, "GD learning rate on the Swiss roll (the authors: 0.05)", rule=Float(min=0, closed="right")),
+    roll_gain=Param(700.0, "display gain g of the cumulative virtual update X - g sum grad_X L (the authors: 700)", rule=Float(min=0, closed="right")),
+    roll_seeds=Param(30, "seeds of the Swiss-roll run (a new roll and network each; ~0.5 s CPU a seed)", smoke=3,
+                     rule=Int(min=1)),
     # 3-4. target linearity over training (Fig. 4) and neural collapse
-    dataset=Param("mnist1d", "data set of the target-linearity run (the paper: CIFAR-10)", paper="cifar10"),
-    data_root=Param("", "folder holding torchvision data sets (paper preset only)"),
-    download=Param(False, "allow torchvision to download data sets into data_root"),
-    n_train=Param(1000, "training samples of the TL run (stratified subset; 0 = all)", smoke=200, paper=0),
-    batch_size=Param(64, "minibatch size of the TL and whitening runs (the paper: 64)"),
-    tl_width=Param(128, "hidden width of the TL network (the paper: 256)", smoke=16, paper=256),
-    tl_depth=Param(5, "weight layers of the TL network (5 = 4 hidden layers, as in the paper)"),
+    dataset=Param("mnist1d", "data set of the target-linearity run (the paper: CIFAR-10)", paper="cifar10", rule=Choice(*DATASETS)),
+    data_root=Param("", "folder holding torchvision data sets (paper preset only)", rule=Path()),
+    download=Param(False, "allow torchvision to download data sets into data_root", rule=Bool()),
+    n_train=Param(1000, "training samples of the TL run (stratified subset; 0 = all)", smoke=200, paper=0, rule=Int(min=0)),
+    batch_size=Param(64, "minibatch size of the TL and whitening runs (the paper: 64)", rule=Int(min=1)),
+    tl_width=Param(128, "hidden width of the TL network (the paper: 256)", smoke=16, paper=256, rule=Int(min=1, width=True)),
+    tl_depth=Param(5, "weight layers of the TL network (5 = 4 hidden layers, as in the paper)", rule=Int(min=3)),
     tl_epochs=Param(300, "most training epochs of the TL network (it stops at its loss criterion)", smoke=3,
-                    paper=100),
-    tl_lr=Param(0.01, "SGD learning rate of the TL network (the paper: 5e-4 over ~80k steps)", paper=0.0005),
-    tl_momentum=Param(0.8, "SGD momentum of the TL network (the paper: 0.8)"),
-    tl_stop_loss=Param(0.1, "training criterion of the TL network: mean train cross-entropy <= this", smoke=2.0,
-                       paper=0.0),
-    tl_seeds=Param(5, "seeds of the TL network (initialisation and minibatch order)", smoke=3),
+                    paper=100, rule=Int(min=1)),
+    tl_lr=Param(0.01, "SGD learning rate of the TL network (the paper: 5e-4 over ~80k steps)", paper=0.0005, rule=Float(min=0, closed="right")),
+    tl_momentum=Param(0.8, "SGD momentum of the TL network (the paper: 0.8)", rule=Float(min=0, max=1, closed="left")),
+    tl_stop_loss=Param(0.1, "training criterion of the TL network: mean train cross-entropy <= this (0 = all epochs)",
+                       smoke=2.0, paper=0.0, rule=Float(min=0)),
+    tl_seeds=Param(5, "seeds of the TL network (initialisation and minibatch order)", smoke=3, rule=Int(min=1)),
     tl_snapshot_every=Param(80, "optimiser steps between TL snapshots (the paper: one per epoch)", smoke=2,
-                            paper=782),
-    tl_margin=Param(0.05, "how much more TL_4 - TL_1 must be after training than in the untrained net"),
+                            paper=782, rule=Int(min=1)),
+    tl_margin=Param(0.05, "how much more TL_4 - TL_1 must be after training than in the untrained net",
+                    rule=Float(min=0, max=1)),
     # 5. Gram whitening (Fig. 2)
-    white_dataset=Param("digits", "data set of the whitening comparison (the paper: MNIST)", paper="mnist"),
-    white_width=Param(64, "hidden width of the whitening MLP (the paper: 256)", smoke=16, paper=256),
-    white_depth=Param(3, "weight layers of the whitening MLP (3 = 2 hidden layers, as in the paper)"),
+    white_dataset=Param("digits", "data set of the whitening comparison (the paper: MNIST)", paper="mnist", rule=Choice(*DATASETS)),
+    white_width=Param(64, "hidden width of the whitening MLP (the paper: 256)", smoke=16, paper=256, rule=Int(min=1, width=True)),
+    white_depth=Param(3, "weight layers of the whitening MLP (3 = 2 hidden layers, as in the paper)", rule=Int(min=3)),
     white_epochs=Param(100, "most training epochs of each whitening arm (it stops at its loss criterion)", smoke=2,
-                       paper=20),
-    white_lr=Param(0.01, "SGD learning rate of every whitening arm (the paper: 0.01)"),
-    white_momentum=Param(0.85, "SGD momentum of every whitening arm (the paper: 0.85)"),
-    white_stop_loss=Param(0.05, "training criterion of the whitening arms: mean train cross-entropy <= this",
-                          smoke=2.0, paper=0.0),
-    white_seeds=Param(8, "paired seeds of the whitening comparison (the paper: 5)", smoke=3, paper=5),
-    white_margin=Param(0.01, "accuracy margin of 'matches SGD': whitened >= SGD - margin (>= 1 / test size)"),
+                       paper=20, rule=Int(min=1)),
+    white_lr=Param(0.01, "SGD learning rate of every whitening arm (the paper: 0.01)", rule=Float(min=0, closed="right")),
+    white_momentum=Param(0.85, "SGD momentum of every whitening arm (the paper: 0.85)", rule=Float(min=0, max=1, closed="left")),
+    white_stop_loss=Param(0.05, "training criterion of the whitening arms: mean train cross-entropy <= this (0 = all epochs)",
+                          smoke=2.0, paper=0.0, rule=Float(min=0)),
+    white_seeds=Param(8, "paired seeds of the whitening comparison (the paper: 5)", smoke=3, paper=5, rule=Int(min=1)),
+    white_margin=Param(0.01, "accuracy margin of 'matches SGD': whitened >= SGD - margin (>= 1 / test size)",
+                       rule=Float(min=0, max=0.5, closed="neither")),
     # 6. staircase (Fig. 8)
-    stair_n=Param(1000, "staircase samples (the authors: 1000)", smoke=200),
-    stair_dim=Param(10, "staircase input dimension (the authors: 10)"),
-    stair_widths=Param([16, 32, 64, 128], "hidden widths compared on the staircase", smoke=[8, 16, 32],
-                       paper=[32, 128, 512, 1024]),
+    stair_n=Param(1000, "staircase samples (the authors: 1000)", smoke=200, rule=Int(min=10)),
+    stair_dim=Param(10, "staircase input dimension (the authors: 10; >= 4, the target uses x1..x4)", rule=Int(min=4)),
+    stair_widths=Param([16, 32, 64, 128], "hidden widths compared on the staircase (>= 3)", smoke=[8, 16, 32],
+                       paper=[32, 128, 512, 1024], rule=ListOf(Int(min=1, width=True), min_len=3)),
     stair_steps=Param(200, "full-batch GD steps on the staircase (the authors: 2000 at lr 0.01)", smoke=20,
-                      paper=2000),
-    stair_lr=Param(0.1, "staircase GD learning rate (0.1 x 200 steps = the authors' 0.01 x 2000)", paper=0.01),
-    stair_log_every=Param(10, "steps between staircase distance snapshots (first seed only)", paper=20),
-    stair_seeds=Param(8, "staircase seeds (network and data; the authors' data seed is 42)", smoke=3),
+                      paper=2000, rule=Int(min=1)),
+    stair_lr=Param(0.1, "staircase GD learning rate (0.1 x 200 steps = the authors' 0.01 x 2000)", paper=0.01, rule=Float(min=0, closed="right")),
+    stair_log_every=Param(10, "steps between staircase distance snapshots (first seed only)", paper=20, rule=Int(min=1)),
+    stair_seeds=Param(8, "staircase seeds (network and data; the authors' data seed is 42)", smoke=3, rule=Int(min=1)),
     # 7. grokking (Fig. 13)
-    grok_modulus=Param(31, "modulus p of (a + b) mod p (the paper: 61; >= 3)", smoke=7, paper=61),
-    grok_width=Param(128, "hidden width of the grokking network (the paper: 256)", smoke=32, paper=256),
-    grok_depth=Param(4, "weight layers of the grokking network (4 = 3 hidden layers, as in the paper)"),
+    grok_modulus=Param(31, "modulus p of (a + b) mod p (the paper: 61; >= 3)", smoke=7, paper=61, rule=Int(min=3)),
+    grok_width=Param(128, "hidden width of the grokking network (the paper: 256)", smoke=32, paper=256, rule=Int(min=1, width=True)),
+    grok_depth=Param(4, "weight layers of the grokking network (4 = 3 hidden layers, as in the paper)", rule=Int(min=3)),
     grok_steps=Param(3000, "most full-batch AdamW steps of a grokking run (it stops at test accuracy 0.95)",
-                     smoke=40, paper=10000),
-    grok_lr=Param(0.003, "AdamW learning rate of the grokking run (the paper: 1e-3)", paper=0.001),
-    grok_weight_decay=Param(3.0, "AdamW weight decay of the grokking run (the control: 0)", paper=0.75),
-    grok_train_fraction=Param(0.7, "fraction of all pairs used for training (the paper: 0.7)"),
-    grok_log_every=Param(20, "steps between grokking snapshots", smoke=10),
+                     smoke=40, paper=10000, rule=Int(min=1)),
+    grok_lr=Param(0.003, "AdamW learning rate of the grokking run (the paper: 1e-3)", paper=0.001, rule=Float(min=0, closed="right")),
+    grok_weight_decay=Param(3.0, "AdamW weight decay of the grokking run (the control: 0)", paper=0.75, rule=Float(min=0, closed="right")),
+    grok_train_fraction=Param(0.7, "fraction of all pairs used for training (the paper: 0.7)", rule=Float(min=0, max=1, closed="neither")),
+    grok_log_every=Param(20, "steps between grokking snapshots", smoke=10, rule=Int(min=1)),
     grok_float64=Param(False, "train the grokking network in float64 (the authors' choice; float32 halves the cost)",
-                       paper=True),
-    grok_seeds=Param(3, "held-out seeds seed + 1, + 2, ... (the setting was found on seed)", smoke=3),
+                       paper=True, rule=Bool()),
+    grok_seeds=Param(3, "held-out seeds seed + 1, + 2, ... (the setting was found on seed)", smoke=3, rule=Int(min=1)),
 )
 
 
-_CH03_POSITIVE = ("check_width", "check_depth", "check_n", "check_lr", "roll_n", "roll_width", "roll_steps",
-                  "roll_lr", "roll_gain", "roll_seeds", "tl_width", "tl_epochs", "tl_lr", "tl_seeds",
-                  "tl_snapshot_every", "white_width", "white_epochs", "white_lr", "white_seeds", "white_margin",
-                  "stair_n", "stair_steps", "stair_lr", "stair_log_every", "stair_seeds", "grok_modulus",
-                  "grok_width", "grok_steps", "grok_lr", "grok_log_every", "grok_seeds")
-
-
 def check(p: dict[str, Any]) -> None:
-    """Raise ConfigError (naming the parameter, its value and what is accepted) before any work."""
-    for name in _CH03_POSITIVE:
-        if p[name] <= 0:
-            raise ConfigError(f"{name} must be > 0, got {p[name]} (set it in the parameters cell or with -p {name} N)")
-    for name in ("check_depth", "tl_depth", "white_depth", "grok_depth"):
-        if p[name] < 3:
-            raise ConfigError(f"{name} must be >= 3 (at least two hidden layers), got {p[name]}")
-    if p["stair_dim"] < 4:
-        raise ConfigError(f"stair_dim must be >= 4 (the staircase target uses x1..x4), got {p['stair_dim']}")
-    for name in ("tl_momentum", "white_momentum"):
-        if not 0 <= p[name] < 1:
-            raise ConfigError(f"{name} must be in [0, 1), got {p[name]}")
-    if not 0 < p["grok_train_fraction"] < 1:
-        raise ConfigError(f"grok_train_fraction must be in (0, 1), got {p['grok_train_fraction']}")
+    """Raise ConfigError for a grokking split without classes or test pairs (a cross-parameter rule)."""
     check_grokking_split(p["grok_modulus"], p["grok_train_fraction"])
-    if p["grok_weight_decay"] <= 0 or any(w < 1 for w in p["stair_widths"]) or len(p["stair_widths"]) < 3:
-        raise ConfigError("grok_weight_decay must be > 0 (0 is the control) and stair_widths >= 3 widths >= 1, got "
-                          f"{p['grok_weight_decay']} and {p['stair_widths']}")
-    if p["white_dataset"] not in CHOICES["dataset"]:
-        raise ConfigError(f"white_dataset must be one of {', '.join(CHOICES['dataset'])}, got {p['white_dataset']!r}")
-    if p["tl_stop_loss"] < 0 or p["white_stop_loss"] < 0 or p["tl_margin"] < 0:
-        raise ConfigError("tl_stop_loss, white_stop_loss and tl_margin must be >= 0")
-    if p["white_margin"] >= 0.5:
-        raise ConfigError(f"white_margin must be in (0, 0.5) (an accuracy difference), got {p['white_margin']}")
 
 
 def check_grokking_split(modulus: int, train_fraction: float) -> None:
@@ -267,44 +241,3 @@ def last_minus_first(profile: Sequence[float]) -> float:
     if len(profile) < 2:
         raise ValueError(f"last_minus_first needs >= 2 layers, got {list(profile)}")
     return float(profile[-1] - profile[0])
-
-
-_CONTRACT_ONLY = ("provenance", "trained", "posed", "censored", "headline", "figure")
-
-
-def claim(ledger, claim_id: str, **kw: Any):
-    """Declare a claim with the contract's keywords on the ledger in use.
-
-    Transitional: a ledger that does not yet know the contract's keywords (provenance, trained, posed,
-    censored, headline, figure; rules "mean" and "rate >= p") gets the nearest older form ("mean-ci",
-    "all"); a ledger that knows them gets the claim unchanged."""
-    import inspect
-
-    known = inspect.signature(ledger.claim).parameters
-    if "provenance" in known:
-        return ledger.claim(claim_id, **kw)
-    rule = kw.get("rule", "all")
-    kw["rule"] = "mean-ci" if rule == "mean" else ("all" if rule.startswith("rate") else rule)
-    posed = kw.get("posed")
-    if posed is not None:
-        kw["values"] = {s: v for s, v in kw["values"].items() if posed.get(s, True)}
-    for key in _CONTRACT_ONLY:
-        kw.pop(key, None)
-    if kw["rule"] == "mean-ci" and "margin" in kw:  # the old interval rule has no margin: judge the effect
-        ctrl = kw["control"].values
-        kw["values"] = {s: v - ctrl[s] for s, v in kw["values"].items() if v is not None and ctrl.get(s) is not None}
-        kw["test"] = kw.pop("margin")
-    return ledger.claim(claim_id, **kw)
-
-
-def figure(label: str, chart: Any) -> Any:
-    """Glue `chart` under `label` for a numbered `{glue:figure}` (through `charts.figure` when the package
-    has it) and return it for display in Jupyter."""
-    from .. import charts
-
-    if hasattr(charts, "figure"):
-        return charts.figure(label, chart)
-    from myst_nb import glue as nb_glue
-
-    nb_glue(label, chart, display=False)
-    return chart

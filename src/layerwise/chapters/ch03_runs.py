@@ -30,9 +30,8 @@ def cached(recipe: dict[str, Any], fn: Callable[[], Any]) -> Any:
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of samples whose largest output is the label (eval mode, no grad)."""
-    out = features.layer_features(model, x)[-1]
-    return float((out.argmax(1).cpu() == labels.cpu()).double().mean())
+    """Fraction of samples whose largest output is the label (eval mode, no grad; `train.accuracy`)."""
+    return float(train.accuracy(features.layer_features(model, x)[-1], labels.cpu()))
 
 
 def record(hist: train.History, *, reached: bool, **extra: Any) -> dict[str, Any]:

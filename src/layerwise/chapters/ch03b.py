@@ -9,92 +9,72 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import CHOICES, ConfigError, Param
+from ..params import DATASETS, Bool, Choice, ConfigError, Float, Int, Param, Path
 from ..data import IMAGE_SHAPES
 
 PARAMS = dict(
-    dataset=Param('mnist1d', "data of the MLP target-linearity runs (Figs. 4, 9): mnist1d (wide TL window), digits, or a torchvision set with data_root", paper='cifar10'),
-    cnn_dataset=Param('digits', "image data of the CNN runs (Fig. 6): digits (8x8), or a torchvision image set with data_root", paper='cifar10'),
-    data_root=Param('', "folder holding torchvision data sets (paper preset)"),
-    download=Param(False, "allow downloading a torchvision data set into data_root"),
+    dataset=Param('mnist1d', "data of the MLP target-linearity runs (Figs. 4, 9): mnist1d (wide TL window), digits, or a torchvision set with data_root", paper='cifar10', rule=Choice(*DATASETS)),
+    cnn_dataset=Param('digits', "image data of the CNN runs (Fig. 6): digits (8x8), or a torchvision image set with data_root", paper='cifar10', rule=Choice(*IMAGE_SHAPES)),
+    data_root=Param('', "folder holding torchvision data sets (paper preset)", rule=Path()),
+    download=Param(False, "allow downloading a torchvision data set into data_root", rule=Bool()),
     n_train=Param(1000, "training samples of the MLP and CNN runs (0 = all; a stratified subset otherwise)", smoke=200,
-                  paper=0),
-    n_seeds=Param(5, "seeds of the VAE, attention and NFA claims (seed, seed + 1, ...)", smoke=3),
-    tl_seeds=Param(5, "seeds of the SGD and Adam MLP runs (chapter 3's recipe)", smoke=3),
-    tl_width=Param(128, "hidden width of the TL MLP (Linear + GELU; the paper's 256)", smoke=16, paper=256),
-    tl_depth=Param(5, "weight matrices of the TL MLP (hidden layers + readout; the paper's 4 hidden layers = 5)"),
-    tl_epochs=Param(300, "most training epochs of the TL MLP (it stops at its loss criterion)", smoke=3, paper=100),
-    tl_batch_size=Param(64, "minibatch size of the TL MLP (the paper's 64)"),
-    tl_stop_loss=Param(0.1, "training criterion of the TL MLP: mean train cross-entropy <= this", smoke=2.0, paper=0.0),
-    tl_snapshot_every=Param(80, "optimiser steps between TL snapshots", smoke=2, paper=782),
-    sgd_lr=Param(0.01, "SGD learning rate of the TL MLP (the paper's 5e-4 over ~80k steps)", paper=0.0005),
-    sgd_momentum=Param(0.8, "SGD momentum of the TL MLP (the paper's 0.8)"),
-    adam_lr=Param(0.001, "Adam learning rate of the TL MLP (torch defaults otherwise; the paper's were not found)"),
-    tl_margin=Param(0.05, "how much more the last-minus-first TL must be after training than in the untrained net"),
-    cnn_channels=Param(16, "channels of each of the three 3x3 convolutions of the small CNN", smoke=4),
-    cnn_epochs=Param(40, "most training epochs of the CNN runs (they stop at their loss criterion)", smoke=2, paper=20),
-    cnn_stop_loss=Param(0.05, "training criterion of the CNN runs: mean train cross-entropy <= this", smoke=2.0,
-                        paper=0.0),
-    cnn_lr=Param(0.01, "learning rate of the CNN runs, SGD and Gram-preserving (the paper's plotted 0.01)"),
-    cnn_momentum=Param(0.95, "momentum of the CNN runs (the paper's 0.95)"),
-    cnn_batch_size=Param(64, "minibatch size of the CNN runs"),
-    cnn_n_seeds=Param(12, "paired seeds of the CNN comparison (same initialisation and batch order for both updates)", smoke=3, paper=5),
-    cnn_margin=Param(0.01, "how far the Gram-preserving final test accuracy may fall below SGD's (paired, mean over seeds)"),
-    vae_dataset=Param('digits', "image data of the VAE (pixels in [0, 1], binarised at 0.5 for the Bernoulli decoder)", paper='mnist'),
-    vae_width=Param(256, "hidden width of the VAE's encoder and decoder", smoke=32),
-    vae_depth=Param(2, "hidden layers of the VAE's encoder (and of its mirror-image decoder)"),
-    latent_dim=Param(8, "dimension of the VAE's latent code"),
-    vae_epochs=Param(40, "training epochs of the VAE (Adam)", smoke=2, paper=100),
-    vae_lr=Param(0.001, "Adam learning rate of the VAE"),
-    vae_batch_size=Param(64, "minibatch size of the VAE"),
-    interp_steps=Param(8, "decoded points on each straight latent path between two class means"),
-    attention=Param('small', "attention model: small (a transformer trained here) or bert (fine-tune BERT, needs bert_weights)", paper='bert'),
-    bert_weights=Param('', "folder with BERT weights for attention=bert"),
-    seq_len=Param(16, "tokens per sequence of the majority task"),
-    seq_classes=Param(4, "vocabulary size = number of classes of the majority task"),
-    n_sequences=Param(2000, "training sequences of the majority task", smoke=200),
-    d_model=Param(32, "width of the small transformer", smoke=16),
-    n_heads=Param(2, "attention heads per block (divides d_model)"),
-    n_blocks=Param(3, "transformer blocks of the small transformer", smoke=2),
-    attn_epochs=Param(25, "training epochs of the transformer (Adam)", smoke=2, paper=3),
-    attn_lr=Param(0.001, "Adam learning rate of the transformer", paper=2e-05),
-    attn_batch_size=Param(64, "minibatch size of the transformer"),
-    nfa_n=Param(1000, "points of the disk and yin-yang data of the NFA runs", smoke=200),
-    nfa_width=Param(120, "hidden width of the NFA ReLU MLP (seed 003's setting)", smoke=16),
-    nfa_depth=Param(4, "weight matrices of the NFA ReLU MLP"),
-    nfa_epochs=Param(150, "training epochs of the NFA runs", smoke=4, paper=1500),
-    nfa_lr=Param(0.02, "SGD learning rate of the NFA runs"),
-    nfa_momentum=Param(0.9, "SGD momentum of the NFA runs"),
-    nfa_batch_size=Param(100, "minibatch size of the NFA runs"),
-    n_snapshots=Param(6, "measurements over training of the VAE, transformer and NFA runs (plus initialisation)", smoke=2),
+                  paper=0, rule=Int(min=0)),
+    n_seeds=Param(5, "seeds of the VAE, attention and NFA claims (seed, seed + 1, ...)", smoke=3, rule=Int(min=1)),
+    tl_seeds=Param(5, "seeds of the SGD and Adam MLP runs (chapter 3's recipe)", smoke=3, rule=Int(min=1)),
+    tl_width=Param(128, "hidden width of the TL MLP (Linear + GELU; the paper's 256)", smoke=16, paper=256, rule=Int(min=1, width=True)),
+    tl_depth=Param(5, "weight matrices of the TL MLP (hidden layers + readout; the paper's 4 hidden layers = 5)", rule=Int(min=3)),
+    tl_epochs=Param(300, "most training epochs of the TL MLP (it stops at its loss criterion)", smoke=3, paper=100, rule=Int(min=1)),
+    tl_batch_size=Param(64, "minibatch size of the TL MLP (the paper's 64)", rule=Int(min=1)),
+    tl_stop_loss=Param(0.1, "training criterion of the TL MLP: mean train cross-entropy <= this (0 = all epochs)", smoke=2.0,
+                       paper=0.0, rule=Float(min=0)),
+    tl_snapshot_every=Param(80, "optimiser steps between TL snapshots", smoke=2, paper=782, rule=Int(min=1)),
+    sgd_lr=Param(0.01, "SGD learning rate of the TL MLP (the paper's 5e-4 over ~80k steps)", paper=0.0005, rule=Float(min=0, closed="right")),
+    sgd_momentum=Param(0.8, "SGD momentum of the TL MLP (the paper's 0.8)", rule=Float(min=0, max=1, closed="left")),
+    adam_lr=Param(0.001, "Adam learning rate of the TL MLP (torch defaults otherwise; the paper's were not found)", rule=Float(min=0, closed="right")),
+    tl_margin=Param(0.05, "how much more the last-minus-first hidden TL must be after training than in the untrained net", rule=Float(min=0, max=1, closed="left")),
+    cnn_channels=Param(16, "channels of each of the three 3x3 convolutions of the small CNN", smoke=4, rule=Int(min=1, width=True)),
+    cnn_epochs=Param(40, "most training epochs of the CNN runs (they stop at their loss criterion)", smoke=2, paper=20, rule=Int(min=1)),
+    cnn_stop_loss=Param(0.05, "training criterion of the CNN runs: mean train cross-entropy <= this (0 = all epochs)", smoke=2.0,
+                        paper=0.0, rule=Float(min=0)),
+    cnn_lr=Param(0.01, "learning rate of the CNN runs, SGD and Gram-preserving (the paper's plotted 0.01)", rule=Float(min=0, closed="right")),
+    cnn_momentum=Param(0.95, "momentum of the CNN runs (the paper's 0.95)", rule=Float(min=0, max=1, closed="left")),
+    cnn_batch_size=Param(64, "minibatch size of the CNN runs", rule=Int(min=1)),
+    cnn_n_seeds=Param(12, "paired seeds of the CNN comparison (same initialisation and batch order for both updates)", smoke=3, paper=5, rule=Int(min=2)),
+    cnn_margin=Param(0.01, "how far the Gram-preserving final test accuracy may fall below SGD's (paired, mean over seeds)", rule=Float(min=0, max=1, closed="left")),
+    vae_dataset=Param('digits', "image data of the VAE (pixels in [0, 1], binarised at 0.5 for the Bernoulli decoder)", paper='mnist', rule=Choice(*DATASETS)),
+    vae_width=Param(256, "hidden width of the VAE's encoder and decoder", smoke=32, rule=Int(min=1, width=True)),
+    vae_depth=Param(2, "hidden layers of the VAE's encoder (and of its mirror-image decoder)", rule=Int(min=1)),
+    latent_dim=Param(8, "dimension of the VAE's latent code", rule=Int(min=1)),
+    vae_epochs=Param(40, "training epochs of the VAE (Adam)", smoke=2, paper=100, rule=Int(min=1)),
+    vae_lr=Param(0.001, "Adam learning rate of the VAE", rule=Float(min=0, closed="right")),
+    vae_batch_size=Param(64, "minibatch size of the VAE", rule=Int(min=1)),
+    interp_steps=Param(8, "decoded points on each straight latent path between two class means", rule=Int(min=1)),
+    attention=Param('small', "attention model: small (a transformer trained here) or bert (fine-tune BERT, needs bert_weights)", paper='bert', rule=Choice("small", "bert")),
+    bert_weights=Param('', "folder with BERT weights for attention=bert", rule=Path()),
+    seq_len=Param(16, "tokens per sequence of the majority task", rule=Int(min=1)),
+    seq_classes=Param(4, "vocabulary size = number of classes of the majority task", rule=Int(min=2)),
+    n_sequences=Param(2000, "training sequences of the majority task", smoke=200, rule=Int(min=1)),
+    d_model=Param(32, "width of the small transformer", smoke=16, rule=Int(min=1, width=True)),
+    n_heads=Param(2, "attention heads per block (divides d_model)", rule=Int(min=1)),
+    n_blocks=Param(3, "transformer blocks of the small transformer", smoke=2, rule=Int(min=1)),
+    attn_epochs=Param(25, "training epochs of the transformer (Adam)", smoke=2, paper=3, rule=Int(min=1)),
+    attn_lr=Param(0.001, "Adam learning rate of the transformer", paper=2e-05, rule=Float(min=0, closed="right")),
+    attn_batch_size=Param(64, "minibatch size of the transformer", rule=Int(min=1)),
+    nfa_n=Param(1000, "points of the disk and yin-yang data of the NFA runs", smoke=200, rule=Int(min=1)),
+    nfa_width=Param(120, "hidden width of the NFA ReLU MLP (seed 003's setting)", smoke=16, rule=Int(min=1, width=True)),
+    nfa_depth=Param(4, "weight matrices of the NFA ReLU MLP (>= 3: a hidden-to-hidden layer)", rule=Int(min=3)),
+    nfa_epochs=Param(150, "training epochs of the NFA runs", smoke=4, paper=1500, rule=Int(min=1)),
+    nfa_lr=Param(0.02, "SGD learning rate of the NFA runs", rule=Float(min=0, closed="right")),
+    nfa_momentum=Param(0.9, "SGD momentum of the NFA runs", rule=Float(min=0, max=1, closed="left")),
+    nfa_batch_size=Param(100, "minibatch size of the NFA runs", rule=Int(min=1)),
+    n_snapshots=Param(6, "measurements over training of the VAE, transformer and NFA runs (plus initialisation)", smoke=2, rule=Int(min=1)),
 )
 
 
-_CH03B_CHOICES = {"attention": ("small", "bert"), "vae_dataset": CHOICES["dataset"],
-                  "cnn_dataset": tuple(IMAGE_SHAPES)}
-
-
 def check(p: dict[str, Any]) -> None:
-    """Raise ConfigError for a choice outside its list, a non-positive size or rate, or inconsistent sizes."""
-    for name, accepted in _CH03B_CHOICES.items():
-        if p[name] not in accepted:
-            raise ConfigError(f"{name} must be one of {', '.join(accepted)}, got {p[name]!r} (-p {name} VALUE)")
-    for name, value in p.items():
-        if name.endswith(("_lr", "_epochs", "_width", "_depth", "_batch_size", "_dim", "_n", "_classes", "_seeds",
-                          "_channels", "_steps", "_sequences", "_blocks", "_heads", "_model", "_snapshots")):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigError(f"{name} must be a number > 0, got {value!r} (-p {name} VALUE)")
-    for name in ("tl_margin", "cnn_margin"):
-        if isinstance(p[name], bool) or not isinstance(p[name], (int, float)) or not 0 <= p[name] < 1:
-            raise ConfigError(f"{name} must be a number in [0, 1), got {p[name]!r} (-p {name} VALUE)")
-    for name in ("tl_stop_loss", "cnn_stop_loss"):
-        if p[name] < 0:
-            raise ConfigError(f"{name} must be >= 0 (0 = train for all epochs), got {p[name]}")
+    """Raise ConfigError when the transformer's width does not split into its heads (a cross-parameter rule)."""
     if p["d_model"] % p["n_heads"]:
         raise ConfigError(f"d_model ({p['d_model']}) must be divisible by n_heads ({p['n_heads']})")
-    if p["tl_depth"] < 3 or p["nfa_depth"] < 2:
-        raise ConfigError(f"tl_depth must be >= 3 and nfa_depth >= 2 (hidden layers to compare), got "
-                          f"{p['tl_depth']}, {p['nfa_depth']}")
 
 
 # --- the VAE's interpolation (section 3) ---------------------------------------------------------------

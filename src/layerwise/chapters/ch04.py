@@ -13,35 +13,35 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..config import CHOICES, ConfigError, Param
+from ..params import CHOICES, DATASETS, Bool, Choice, ConfigError, Float, Int, ListOf, Param, Path
 from ..metrics import signal_propagation as sp
 from ..stats import LineFit
 
 PARAMS = dict(
     dataset=Param('mnist1d', "data set: mnist1d (offline, not linearly solvable), digits, or a torchvision set with "
-                  "data_root", paper='mnist'),
-    data_root=Param('', "folder holding torchvision data sets (paper preset)"),
-    download=Param(False, "allow downloading a torchvision data set into data_root"),
-    n_train=Param(0, "training examples (0 = all; a class-stratified subset otherwise)", smoke=300),
+                  "data_root", paper='mnist', rule=Choice(*DATASETS)),
+    data_root=Param('', "folder holding torchvision data sets (paper preset)", rule=Path()),
+    download=Param(False, "allow downloading a torchvision data set into data_root", rule=Bool()),
+    n_train=Param(0, "training examples (0 = all; a class-stratified subset otherwise)", smoke=300, rule=Int(min=0)),
     n_align=Param(50, "fixed, class-stratified training examples on which every alignment is measured "
-                  "(kernels are (10 n_align)^2 per layer)", smoke=20, paper=100),
-    depth=Param(11, "weight matrices of the section-3 network (L = depth - 1 hidden ReLU layers)", smoke=4),
-    width=Param(128, "hidden width of the section-3 network", smoke=16, paper=256),
-    lr=Param(0.01, "SGD learning rate at depth 11 (L = 10); see scale_lr_with_depth"),
-    scale_lr_with_depth=Param(True, "use lr * 10 / (depth - 1) at every depth (the NTK grows linearly with depth)"),
-    momentum=Param(0.9, "SGD momentum (Baratin et al.'s recipe)"),
-    weight_decay=Param(0.0005, "weight decay (Baratin et al.'s recipe)"),
-    batch_size=Param(128, "minibatch size (Baratin et al.'s recipe)"),
+                  "(kernels are (10 n_align)^2 per layer)", smoke=20, paper=100, rule=Int(min=1)),
+    depth=Param(11, "weight matrices of the section-3 network (L = depth - 1 hidden ReLU layers)", smoke=4, rule=Int(min=1)),
+    width=Param(128, "hidden width of the section-3 network", smoke=16, paper=256, rule=Int(min=10, width=True)),
+    lr=Param(0.01, "SGD learning rate at depth 11 (L = 10); see scale_lr_with_depth", rule=Float(min=0, closed="right")),
+    scale_lr_with_depth=Param(True, "use lr * 10 / (depth - 1) at every depth (the NTK grows linearly with depth)", rule=Bool()),
+    momentum=Param(0.9, "SGD momentum (Baratin et al.'s recipe)", rule=Float(min=0, max=1, closed="left")),
+    weight_decay=Param(0.0005, "weight decay (Baratin et al.'s recipe)", rule=Float(min=0)),
+    batch_size=Param(128, "minibatch size (Baratin et al.'s recipe)", rule=Int(min=1)),
     epochs=Param(30, "epoch budget of the section-3 network (training stops earlier at stop_loss)",
-                 smoke=2, paper=200),
-    stop_loss=Param(0.01, "training stops once an epoch's mean training loss falls below this"),
+                 smoke=2, paper=200, rule=Int(min=1)),
+    stop_loss=Param(0.01, "training stops once an epoch's mean training loss falls below this", rule=Float(min=0)),
     sweep_depths=Param([11, 21, 31, 41, 51], "depths of the depth sweep (L = depth - 1 = 10..50, note 04's range)",
-                       smoke=[3, 4, 5], paper=[11, 21, 31, 41, 51, 61, 71, 81, 91, 101]),
-    sweep_width=Param(64, "hidden width of the depth sweep", smoke=16, paper=256),
-    sweep_epochs=Param(30, "epoch budget of every network of the depth sweep", smoke=2, paper=200),
-    n_seeds=Param(5, "seeds per depth of the sweep (seed s = seed + i); claims need >= 3", smoke=1),
-    theory_width=Param(2048, "width of the network compared with the mean-field recursions", smoke=256),
-    theory_depth=Param(21, "weight matrices of that network (L = 20 hidden layers, note 04's setting)", smoke=6),
+                       smoke=[3, 4, 5], paper=[11, 21, 31, 41, 51, 61, 71, 81, 91, 101], rule=ListOf(Int(min=1))),
+    sweep_width=Param(64, "hidden width of the depth sweep", smoke=16, paper=256, rule=Int(min=10, width=True)),
+    sweep_epochs=Param(30, "epoch budget of every network of the depth sweep", smoke=2, paper=200, rule=Int(min=1)),
+    n_seeds=Param(5, "seeds per depth of the sweep (seed s = seed + i); claims need >= 3", smoke=1, rule=Int(min=1)),
+    theory_width=Param(2048, "width of the network compared with the mean-field recursions", smoke=256, rule=Int(min=1, width=True)),
+    theory_depth=Param(21, "weight matrices of that network (L = 20 hidden layers, note 04's setting)", smoke=6, rule=Int(min=2)),
 )
 
 

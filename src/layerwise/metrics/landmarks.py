@@ -9,6 +9,9 @@ MLP with L weight matrices (`models.MLP` convention: layer 0 is the input, layer
   its maximum; past it C_l falls and never comes back to that level.
 - saturation (e.g. of target linearity): the first layer within `rel` of the reference (last) value.
 - peak (alignment peak l*, rank peak): the first layer at which the profile is largest.
+- middle layer: the null landmark (first + last) / 2 of the layers passed; interior-peak margin (how
+  far the best interior layer rises above both ends, signed) and neighbour margin (a layer against its
+  two neighbours).
 - tunnel start, one function with the rule as a parameter (`TUNNEL_RULES`): probe saturation
   (Masarczyk et al.'s l*), CKA with the last layer, a mutually similar CKA block, or the rank
   profile that stops rising. Chapters name the rule they use and show the others as sensitivity.
@@ -54,6 +57,55 @@ def peak_layer(values: Sequence[float], layers: Sequence[int] | None = None) -> 
     """
     v, idx = _profile(values, layers, "peak_layer")
     return int(idx[int(np.argmax(v))])
+
+
+def middle_layer(layers: Sequence[int], *, integer: bool = False) -> float | int:
+    """Return the middle of the layers `layers` (increasing indices): (first + last) / 2.
+
+    The trivial landmark a layer-finding rule must beat. Pass the layers in the caller's numbering:
+    weight layers 1..L+1 of an MLP with L hidden layers give 1 + L/2 (fractional when L is odd);
+    hidden layers 1..depth-1 of an MLP with `depth` weight matrices give depth / 2. With
+    `integer=True` the result is rounded down to a layer index (the lower of the two middle layers
+    when there is an even number of them): hidden layers 1..depth-1 then give depth // 2.
+    """
+    idx = np.asarray(layers, dtype=int).reshape(-1)
+    if idx.size == 0:
+        raise LandmarkError("middle_layer: no layers")
+    if np.any(np.diff(idx) <= 0):
+        raise LandmarkError(f"middle_layer: layers must be increasing, got {idx.tolist()}")
+    mid = (int(idx[0]) + int(idx[-1])) / 2
+    return int(np.floor(mid)) if integer else float(mid)
+
+
+def interior_peak_margin(values: Sequence[float], layers: Sequence[int] | None = None) -> float:
+    """Return max over the interior layers of `values` minus the larger of its two end values.
+
+    values (M,), M >= 3: a per-layer profile whose first and last entries are the end layers (for the
+    alignment hierarchy: the input layer and the readout). Positive when some interior layer rises
+    above both ends (by that much), negative when an end layer is the highest (by how much the best
+    interior layer falls short of it), 0 on a tie. Unlike "max minus the larger end", which is 0
+    whenever the peak sits at an end, this is a signed, continuous score, so an untrained or shuffled
+    control can score on either side. Not to be confused with `neighbour_margin` (a peak against its
+    two neighbours).
+    """
+    v, _ = _profile(values, layers, "interior_peak_margin")
+    if v.size < 3:
+        raise LandmarkError(f"interior_peak_margin: needs >= 3 layers (two ends and an interior), got {v.size}")
+    return float(v[1:-1].max() - max(v[0], v[-1]))
+
+
+def neighbour_margin(values: Sequence[float], layer: int, layers: Sequence[int] | None = None) -> float:
+    """Return values at `layer` minus the larger of its two neighbours (> 0: a strict local peak there).
+
+    `layer` is given in the numbering of `layers` (default 0..M-1) and must be interior (not the
+    first or the last). A plateau gives 0; a profile still rising past `layer` gives a negative value.
+    """
+    v, idx = _profile(values, layers, "neighbour_margin")
+    pos = np.nonzero(idx == int(layer))[0]
+    if pos.size != 1 or not 0 < int(pos[0]) < v.size - 1:
+        raise LandmarkError(f"neighbour_margin: layer {layer} must be an interior layer of {idx.tolist()}")
+    i = int(pos[0])
+    return float(v[i] - max(v[i - 1], v[i + 1]))
 
 
 def saturation_layer(values: Sequence[float], layers: Sequence[int] | None = None, *, rel: float = 0.05) -> int:

@@ -2,6 +2,7 @@
 import re
 
 from layerwise import book, scoreboard
+from layerwise import site as site_module
 from layerwise.io import read_json
 
 
@@ -35,14 +36,14 @@ def test_a_chapter_that_failed_shows_as_failed(book_copy, smoke_book, tmp_path):
     status = json.loads(original)
     try:
         run_json.write_text(json.dumps({**status, "status": "failed", "error": "DataError: boom"}))
-        index = book.build_site(root=book_copy, log=lambda *_: None)
+        index = site_module.build_site(root=book_copy, log=lambda *_: None)
         page = (index.parent / "notebooks" / "01_deep_linear_compression.html").read_text()
         assert "failed to execute" in page and "DataError: boom" in page
         board = (index.parent / "book" / "scoreboard.html").read_text()
         assert "The chapter failed to execute: DataError: boom" in board and "chapter failed (01" in board
     finally:
         run_json.write_text(original)
-        book.build_site(root=book_copy, log=lambda *_: None)
+        site_module.build_site(root=book_copy, log=lambda *_: None)
 
 
 def test_scoreboard_page_counts_every_claim_and_the_front_page_repeats_the_summary(site, smoke_book):
@@ -102,8 +103,8 @@ def test_multi_panel_figures_are_laid_out_as_wrapping_panels_in_full_width_cells
 def test_staging_is_the_same_bytes_every_time(book_copy, smoke_book, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    book._stage_sources(book_copy, tmp_path / "a")
-    book._stage_sources(book_copy, tmp_path / "b")
+    site_module._stage_sources(book_copy, tmp_path / "a")
+    site_module._stage_sources(book_copy, tmp_path / "b")
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
 
