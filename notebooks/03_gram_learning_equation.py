@@ -13,8 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-
 # %% [markdown]
 # # The Gram learning equation
 #
@@ -137,13 +135,26 @@ cfg.table()
 gen = torch.Generator().manual_seed(cfg.seed)
 x_chk = torch.randn(cfg.check_n, 10, generator=gen, dtype=torch.float64)
 y_chk = torch.randint(0, 4, (cfg.check_n,), generator=gen)
-net_of = lambda act, bias: models.MLP(10, cfg.check_width, cfg.check_depth, 4, activation=act,  # noqa: E731
-                                      bias=bias, init="torch", seed=cfg.seed).double()
+def net_of(act, bias):
+    """A random float64 MLP of the identity checks."""
+    net = models.MLP(10, cfg.check_width, cfg.check_depth, 4, activation=act, bias=bias,
+                     init="torch", seed=cfg.seed)
+    return net.double()
+
+
 fle = max(max(gram.feature_learning_residual(net_of(a, b), x_chk, y_chk, loss=loss))
           for a in ("tanh", "relu", "gelu") for b in (True, False) for loss in ("mse", "ce"))
-etas = [cfg.check_lr * 2.0 ** -k for k in range(5)]
-steps = {eta: gram.one_step_decomposition(net_of("gelu", True), x_chk, y_chk, eta) for eta in etas}
+etas = [cfg.check_lr * 2.0**-k for k in range(5)]
+steps = {eta: gram.one_step_decomposition(net_of("gelu", True), x_chk, y_chk, eta)
+         for eta in etas}
 halving = [b.leftover / a.leftover for a, b in zip(steps[etas[0]], steps[etas[1]])]
+one_step = pd.DataFrame([dict(eta=eta, layer=f"layer {l + 1}", leftover=s.leftover)
+                         for eta, ss in steps.items() for l, s in enumerate(ss)])
+charts.figure("fig-ch03-order-eta", charts.line(
+    one_step, "eta", "leftover", color="layer", log_x=True, log_y=True, x_title="step size η",
+    y_title="‖ΔG − ΔVC‖ / ‖ΔG‖", title="The Gram change minus the VC change is O(η): slope 1"))
+
+# %% tags=["remove-cell"]
 SEC1 = dict(section="1. The identity, and one step of gradient descent", source=SRC)
 ledger.sanity("fle-identity", measured=fle, test="<= 1e-12", **SEC1,
               statement="W^T grad_W L = (grad_H L)^T H in every layer (max relative error, float64)")
@@ -152,11 +163,17 @@ ledger.sanity("one-step-identity", test="<= 1e-12", **SEC1,
               statement="G+ - G = VC change + eta^2 (grad_W^T grad_W - grad_H^T grad_H) (max relative error)")
 ledger.sanity("one-step-order-eta", measured=halving, test="in [0.45, 0.55]", **SEC1,
               statement="||(G+ - G) - dVC|| / ||G+ - G|| halves (+-10%) when eta halves, every layer")
-one_step = pd.DataFrame([dict(eta=eta, layer=f"layer {l + 1}", leftover=s.leftover)
-                         for eta, ss in steps.items() for l, s in enumerate(ss)])
-charts.figure("fig-ch03-order-eta", charts.line(
-    one_step, "eta", "leftover", color="layer", log_x=True, log_y=True, x_title="step size η",
-    y_title="‖ΔG − ΔVC‖ / ‖ΔG‖", title="The Gram change minus the VC change is O(η): slope 1"))
+
+# %% [markdown]
+# :::{dropdown} More figures
+# ```{glue:figure} fig-ch03-order-eta
+# :name: fig-ch03-order-eta
+#
+# The leftover $\|(G^+-G)-\Delta\mathrm{VC}\|/\|G^+-G\|$ of one gradient step against the step
+# size, per layer, on log axes: a slope of 1 means the Gram change equals the virtual covariance
+# change to first order in $\eta$ (sanity check `one-step-order-eta`).
+# ```
+# :::
 
 # %% [markdown]
 # ## 2. The Swiss roll: does the virtual update unroll the data? (Fig. 1)
@@ -170,7 +187,7 @@ charts.figure("fig-ch03-order-eta", charts.line(
 # **Control: frozen weights**, the first step's input gradient repeated 50 times. Since the target
 # enters every loss gradient, frozen weights already unroll much of the roll; the claim is the
 # **paired gain** of training over them, on {glue:text}`roll_n_seeds` seeds (a new roll and network
-# per seed, about half a CPU second each). The training recipe is the authors' fixed budget of
+# per seed). The training recipe is the authors' fixed budget of
 # 100 steps: {glue:text}`roll_training`.
 #
 # Along the way we measure what "the Gram learns the VC" means over a run: the cosine between the
@@ -180,28 +197,20 @@ charts.figure("fig-ch03-order-eta", charts.line(
 # frozen prediction $\mathrm{VC}_0$ alone.
 
 # %%
-roll_runs = {s: runs.roll_run(s, n=cfg.roll_n, width=cfg.roll_width, steps=cfg.roll_steps, lr=cfg.roll_lr)
-             for s in seeds(cfg.roll_seeds)}
+rkw = dict(n=cfg.roll_n, width=cfg.roll_width, steps=cfg.roll_steps, lr=cfg.roll_lr)
+roll_runs = {s: runs.roll_run(s, **rkw) for s in seeds(cfg.roll_seeds)}
 show_to = min(50, cfg.roll_steps)
 roll = pd.DataFrame({s: runs.roll_values(r, gain=cfg.roll_gain, lr=cfg.roll_lr, show_to=show_to)
                      for s, r in roll_runs.items()}).T
 glue("roll_n_seeds", cfg.roll_seeds)
-glue("roll_training", runs.summary_line([r["record"] for r in roll_runs.values()], "a lower MSE than at the start",
-                                        unit="steps"))
-roll[["r2_start", "r2_frozen", "r2_display", "r2_true_step", "cos_accumulated", "cos_frozen"]].astype(float).describe().round(3)
+glue("roll_training", runs.summary_line([r["record"] for r in roll_runs.values()],
+                                        "a lower MSE than at the start", unit="steps"))
+roll.drop(columns="r2_curve").astype(float).describe().loc[["mean", "std", "min", "max"]].round(3)
 
 # %% tags=["hide-input"]
-x0, t0 = roll_runs[cfg.seed]["x"], roll_runs[cfg.seed]["t"]
-xs = ch03.virtual_inputs(x0, roll_runs[cfg.seed]["grads"], cfg.roll_gain)
-frames = []
-for k in sorted({int(round(v)) for v in np.linspace(0, show_to, 4)}):
-    z = (xs[k] - xs[k].min(0).values) / (xs[k].max(0).values - xs[k].min(0).values)
-    frames.append(pd.DataFrame({"x̃₁": z[:, 0], "x̃₂": z[:, 1], "t": t0, "step": f"step {k}"}))
-frozen = x0 - show_to * cfg.roll_gain * roll_runs[cfg.seed]["grads"][0]
-z = (frozen - frozen.min(0).values) / (frozen.max(0).values - frozen.min(0).values)
-frames.append(pd.DataFrame({"x̃₁": z[:, 0], "x̃₂": z[:, 1], "t": t0, "step": "frozen weights"}))
+frames = runs.roll_frames(roll_runs[cfg.seed], gain=cfg.roll_gain, show_to=show_to)
 charts.figure("fig-ch03-roll", charts.small_multiples(
-    pd.concat(frames), "x̃₁", "x̃₂", "step", color="t", color_title="roll parameter t",
+    frames, "x̃₁", "x̃₂", "step", color="t", color_title="roll parameter t",
     title=f"Cumulative virtual update at display gain {cfg.roll_gain:g} (seed {cfg.seed})"))
 
 # %% [markdown]
@@ -215,7 +224,8 @@ charts.figure("fig-ch03-roll", charts.small_multiples(
 # ```
 
 # %% tags=["remove-cell"]
-SEC2 = dict(section="2. The Swiss roll: does the virtual update unroll the data? (Fig. 1)", figure="fig-ch03-roll")
+SEC2 = dict(section="2. The Swiss roll: does the virtual update unroll the data? (Fig. 1)",
+            figure="fig-ch03-roll")
 ledger.claim("cha26-swiss-roll-unrolls", provenance="reconstruction", headline=True, **SEC2,
            source=f"{SRC}, Fig. 1 (README caption); the R² reading is ours",
            statement=f"at display gain {cfg.roll_gain:g}, the cumulative virtual update after {show_to} steps is "
@@ -224,7 +234,10 @@ ledger.claim("cha26-swiss-roll-unrolls", provenance="reconstruction", headline=T
            control=Control(f"frozen weights (first step's gradient x {show_to})", roll.r2_frozen.astype(float).to_dict()),
            explain={"reproduced": "The roll unrolls (mean R² {measured}), beyond frozen weights ({control}).",
                     "not reproduced": "Training does not unroll the roll beyond frozen weights ({control}).",
-                    "inconclusive": "The roll unrolls, but the gain over frozen weights ({control}) is not decided."})
+                    "inconclusive": "The roll unrolls, but the gain over frozen weights ({control}) is "
+                                    "not decided."})
+
+# %% tags=["remove-cell"]
 ledger.claim("layerwise-gram-accumulates-vc", provenance="book", **SEC2,
            source=f"this book (the alignment metric of {SRC} was not found)",
            statement=f"over {cfg.roll_steps} steps, the cosine between the first layer's accumulated Gram change "
@@ -260,25 +273,31 @@ ledger.claim("layerwise-gram-accumulates-vc", provenance="book", **SEC2,
 #   control: the surrogate for shuffled labels.
 
 # %%
-split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train, seed=cfg.seed)
-tl_recipe = dict(dataset=cfg.dataset, n_train=cfg.n_train, data_seed=cfg.seed)
-tl_runs = {s: runs.tl_run(s, split, width=cfg.tl_width, depth=cfg.tl_depth, epochs=cfg.tl_epochs, lr=cfg.tl_lr,
-                          momentum=cfg.tl_momentum, batch_size=cfg.batch_size, snapshot_every=cfg.tl_snapshot_every,
-                          criterion_loss=cfg.tl_stop_loss, recipe=tl_recipe) for s in seeds(cfg.tl_seeds)}
-layers = pd.DataFrame([dict(seed=s, **v) for s, r in tl_runs.items() for v in runs.tl_layer_values(r)])
+split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download,
+                  n_train=cfg.n_train, seed=cfg.seed)
+tkw = dict(width=cfg.tl_width, depth=cfg.tl_depth, epochs=cfg.tl_epochs, lr=cfg.tl_lr,
+           momentum=cfg.tl_momentum, batch_size=cfg.batch_size,
+           snapshot_every=cfg.tl_snapshot_every, criterion_loss=cfg.tl_stop_loss,
+           recipe=dict(dataset=cfg.dataset, n_train=cfg.n_train, data_seed=cfg.seed))
+tl_runs = {s: runs.tl_run(s, split, **tkw) for s in seeds(cfg.tl_seeds)}
+layers = pd.DataFrame([dict(seed=s, **v) for s, r in tl_runs.items()
+                       for v in runs.tl_layer_values(r)])
 tl_trained = {s: r["record"]["reached"] for s, r in tl_runs.items()}
-for name, value in dict(tl_n_train=len(split.train), tl_width=cfg.tl_width, tl_stop_loss=cfg.tl_stop_loss,
-                        tl_every=cfg.tl_snapshot_every, tl_margin=cfg.tl_margin).items():
+for name, value in dict(tl_n_train=len(split.train), tl_width=cfg.tl_width, tl_margin=cfg.tl_margin,
+                        tl_stop_loss=cfg.tl_stop_loss, tl_every=cfg.tl_snapshot_every).items():
     glue(name, value)
-glue("tl_training", runs.summary_line([r["record"] for r in tl_runs.values()], "the loss criterion"))
+glue("tl_training", runs.summary_line([r["record"] for r in tl_runs.values()],
+                                      "the loss criterion"))
 layers.groupby("layer")[["TL_untrained", "TL_end", "gain", "gain_shuffled", "half_gain_step",
                          "half_movement_step", "rho_changes"]].mean().round(3)
 
 # %% tags=["hide-input"]
 tl_long = pd.DataFrame([dict(seed=s, step=st, layer=f"hidden {j + 1}", TL=r["tl"][i, j])
-                        for s, r in tl_runs.items() for i, st in enumerate(r["steps"]) for j in range(r["tl"].shape[1])])
+                        for s, r in tl_runs.items() for i, st in enumerate(r["steps"])
+                        for j in range(r["tl"].shape[1])])
 charts.figure("fig-ch03-tl", charts.line(
-    tl_long.groupby(["layer", "step"], as_index=False).TL.mean(), "step", "TL", color="layer", points=False,
+    tl_long.groupby(["layer", "step"], as_index=False).TL.mean(), "step", "TL", color="layer",
+    points=False,
     x_title="optimiser step", y_title="target linearity (train, mean over seeds)",
     title="TL per hidden layer over training"))
 
@@ -306,6 +325,8 @@ ledger.claim("cha26-tl-grows-with-depth", provenance="reconstruction", headline=
            statement="after training, the last hidden layer's TL exceeds the first's (TL₄ − TL₁), by a margin "
                      "over the untrained network of the same seed", values=col("TL_end", ch03.last_minus_first),
            control=Control("untrained network (same seed)", col("TL_untrained", ch03.last_minus_first)))
+
+# %% tags=["remove-cell"]
 ledger.claim("cha26-tl-sequential", provenance="paper", headline=True, **SEC3, figure="fig-ch03-tl",
            source=f"{SRC}, abstract ('sequentially'); the half-gain reading is ours",
            statement="deeper layers linearise later: rank correlation of the half-gain step with depth, "
@@ -332,70 +353,80 @@ ledger.claim("cha26-surrogate-tracks-tl", provenance="reconstruction", **SEC3,
 # $$\mathrm{TL} \;\ge\; 1-\frac{\|EM^+(I-\mathbf 1\bar y^\top)\|_F^2}{\|Y_c\|_F^2},$$
 #
 # so as the within-class spread collapses ($E\to0$) TL goes to 1. The bound is proven (a sanity
-# check). That collapse *drives* TL during training is the book's claim: between snapshots, the fall of
-# the within-class spread $C=\operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B$ of the last hidden layer
-# and the rise of its TL are rank-correlated above 0.5, and more than the **fall of the training
-# loss** is, which moves with everything during training (about as well, last round).
+# check). That collapse *drives* TL during training is the book's claim: between snapshots, the fall
+# of the within-class spread $C=\operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B$ of the last
+# hidden layer and the rise of its TL are rank-correlated above 0.5, and more than the **fall of the
+# training loss** is, which moves with everything during training.
 
 # %%
 last = {s: r["tl"][:, -1] for s, r in tl_runs.items()}
-ledger.sanity("collapse-bounds-tl", test=">= -1e-10", section="4. Neural collapse forces target linearity to 1",
-              measured=min(float(np.min(r["tl"][:, -1] - r["bound"])) for r in tl_runs.values()), source="this book",
-              statement="TL of the last hidden layer >= the collapse bound at every snapshot of every seed (min of TL - bound)")
-ledger.claim("layerwise-collapse-drives-tl", provenance="book", section="4. Neural collapse forces target "
-           "linearity to 1", trained=tl_trained, source="this book (makes the README's 'TL unifies NC' precise)",
-           statement="between snapshots, the fall of C and the rise of the last hidden layer's TL are rank-correlated, "
-                     "more than the fall of the training loss is", test="> 0.5", margin="> 0", rule="mean",
-           values={s: ch03.increment_spearman(-r["c_last"], last[s]) for s, r in tl_runs.items()},
-           control=Control("fall of the training loss", {s: ch03.increment_spearman(-r["loss"], last[s])
-                                                         for s, r in tl_runs.items()}))
+collapse_rho = {s: ch03.increment_spearman(-r["c_last"], last[s]) for s, r in tl_runs.items()}
+loss_rho = {s: ch03.increment_spearman(-r["loss"], last[s]) for s, r in tl_runs.items()}
 r0 = tl_runs[cfg.seed]
-nc = pd.DataFrame({"step": r0["steps"], "C": r0["c_last"], "1 − TL": 1 - r0["tl"][:, -1], "1 − bound": 1 - r0["bound"]})
-nc = nc.melt(id_vars="step", var_name="quantity")
+nc = pd.DataFrame({"step": r0["steps"], "C": r0["c_last"], "1 − TL": 1 - r0["tl"][:, -1],
+                   "1 − bound": 1 - r0["bound"]}).melt(id_vars="step", var_name="quantity")
 charts.figure("fig-ch03-collapse", charts.line(
-    nc[(nc.value > 0) & np.isfinite(nc.value)], "step", "value", color="quantity", points=False, log_y=True,
-    x_title="optimiser step", y_title="value (log scale)", title=f"Last hidden layer: C, 1 − TL and its bound (seed {cfg.seed})"))
+    nc[(nc.value > 0) & np.isfinite(nc.value)], "step", "value", color="quantity", points=False,
+    log_y=True, x_title="optimiser step", y_title="value (log scale)",
+    title=f"Last hidden layer: C, 1 − TL and its collapse bound (seed {cfg.seed})"))
+pd.DataFrame({"ρ(fall of C, rise of TL)": collapse_rho,
+              "ρ(fall of loss, rise of TL)": loss_rho}).round(3)
+
+# %% tags=["remove-cell"]
+SEC4 = "4. Neural collapse forces target linearity to 1"
+ledger.sanity("collapse-bounds-tl", test=">= -1e-10", section=SEC4, source="this book",
+              measured=min(float(np.min(r["tl"][:, -1] - r["bound"])) for r in tl_runs.values()),
+              statement="TL of the last hidden layer >= the collapse bound at every snapshot of every seed "
+                        "(min of TL - bound)")
+ledger.claim("layerwise-collapse-drives-tl", provenance="book", section=SEC4, trained=tl_trained,
+             figure="fig-ch03-collapse", source="this book (makes the README's 'TL unifies NC' precise)",
+             statement="between snapshots, the fall of C and the rise of the last hidden layer's TL are "
+                       "rank-correlated, more than the fall of the training loss is",
+             test="> 0.5", margin="> 0", rule="mean", values=collapse_rho,
+             control=Control("fall of the training loss", loss_rho),
+             explain={"not supported": "Once the net is trained to its criterion, the last hidden layer's TL "
+                                       "moves with the training loss, not with the within-class spread."})
 
 # %% [markdown]
+# :::{dropdown} More figures
 # ```{glue:figure} fig-ch03-collapse
 # :name: fig-ch03-collapse
 #
-# For one seed: the within-class spread $C$ of the last hidden layer, $1-\mathrm{TL}$ and the collapse
-# bound on it, on a log scale. The bound holds at every step and tightens only as $C$ approaches 0
-# (claim `layerwise-collapse-drives-tl` asks whether $C$ and TL move in the same intervals).
+# For one seed: the within-class spread $C$ of the last hidden layer, $1-\mathrm{TL}$ and the
+# collapse bound on it, on a log scale. The bound holds at every step and tightens only as $C$
+# approaches 0; whether $C$ and TL move in the same intervals is claim `layerwise-collapse-drives-tl`.
 # ```
-#
+# :::
+
+# %% [markdown]
 # ## 5. Gram whitening: keep the Gram change, drop the rotation (Fig. 2)
 #
 # If the Gram is what a step teaches, the rest of the step should not matter. The authors' wrapper
 # replaces each SGD step's result $W_2$ by $OW_2$ with $O=\operatorname{polar}(W_1W_2^\top)$, the
-# rotation that brings $W_2$ closest to $W_1$: then $(OW_2)^\top OW_2=W_2^\top W_2$, so the Gram follows
-# SGD exactly while the output-side rotation of every step is undone (`optim.GramPreservingSGD`, with an
-# exact SVD; that the Gram is kept is a sanity check). The paper's setting: MNIST, 2 hidden GELU
-# layers of 256, SGD with momentum 0.85, learning rate 0.01, batch 64, 5 seeds. Ours: the 8×8 digits,
-# width {glue:text}`white_width`, the same optimiser, and every arm trained until its mean training
-# cross-entropy is at most {glue:text}`white_stop_loss`: {glue:text}`white_training`. Each seed trains both
-# arms from the same initialisation and batch order; the claim is on the **paired difference** of final
-# test accuracy (whitened − SGD), which must stay above −{glue:text}`white_margin`. **Control:** SGD on the
-# readout only (hidden layers frozen, as many epochs as SGD took), a network that learns no features.
+# rotation that brings $W_2$ closest to $W_1$: then $(OW_2)^\top OW_2=W_2^\top W_2$, so the Gram
+# follows SGD exactly while the output-side rotation of every step is undone
+# (`optim.GramPreservingSGD`, with an exact SVD; that the Gram is kept is a sanity check). The paper's
+# setting: MNIST, 2 hidden GELU layers of 256, SGD with momentum 0.85, learning rate 0.01, batch 64,
+# 5 seeds. Ours: the 8×8 digits, width {glue:text}`white_width`, the same optimiser, and every arm
+# trained until its mean training cross-entropy is at most {glue:text}`white_stop_loss`:
+# {glue:text}`white_training`. Each seed trains both arms from the same initialisation and batch
+# order; the claim is on the **paired difference** of final test accuracy (whitened − SGD), which
+# must stay above −{glue:text}`white_margin`. **Control:** SGD on the readout only (hidden layers
+# frozen, as many epochs as SGD took), a network that learns no features.
 
 # %%
-wsplit = data.load(cfg.white_dataset, data_root=cfg.data_root, download=cfg.download, n_train=0, seed=cfg.seed)
-wkw = dict(width=cfg.white_width, depth=cfg.white_depth, lr=cfg.white_lr, momentum=cfg.white_momentum,
-           batch_size=cfg.batch_size, recipe=dict(dataset=cfg.white_dataset, data_seed=cfg.seed))
-white = {}
-for s in seeds(cfg.white_seeds):
-    for arm in ("SGD", "whitened (SVD)"):
-        white[arm, s] = runs.white_run(arm, s, wsplit, epochs=cfg.white_epochs, criterion_loss=cfg.white_stop_loss, **wkw)
-    white["readout only", s] = runs.white_run("readout only", s, wsplit, criterion_loss=0.0,
-                                              epochs=white["SGD", s]["record"]["epochs_run"], **wkw)
+wsplit = data.load(cfg.white_dataset, data_root=cfg.data_root, download=cfg.download, n_train=0,
+                   seed=cfg.seed)
+wkw = dict(width=cfg.white_width, depth=cfg.white_depth, lr=cfg.white_lr,
+           momentum=cfg.white_momentum, batch_size=cfg.batch_size,
+           recipe=dict(dataset=cfg.white_dataset, data_seed=cfg.seed))
+white = {(arm, s): r for s in seeds(cfg.white_seeds) for arm, r in runs.white_seed(
+    s, wsplit, epochs=cfg.white_epochs, criterion_loss=cfg.white_stop_loss, **wkw).items()}
 final = pd.DataFrame({arm: {s: r["record"]["test_acc"] for (a, s), r in white.items() if a == arm}
                       for arm in runs.WHITE_ARMS})
-for name, value in dict(white_width=cfg.white_width, white_stop_loss=cfg.white_stop_loss,
-                        white_margin=cfg.white_margin).items():
-    glue(name, value)
-glue("white_training", runs.summary_line([r["record"] for (a, _), r in white.items() if a != "readout only"],
-                                         "the loss criterion"))
+_ = [glue(k, getattr(cfg, k)) for k in ("white_width", "white_stop_loss", "white_margin")]
+glue("white_training", runs.summary_line(
+    [r["record"] for (a, _), r in white.items() if a != "readout only"], "the loss criterion"))
 final.describe().loc[["mean", "std", "min", "max"]].round(4)
 
 # %% tags=["remove-cell"]
@@ -404,20 +435,22 @@ ledger.sanity("whitening-keeps-gram", test="<= 1e-10", section=SEC5, source=SRC,
               measured=max(max(r["gram_errors"]) for (a, _), r in white.items() if a.startswith("whitened")),
               statement="with an exact polar factor, ||W'^T W' - W^T W|| / ||W^T W|| at every step of every seed")
 ledger.claim("cha26-whitening-matches-sgd", provenance="authors", headline=True, section=SEC5,
-           figure="fig-ch03-whitening", source=f"{SRC}, Fig. 2 (the authors' plotted comparison)",
-           statement="paired over seeds, the whitened network's final test accuracy minus plain SGD's stays above "
-                     "minus the margin", test=f">= {-cfg.white_margin}", rule="mean",
-           values=(final["whitened (SVD)"] - final["SGD"]).to_dict(),
-           control=Control("readout-only SGD (frozen hidden layers)", (final["readout only"] - final["SGD"]).to_dict()),
-           trained={s: white["SGD", s]["record"]["reached"] and white["whitened (SVD)", s]["record"]["reached"]
-                    for s in seeds(cfg.white_seeds)})
+             figure="fig-ch03-whitening", source=f"{SRC}, Fig. 2 (the authors' plotted comparison)",
+             statement="paired over seeds, the whitened network's final test accuracy minus plain SGD's stays "
+                       "above minus the margin", test=f">= {-cfg.white_margin}", rule="mean",
+             values=(final["whitened (SVD)"] - final["SGD"]).to_dict(),
+             control=Control("readout-only SGD (frozen hidden layers)",
+                             (final["readout only"] - final["SGD"]).to_dict()),
+             trained={s: white["SGD", s]["record"]["reached"] and white["whitened (SVD)", s]["record"]["reached"]
+                      for s in seeds(cfg.white_seeds)})
 
 # %% tags=["hide-input"]
 curves = pd.DataFrame([dict(arm=a, seed=s, epoch=e + 1, test_acc=v) for (a, s), r in white.items()
                        for e, v in enumerate(r["test_acc"])])
 charts.figure("fig-ch03-whitening", charts.line(
-    curves.groupby(["arm", "epoch"], as_index=False).test_acc.mean(), "epoch", "test_acc", color="arm",
-    points=False, y_title="test accuracy (mean over seeds)", title="Gram whitening against SGD (digits)"))
+    curves.groupby(["arm", "epoch"], as_index=False).test_acc.mean(), "epoch", "test_acc",
+    color="arm", points=False, y_title="test accuracy (mean over seeds)",
+    title="Gram whitening against SGD (digits)"))
 
 # %% [markdown]
 # ```{glue:figure} fig-ch03-whitening
@@ -427,8 +460,7 @@ charts.figure("fig-ch03-whitening", charts.line(
 # criterion, so late epochs average fewer seeds). The whitened arm ends where SGD ends; the
 # readout-only control does not (claim `cha26-whitening-matches-sgd`).
 # ```
-
-# %% [markdown]
+#
 # ## 6. The staircase: rich and lazy (Fig. 8)
 #
 # The authors' staircase notebook: $x\sim\mathcal N(0,I_{10})$, $n=1000$,
@@ -437,113 +469,132 @@ charts.figure("fig-ch03-whitening", charts.line(
 # learning rate 0.01 for 2000 steps, widths 32 to 1024. Its stored output gives final training MSEs
 # rising with width, and its comments call narrow networks rich and wide ones lazy. With
 # $y_{ols}=H(H^\top H+0.01I)^{-1}H^\top y$ the ridge fit on the last hidden features, it tracks
-# $\|y-y_{ols}\|$ (how linear the target is in the features) and $\|\hat y-y_{ols}\|$ (how far the network
-# is from that read-out). We run widths {glue:text}`stair_widths` for 200 steps at learning rate 0.1 (the
-# same gradient-flow time $\eta T=20$; a fixed budget, as the authors'), on {glue:text}`stair_n_seeds`
-# seeds, each drawing its own data. Laziness is the relative movement of the last hidden features,
-# $\|H_T-H_0\|_F/\|H_0\|_F$. Both claims are trends with width (the rank correlation over the widths,
-# not strict order at every step). **Controls:** the same networks fitted to a **shuffled target** (if
-# the movement falls with width there too, laziness is the $1/\sqrt{\text{width}}$ output scale, not the
-# staircase), and the **untrained** networks' MSE per width.
+# $\|y-y_{ols}\|$ (how linear the target is in the features) and $\|\hat y-y_{ols}\|$ (how far the
+# network is from that read-out). We run widths {glue:text}`stair_widths` for 200 steps at learning
+# rate 0.1 (the same gradient-flow time $\eta T=20$; a fixed budget, as the authors'), on
+# {glue:text}`stair_n_seeds` seeds, each drawing its own data. Laziness is the relative movement of
+# the last hidden features, $\|H_T-H_0\|_F/\|H_0\|_F$. Both claims are trends with width (the rank
+# correlation over the widths, not strict order at every step). **Controls:** the same networks
+# fitted to a **shuffled target** (if the movement falls with width there too, laziness is the
+# $1/\sqrt{\text{width}}$ output scale, not the staircase), and the **untrained** networks' MSE.
 
 # %%
 skw = dict(n=cfg.stair_n, dim=cfg.stair_dim, steps=cfg.stair_steps, lr=cfg.stair_lr)
-stair = pd.DataFrame([dict(seed=s, width=w, target=t, **runs.stair_run(w, s, shuffled=t == "shuffled", **skw,
-                                                                      log_every=cfg.stair_log_every * (s == cfg.seed)))
-                      for s in seeds(cfg.stair_seeds) for w in cfg.stair_widths for t in ("staircase", "shuffled")])
+stair = pd.DataFrame([
+    dict(seed=s, width=w, target=t, **runs.stair_run(
+        w, s, shuffled=t == "shuffled", log_every=cfg.stair_log_every * (s == cfg.seed), **skw))
+    for s in seeds(cfg.stair_seeds) for w in cfg.stair_widths for t in ("staircase", "shuffled")])
 glue("stair_widths", ", ".join(map(str, cfg.stair_widths)))
 glue("stair_n_seeds", cfg.stair_seeds)
 trend = {(s, t): g.sort_values("width") for (s, t), g in stair.groupby(["seed", "target"])}
-by = lambda t, c: {s: ch03.rank_trend(g[c].tolist()) for (s, tt), g in trend.items() if tt == t}  # noqa: E731
-SEC6 = dict(section="6. The staircase: rich and lazy (Fig. 8)", figure="fig-ch03-staircase", rule="mean")
-ledger.claim("cha26-staircase-wide-is-lazy", provenance="authors", **SEC6,
-           source=f"{SRC}, staircase notebook comments", test="< 0", values=by("staircase", "movement"),
-           statement="the relative movement of the last hidden features falls with width (rank correlation)",
-           control=Control("same networks, shuffled target", by("shuffled", "movement")))
-ledger.claim("cha26-staircase-mse-grows-with-width", provenance="authors", **SEC6,
-           source=f"{SRC}, staircase notebook stored output", test="> 0", values=by("staircase", "mse"),
-           statement="the final training MSE rises with width (rank correlation)",
-           control=Control("untrained networks", by("staircase", "mse_untrained")))
 stair.pivot_table(index="width", columns="target", values=["movement", "mse"]).round(3)
 
+# %% tags=["remove-cell"]
+def by(target, column):
+    """{seed: rank correlation of `column` with width} for one target."""
+    return {s: ch03.rank_trend(g[column].tolist()) for (s, t), g in trend.items() if t == target}
+
+
+SEC6 = dict(section="6. The staircase: rich and lazy (Fig. 8)", figure="fig-ch03-staircase", rule="mean")
+ledger.claim("cha26-staircase-wide-is-lazy", provenance="authors", **SEC6,
+             source=f"{SRC}, staircase notebook comments", test="< 0", values=by("staircase", "movement"),
+             statement="the relative movement of the last hidden features falls with width (rank correlation)",
+             control=Control("same networks, shuffled target", by("shuffled", "movement")))
+ledger.claim("cha26-staircase-mse-grows-with-width", provenance="authors", **SEC6,
+             source=f"{SRC}, staircase notebook stored output", test="> 0", values=by("staircase", "mse"),
+             statement="the final training MSE rises with width (rank correlation)",
+             control=Control("untrained networks", by("staircase", "mse_untrained")))
+
 # %% tags=["hide-input"]
-log = pd.DataFrame([dict(width=f"width {w}", **row) for (s, w, t), g in stair.set_index(["seed", "width", "target"])
-                    .log.items() if s == cfg.seed and t == "staircase" for row in g])
-charts.figure("fig-ch03-staircase", charts.line(log, "step", "target_to_ols", color="width", points=False,
-                                              y_title="‖y − y_ols‖", title="Target vs its linear fit")
-            | charts.line(log, "step", "output_to_ols", color="width", points=False, y_title="‖ŷ − y_ols‖",
-                          title="Output vs the linear fit"))
+log = pd.DataFrame([dict(width=f"width {w}", **row)
+                    for (s, w, t), rows in stair.set_index(["seed", "width", "target"]).log.items()
+                    if s == cfg.seed and t == "staircase" for row in rows])
+charts.figure("fig-ch03-staircase", (
+    charts.line(log, "step", "target_to_ols", color="width", points=False, y_title="‖y − y_ols‖",
+                title="Target vs its linear fit")
+    | charts.line(log, "step", "output_to_ols", color="width", points=False, y_title="‖ŷ − y_ols‖",
+                  title="Output vs the linear fit")))
 
 # %% [markdown]
+# :::{dropdown} More figures
 # ```{glue:figure} fig-ch03-staircase
 # :name: fig-ch03-staircase
 #
-# One seed's staircase runs: how far the target is from the ridge read-out of the last hidden features
-# (left) and how far the network's output is from it (right), per width. Narrow networks move their
-# features and approach their own linear read-out; wide ones stay near their initial features
-# (claims `cha26-staircase-wide-is-lazy` and `cha26-staircase-mse-grows-with-width`).
+# One seed's staircase runs: how far the target is from the ridge read-out of the last hidden
+# features (left) and how far the network's output is from it (right), per width. Narrow networks
+# move their features and approach their own linear read-out; wide ones stay near their initial
+# features (claims `cha26-staircase-wide-is-lazy` and `cha26-staircase-mse-grows-with-width`).
 # ```
+# :::
 #
 # ## 7. Grokking (Fig. 13)
 #
-# Modular addition $(a+b)\bmod p$ with the two operands one-hot and concatenated, 70% of all pairs for
-# training. The authors (modulus 61, float64) train a ReLU network with 3 hidden layers with AdamW
-# (learning rate $10^{-3}$, betas (0.9, 0.98), batch 32, 500 epochs) over weight decays 0 to 0.75; no
-# claimed pattern was found. Ours: modulus 31, width 128, full-batch AdamW at learning rate
-# $3\times10^{-3}$ with weight decay {glue:text}`grok_wd` in float32, **a setting found by trying a few on
-# seed `seed` alone**, so the claim is tested on held-out seeds (`seed` + 1, ...; network and split).
-# Each run lasts until test accuracy reaches 0.95 or {glue:text}`grok_steps` steps pass (long enough that
-# a run that has not generalised is rare); {glue:text}`grok_training`. **Control:** the same network and
-# split without weight decay, trained for as many steps as the weight-decay run took.
+# Modular addition $(a+b)\bmod p$ with the two operands one-hot and concatenated, 70% of all pairs
+# for training. The authors (modulus 61, float64) train a ReLU network with 3 hidden layers with
+# AdamW (learning rate $10^{-3}$, betas (0.9, 0.98), batch 32, 500 epochs) over weight decays 0 to
+# 0.75; no claimed pattern was found. Ours: modulus 31, width 128, full-batch AdamW at learning rate
+# $3\times10^{-3}$ with weight decay {glue:text}`grok_wd` in float32, **a setting found by trying a
+# few on seed `seed` alone**, so the claim is tested on held-out seeds (`seed` + 1, ...; network and
+# split). Each run lasts until test accuracy reaches 0.95 or {glue:text}`grok_steps` steps pass (long
+# enough that a run that has not generalised is rare): {glue:text}`grok_training`. **Control:** the
+# same network and split without weight decay, trained for as many steps as the weight-decay run.
 
 # %%
 gkw = dict(modulus=cfg.grok_modulus, train_fraction=cfg.grok_train_fraction, width=cfg.grok_width,
-           depth=cfg.grok_depth, lr=cfg.grok_lr, log_every=cfg.grok_log_every, float64=cfg.grok_float64)
+           depth=cfg.grok_depth, lr=cfg.grok_lr, log_every=cfg.grok_log_every,
+           float64=cfg.grok_float64)
 held_out, wd = seeds(cfg.grok_seeds + 1)[1:], cfg.grok_weight_decay
-grok = {s: runs.grok_run(s, wd, steps=cfg.grok_steps, stop_at=0.95, with_tl=s == held_out[0], **gkw) for s in held_out}
-grok0 = {s: runs.grok_run(s, 0.0, steps=r["record"]["steps"], with_tl=False, **gkw) for s, r in grok.items()}
+grok = {s: runs.grok_run(s, wd, steps=cfg.grok_steps, stop_at=0.95, with_tl=s == held_out[0], **gkw)
+        for s in held_out}
+grok0 = {s: runs.grok_run(s, 0.0, steps=r["record"]["steps"], with_tl=False, **gkw)
+         for s, r in grok.items()}
 glue("grok_wd", wd)
 glue("grok_steps", cfg.grok_steps)
-glue("grok_training", runs.summary_line([r["record"] for r in grok.values()], "train accuracy 0.99", unit="steps"))
-ledger.claim("layerwise-grokking-occurs", provenance="book", section="7. Grokking (Fig. 13)",
-           figure="fig-ch03-grokking", source=f"this book (the setting of {SRC}, Fig. 13)", rule="mean",
-           statement="with weight decay the network fits its training set and then generalises (test accuracy at the "
-                     "end of the run); without weight decay, over as many steps, it does not", test=">= 0.9",
-           values={s: r["record"]["test_acc"] for s, r in grok.items()},
-           control=Control("no weight decay, same steps", {s: r["record"]["test_acc"] for s, r in grok0.items()}),
-           trained={s: r["record"]["reached"] for s, r in grok.items()})
-pd.DataFrame({"steps": {s: r["record"]["steps"] for s, r in grok.items()}, "delay": {s: r["delay"] for s, r in grok.items()},
+glue("grok_training", runs.summary_line([r["record"] for r in grok.values()], "train accuracy 0.99",
+                                        unit="steps"))
+pd.DataFrame({"steps": {s: r["record"]["steps"] for s, r in grok.items()},
+              "delay": {s: r["delay"] for s, r in grok.items()},
               "test (wd)": {s: r["record"]["test_acc"] for s, r in grok.items()},
               "test (no wd)": {s: r["record"]["test_acc"] for s, r in grok0.items()}})
 
+# %% tags=["remove-cell"]
+ledger.claim("layerwise-grokking-occurs", provenance="book", section="7. Grokking (Fig. 13)",
+             figure="fig-ch03-grokking", source=f"this book (the setting of {SRC}, Fig. 13)", rule="mean",
+             statement="with weight decay the network fits its training set and then generalises (test accuracy "
+                       "at the end of the run); without weight decay, over as many steps, it does not",
+             test=">= 0.9", values={s: r["record"]["test_acc"] for s, r in grok.items()},
+             control=Control("no weight decay, same steps", {s: r["record"]["test_acc"] for s, r in grok0.items()}),
+             trained={s: r["record"]["reached"] for s, r in grok.items()})
+
 # %% tags=["hide-input"]
-demo = pd.DataFrame(grok[held_out[0]]["rows"]).melt(id_vars="step", value_vars=[c for c in grok[held_out[0]]["rows"][0]
-                                                                                 if c.startswith("TL_")],
-                                                    var_name="layer", value_name="TL")
-acc = pd.DataFrame([dict(seed=f"seed {s}", arm=arm, **row) for arm, rr in (("wd", grok), ("no wd", grok0))
+rows0 = grok[held_out[0]]["rows"]
+demo = pd.DataFrame(rows0).melt(id_vars="step", value_vars=[c for c in rows0[0] if "TL_" in c],
+                                var_name="layer", value_name="TL")
+acc = pd.DataFrame([dict(run=f"seed {s}, {arm}", **row)
+                    for arm, rr in (("wd", grok), ("no wd", grok0))
                     for s, r in rr.items() for row in r["rows"]])
-acc["run"] = acc.seed + ", " + acc.arm
-charts.figure("fig-ch03-grokking", (charts.line(demo, "step", "TL", color="layer", points=False, y_title="train TL",
-                                              title=f"Seed {held_out[0]} with weight decay: TL per hidden layer")
-                                  | charts.line(acc, "step", "test_acc", color="run", points=False,
-                                                y_title="test accuracy", title="Test accuracy, held-out seeds"))
-            .resolve_scale(color="independent"))
+charts.figure("fig-ch03-grokking", (
+    charts.line(demo, "step", "TL", color="layer", points=False, y_title="train TL",
+                title=f"Seed {held_out[0]} with weight decay: TL per hidden layer")
+    | charts.line(acc, "step", "test_acc", color="run", points=False, y_title="test accuracy",
+                  title="Test accuracy, held-out seeds")).resolve_scale(color="independent"))
 
 # %% [markdown]
+# :::{dropdown} More figures
 # ```{glue:figure} fig-ch03-grokking
 # :name: fig-ch03-grokking
 #
-# Left: train TL of each hidden layer of one held-out seed with weight decay. Right: test accuracy of
-# every held-out seed with and without weight decay, over the same steps (claim
+# Left: train TL of each hidden layer of one held-out seed with weight decay. Right: test accuracy
+# of every held-out seed with and without weight decay, over the same steps (claim
 # `layerwise-grokking-occurs`).
 # ```
+# :::
 #
 # ## Summary
 
 # %% tags=["remove-input"]
 ledger.save()
 ledger.closing()
-
 # %% [markdown]
 # ## Exercises
 #

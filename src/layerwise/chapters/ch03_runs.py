@@ -265,3 +265,28 @@ def summary_line(records: Sequence[dict[str, Any]], criterion: str, *, unit: str
         if vals:
             text += f"; {name} {min(vals):.3f}-{max(vals):.3f}"
     return text
+
+
+def roll_frames(run: dict[str, Any], *, gain: float, show_to: int, panels: int = 4) -> "pd.DataFrame":
+    """The Swiss-roll figure's data: the cumulative virtual update at `panels` steps from 0 to show_to and the
+    frozen-weights control, each min-max scaled per coordinate, with the roll parameter t."""
+    import pandas as pd
+
+    xs = ch03.virtual_inputs(run["x"], run["grads"], gain)
+    shown = {f"step {k}": xs[k] for k in sorted({int(round(v)) for v in np.linspace(0, show_to, panels)})}
+    shown["frozen weights"] = run["x"] - show_to * gain * run["grads"][0]
+    frames = []
+    for name, z in shown.items():
+        z = (z - z.min(0).values) / (z.max(0).values - z.min(0).values)
+        frames.append(pd.DataFrame({"x̃₁": z[:, 0], "x̃₂": z[:, 1], "t": run["t"], "step": name}))
+    return pd.concat(frames)
+
+
+def white_seed(seed: int, split: data.Split, *, epochs: int, criterion_loss: float, **kw: Any) -> dict[str, Any]:
+    """The three whitening arms of one seed: SGD and whitened to the criterion, then the readout-only
+    control for as many epochs as SGD took (a paired budget). Returns {arm: run}."""
+    out = {arm: white_run(arm, seed, split, epochs=epochs, criterion_loss=criterion_loss, **kw)
+           for arm in ("SGD", "whitened (SVD)")}
+    out["readout only"] = white_run("readout only", seed, split, epochs=out["SGD"]["record"]["epochs_run"],
+                                    criterion_loss=0.0, **kw)
+    return out
