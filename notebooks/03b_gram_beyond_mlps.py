@@ -13,8 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-
 # %% [markdown]
 # # The Gram beyond plain MLPs
 #
@@ -107,7 +105,13 @@ charts.enable()
 ledger = claims.Ledger(cfg)
 SRC = "Cha et al. 2026"
 seeds = lambda n: [cfg.seed + i for i in range(n)]  # noqa: E731  every seed derives from cfg.seed
-snaps = lambda epochs: sorted({int(round(e)) for e in np.linspace(0, epochs, cfg.n_snapshots + 1)})  # noqa: E731
+
+
+def snaps(epochs):
+    """About n_snapshots + 1 evenly spaced epochs from 0 to `epochs`."""
+    return sorted({int(round(e)) for e in np.linspace(0, epochs, cfg.n_snapshots + 1)})
+
+
 cfg.table()
 
 # %% [markdown]
@@ -124,26 +128,32 @@ cfg.table()
 # the **feature movement**.
 
 # %%
-split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train, seed=cfg.seed)
+split = data.load(cfg.dataset, data_root=cfg.data_root, download=cfg.download,
+                  n_train=cfg.n_train, seed=cfg.seed)
 tkw = dict(width=cfg.tl_width, depth=cfg.tl_depth, epochs=cfg.tl_epochs, momentum=cfg.sgd_momentum,
-           batch_size=cfg.tl_batch_size, snapshot_every=cfg.tl_snapshot_every, criterion_loss=cfg.tl_stop_loss,
+           batch_size=cfg.tl_batch_size, snapshot_every=cfg.tl_snapshot_every,
+           criterion_loss=cfg.tl_stop_loss,
            recipe=dict(dataset=cfg.dataset, n_train=cfg.n_train, data_seed=cfg.seed))
-tl = {(o, s): ch03_runs.tl_run(s, split, optimizer=o, lr=cfg.sgd_lr if o == "sgd" else cfg.adam_lr, **tkw)
-      for o in ("sgd", "adam") for s in seeds(cfg.tl_seeds)}
-layers = pd.DataFrame([dict(optimizer=o, seed=s, **v) for (o, s), r in tl.items() for v in ch03_runs.tl_layer_values(r)])
-for name, value in dict(b_tl_width=cfg.tl_width, b_adam_lr=cfg.adam_lr, b_tl_stop_loss=cfg.tl_stop_loss,
-                        b_tl_margin=cfg.tl_margin).items():
-    glue(name, value)
-for o in ("sgd", "adam"):
-    glue(f"b_{o}_training", ch03_runs.summary_line([r["record"] for (oo, _), r in tl.items() if oo == o], "it"))
-layers.groupby(["optimizer", "layer"])[["TL_untrained", "TL_end", "half_gain_step", "half_movement_step"]].mean().round(3)
+lrs = {"sgd": cfg.sgd_lr, "adam": cfg.adam_lr}
+tl = {(o, s): ch03_runs.tl_run(s, split, optimizer=o, lr=lrs[o], **tkw)
+      for o in lrs for s in seeds(cfg.tl_seeds)}
+layers = pd.DataFrame([dict(optimizer=o, seed=s, **v) for (o, s), r in tl.items()
+                       for v in ch03_runs.tl_layer_values(r)])
+_ = [glue(f"b_{k}", getattr(cfg, k)) for k in ("tl_width", "adam_lr", "tl_stop_loss", "tl_margin")]
+for o in lrs:
+    recs = [r["record"] for (oo, _), r in tl.items() if oo == o]
+    glue(f"b_{o}_training", ch03_runs.summary_line(recs, "it"))
+layers.groupby(["optimizer", "layer"])[["TL_untrained", "TL_end", "half_gain_step",
+                                         "half_movement_step"]].mean().round(3)
 
 # %% tags=["hide-input"]
-curves = pd.DataFrame([dict(optimizer=o.upper() if o == "sgd" else "Adam", step=st, layer=f"hidden {j + 1}", TL=r["tl"][i, j])
-                       for (o, s), r in tl.items() for i, st in enumerate(r["steps"]) for j in range(r["tl"].shape[1])])
+curves = pd.DataFrame([dict(optimizer="SGD" if o == "sgd" else "Adam", step=st,
+                            layer=f"hidden {j + 1}", TL=r["tl"][i, j]) for (o, s), r in tl.items()
+                       for i, st in enumerate(r["steps"]) for j in range(r["tl"].shape[1])])
 mean_curves = curves.groupby(["optimizer", "layer", "step"], as_index=False).TL.mean()
-panels = [charts.line(mean_curves[mean_curves.optimizer == o], "step", "TL", color="layer", points=False,
-                      x_title="optimiser step", y_title="train TL (mean over seeds)", title=o) for o in ("SGD", "Adam")]
+panels = [charts.line(mean_curves[mean_curves.optimizer == o], "step", "TL", color="layer",
+                      points=False, x_title="optimiser step", y_title="train TL (mean over seeds)",
+                      title=o) for o in ("SGD", "Adam")]
 charts.figure("fig-ch03b-optimisers", (panels[0] | panels[1]).resolve_scale(y="shared"))
 
 # %% [markdown]
@@ -156,22 +166,24 @@ charts.figure("fig-ch03b-optimisers", (panels[0] | panels[1]).resolve_scale(y="s
 # ```
 
 # %% tags=["remove-cell"]
-for o in ("sgd", "adam"):
+for o in lrs:
     per = {s: g.sort_values("layer") for s, g in layers[layers.optimizer == o].groupby("seed")}
     col = lambda c, f: {s: f(g[c].tolist()) for s, g in per.items()}  # noqa: E731
-    trained = {s: r["record"]["reached"] for (oo, s), r in tl.items() if oo == o}
-    kw = dict(section="1. Adam against SGD (Figs. 4 and 9)", figure="fig-ch03b-optimisers", rule="mean", trained=trained)
+    kw = dict(section="1. Adam against SGD (Figs. 4 and 9)", figure="fig-ch03b-optimisers", rule="mean",
+              trained={s: r["record"]["reached"] for (oo, s), r in tl.items() if oo == o})
     ledger.claim(f"tl-grows-with-depth-{o}", provenance="reconstruction", headline=o == "adam", **kw,
-               source=f"{SRC}, Figs. 4 and 9", test="> 0", margin=f">= {cfg.tl_margin}",
-               statement=f"{o}: after training the last hidden layer's TL exceeds the first's, by a margin over the "
-                         "untrained network of the same seed", values=col("TL_end", ch03.last_minus_first),
-               control=Control("untrained network (same seed)", col("TL_untrained", ch03.last_minus_first)))
+                 source=f"{SRC}, Figs. 4 and 9", test="> 0", margin=f">= {cfg.tl_margin}",
+                 statement=f"{o}: after training the last hidden layer's TL exceeds the first's, by a "
+                           "margin over the untrained network of the same seed",
+                 values=col("TL_end", ch03.last_minus_first),
+                 control=Control("untrained network (same seed)", col("TL_untrained", ch03.last_minus_first)))
     ledger.claim(f"tl-sequential-{o}", provenance="paper", **kw, test="> 0", margin="> 0",
-               source=f"{SRC}, abstract ('sequentially'), Figs. 4 and 9; the half-gain reading is ours",
-               statement=f"{o}: deeper layers linearise later (rank correlation of the half-gain step with depth), "
-                         "beyond the order of the feature movement", values=col("half_gain_step", ch03.rank_trend),
-               posed={s: None not in g.half_gain_step.tolist() for s, g in per.items()},
-               control=Control("feature movement per layer", col("half_movement_step", ch03.rank_trend)))
+                 source=f"{SRC}, abstract ('sequentially'), Figs. 4 and 9; the half-gain reading is ours",
+                 statement=f"{o}: deeper layers linearise later (rank correlation of the half-gain step with "
+                           "depth), beyond the order of the feature movement",
+                 values=col("half_gain_step", ch03.rank_trend),
+                 posed={s: None not in g.half_gain_step.tolist() for s, g in per.items()},
+                 control=Control("feature movement per layer", col("half_movement_step", ch03.rank_trend)))
 
 # %% [markdown]
 # ## 2. Convolutions: the Gram-preserving update (Fig. 6)
@@ -186,28 +198,37 @@ for o in ("sgd", "adam"):
 # must stay above −{glue:text}`b_cnn_margin`. **Control:** SGD stopped at half its epochs, against full SGD.
 
 # %%
-cnn_split = data.load(cfg.cnn_dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train, seed=cfg.seed)
+cnn_split = data.load(cfg.cnn_dataset, data_root=cfg.data_root, download=cfg.download,
+                      n_train=cfg.n_train, seed=cfg.seed)
+ckw = dict(channels=cfg.cnn_channels, epochs=cfg.cnn_epochs, lr=cfg.cnn_lr,
+           momentum=cfg.cnn_momentum, batch_size=cfg.cnn_batch_size,
+           criterion_loss=cfg.cnn_stop_loss,
+           recipe=dict(dataset=cfg.cnn_dataset, data_seed=cfg.seed))
 shape = data.image_shape(cfg.cnn_dataset)
-ckw = dict(channels=cfg.cnn_channels, epochs=cfg.cnn_epochs, lr=cfg.cnn_lr, momentum=cfg.cnn_momentum,
-           batch_size=cfg.cnn_batch_size, criterion_loss=cfg.cnn_stop_loss, recipe=dict(dataset=cfg.cnn_dataset, data_seed=cfg.seed))
-cnn = {(gp, s): ch03b_runs.cnn_run(gp, s, cnn_split, shape, **ckw) for s in seeds(cfg.cnn_n_seeds) for gp in (False, True)}
-pairs = pd.DataFrame({s: dict(SGD=cnn[False, s]["record"]["test_acc"], GP=cnn[True, s]["record"]["test_acc"],
-                              half=cnn[False, s]["test_acc"][max(len(cnn[False, s]["test_acc"]) // 2, 1) - 1])
+cnn = {(gp, s): ch03b_runs.cnn_run(gp, s, cnn_split, shape, **ckw)
+       for s in seeds(cfg.cnn_n_seeds) for gp in (False, True)}
+pairs = pd.DataFrame({s: dict(SGD=cnn[False, s]["record"]["test_acc"],
+                              GP=cnn[True, s]["record"]["test_acc"],
+                              half=ch03b.half_way(cnn[False, s]["test_acc"]))
                       for s in seeds(cfg.cnn_n_seeds)}).T
-for name, value in dict(b_cnn_stop_loss=cfg.cnn_stop_loss, b_cnn_seeds=cfg.cnn_n_seeds, b_cnn_margin=cfg.cnn_margin).items():
-    glue(name, value)
+_ = [glue(f"b_{k}", getattr(cfg, k)) for k in ("cnn_stop_loss", "cnn_n_seeds", "cnn_margin")]
 glue("b_cnn_training", ch03_runs.summary_line([r["record"] for r in cnn.values()], "it"))
-SEC2 = "2. Convolutions: the Gram-preserving update (Fig. 6)"
-ledger.sanity("gram-preserving-update-keeps-the-gram", measured=max(r["gram_error"] for r in cnn.values()), test="<= 1e-5",
-              section=SEC2, source=SRC, statement="every Gram-preserving step keeps W^T W of every reshaped weight "
-              "(largest relative change; float32 weights)")
-ledger.claim("gram-preserving-cnn-matches-sgd", provenance="authors", headline=True, section=SEC2,
-           source=f"{SRC}, Fig. 6 (the authors' plotted comparison)", test=f">= {-cfg.cnn_margin}", rule="mean",
-           statement="keeping only the Gram change of each SGD step trains the small CNN as well as SGD (paired "
-                     "difference of final test accuracy)", values=(pairs.GP - pairs.SGD).to_dict(),
-           control=Control("SGD stopped at half its epochs, minus full SGD", (pairs.half - pairs.SGD).to_dict()),
-           trained={s: cnn[False, s]["record"]["reached"] and cnn[True, s]["record"]["reached"] for s in seeds(cfg.cnn_n_seeds)})
 pairs.describe().loc[["mean", "std", "min", "max"]].round(4)
+
+# %% tags=["remove-cell"]
+SEC2 = "2. Convolutions: the Gram-preserving update (Fig. 6)"
+ledger.sanity("gram-preserving-update-keeps-the-gram", test="<= 1e-5", section=SEC2, source=SRC,
+              measured=max(r["gram_error"] for r in cnn.values()),
+              statement="every Gram-preserving step keeps W^T W of every reshaped weight (largest relative "
+                        "change; float32 weights)")
+ledger.claim("gram-preserving-cnn-matches-sgd", provenance="authors", headline=True, section=SEC2,
+             source=f"{SRC}, Fig. 6 (the authors' plotted comparison)", test=f">= {-cfg.cnn_margin}",
+             rule="mean", values=(pairs.GP - pairs.SGD).to_dict(),
+             statement="keeping only the Gram change of each SGD step trains the small CNN as well as SGD "
+                       "(paired difference of final test accuracy)",
+             control=Control("SGD stopped at half its epochs, minus full SGD", (pairs.half - pairs.SGD).to_dict()),
+             trained={s: cnn[False, s]["record"]["reached"] and cnn[True, s]["record"]["reached"]
+                      for s in seeds(cfg.cnn_n_seeds)})
 
 # %% [markdown]
 # ## 3. A VAE: is the latent linearised? (Figs. 5 and 10)
@@ -222,26 +243,36 @@ pairs.describe().loc[["mean", "std", "min", "max"]].round(4)
 # {glue:text}`b_vae_training`.
 
 # %%
-vae_split = data.digits(seed=cfg.seed, standardize=False) if cfg.vae_dataset == "digits" else data.load(
-    cfg.vae_dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train, seed=cfg.seed)
+vae_split = data.digits(seed=cfg.seed, standardize=False) if cfg.vae_dataset == "digits" else \
+    data.load(cfg.vae_dataset, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train,
+              seed=cfg.seed)
 vx, vy = (vae_split.train.x > 0.5).float(), vae_split.train.labels
-vkw = dict(width=cfg.vae_width, depth=cfg.vae_depth, latent_dim=cfg.latent_dim, epochs=cfg.vae_epochs, lr=cfg.vae_lr,
-           batch_size=cfg.vae_batch_size, snapshot_epochs=snaps(cfg.vae_epochs), recipe=dict(dataset=cfg.vae_dataset))
+vkw = dict(width=cfg.vae_width, depth=cfg.vae_depth, latent_dim=cfg.latent_dim,
+           epochs=cfg.vae_epochs, lr=cfg.vae_lr, batch_size=cfg.vae_batch_size,
+           snapshot_epochs=snaps(cfg.vae_epochs),
+           recipe=dict(dataset=cfg.vae_dataset))
 vae = {s: ch03b_runs.vae_run(s, vx, **vkw) for s in seeds(cfg.n_seeds)}
-pca = torch.linalg.svd(vx.double() - vx.double().mean(0), full_matrices=False)[0][:, :cfg.latent_dim]
+pca = torch.linalg.svd(vx.double() - vx.double().mean(0), full_matrices=False)[0]
+pca = pca[:, :cfg.latent_dim]
 vae_tab = pd.DataFrame({s: {"TL untrained": r["tl"][0], "TL trained": r["tl"][-1],
                             "random projection": ch03b.random_projection_tl(vx, cfg.latent_dim, s),
                             "PCA (ceiling)": gram.target_linearity(pca, vx.double())}
                         for s, r in vae.items()}).T
 glue("b_latent_dim", cfg.latent_dim)
-glue("b_vae_training", ch03_runs.summary_line([r["record"] for r in vae.values()], "a lower loss than at the start"))
-SEC3 = "3. A VAE: is the latent linearised? (Figs. 5 and 10)"
-ledger.claim("vae-latent-tl-rises", provenance="authors", section=SEC3, source=f"{SRC}, Fig. 10 (authors' TL: image on μ)",
-           statement="training raises the TL of the latent mean (the centred image regressed on μ), by more than a "
-                     "random linear summary of the input of the same size has over the untrained encoder",
-           test="> 0", margin="> 0", rule="mean", values=(vae_tab["TL trained"] - vae_tab["TL untrained"]).to_dict(),
-           control=Control("random linear projection of the input", (vae_tab["random projection"] - vae_tab["TL untrained"]).to_dict()))
+glue("b_vae_training", ch03_runs.summary_line([r["record"] for r in vae.values()],
+                                              "a lower loss than at the start"))
 vae_tab.describe().loc[["mean", "min", "max"]].round(3)
+
+# %% tags=["remove-cell"]
+SEC3 = "3. A VAE: is the latent linearised? (Figs. 5 and 10)"
+ledger.claim("vae-latent-tl-rises", provenance="authors", section=SEC3,
+             source=f"{SRC}, Fig. 10 (the authors' TL: the image on μ)",
+             statement="training raises the TL of the latent mean (the centred image regressed on μ), by more "
+                       "than a random linear summary of the input of the same size has over the untrained encoder",
+             test="> 0", margin="> 0", rule="mean",
+             values=(vae_tab["TL trained"] - vae_tab["TL untrained"]).to_dict(),
+             control=Control("random linear projection of the input",
+                             (vae_tab["random projection"] - vae_tab["TL untrained"]).to_dict()))
 
 # %% [markdown]
 # **Does latent linearity predict smooth interpolation?** For every pair of classes: the *pairwise
@@ -255,28 +286,35 @@ vae_tab.describe().loc[["mean", "min", "max"]].round(3)
 t = torch.linspace(0, 1, cfg.interp_steps)
 pair_df = []
 for s, r in vae.items():
-    net = models.VAE(vx.shape[1], width=cfg.vae_width, depth=cfg.vae_depth, latent_dim=cfg.latent_dim, seed=s,
-                     likelihood="bernoulli")
+    net = models.VAE(vx.shape[1], width=cfg.vae_width, depth=cfg.vae_depth,
+                     latent_dim=cfg.latent_dim, seed=s, likelihood="bernoulli")
     net.load_state_dict(r["state"])
     pair_df += [dict(seed=s, **row) for row in ch03b.pair_rows(net, vx, vy, t)]
 pair_df = pd.DataFrame(pair_df)
-rho = {s: float(spearmanr(g.latent_TL, g.straightness).statistic) for s, g in pair_df.groupby("seed")}
-rho_px = {s: float(spearmanr(g.input_TL, g.straightness).statistic) for s, g in pair_df.groupby("seed")}
+by_seed = pair_df.groupby("seed")
+rho = {s: float(spearmanr(g.latent_TL, g.straightness).statistic) for s, g in by_seed}
+rho_px = {s: float(spearmanr(g.input_TL, g.straightness).statistic) for s, g in by_seed}
+charts.figure("fig-ch03b-vae", charts.scatter(
+    pair_df[pair_df.seed == cfg.seed], "latent_TL", "straightness", x_title="pairwise TL of μ",
+    y_title="straightness of the decoded path",
+    title=f"Latent linearity against interpolation (seed {cfg.seed})"))
+
+# %% tags=["remove-cell"]
 ledger.claim("vae-linearity-predicts-interpolation", provenance="reconstruction", section=SEC3,
-           source=f"{SRC}, Fig. 5 (inferred; the statement was not found)", test="> 0", rule="mean", values=rho,
-           statement="class pairs whose latents are more label-linear interpolate along straighter decoded paths "
-                     "(Spearman over class pairs)", control=Control("pairwise TL of the raw pixels", rho_px))
-charts.figure("fig-ch03b-vae", charts.scatter(pair_df[pair_df.seed == cfg.seed], "latent_TL", "straightness",
-                                             x_title="pairwise TL of μ", y_title="straightness of the decoded path",
-                                             title=f"Latent linearity against interpolation (seed {cfg.seed})"))
+             source=f"{SRC}, Fig. 5 (inferred; the statement was not found)", test="> 0", rule="mean",
+             statement="class pairs whose latents are more label-linear interpolate along straighter decoded "
+                       "paths (Spearman over class pairs)", values=rho,
+             control=Control("pairwise TL of the raw pixels", rho_px), figure="fig-ch03b-vae")
 
 # %% [markdown]
+# :::{dropdown} More figures
 # ```{glue:figure} fig-ch03b-vae
 # :name: fig-ch03b-vae
 #
 # Each point is a pair of digit classes: how label-linear the VAE's latent is on the two classes, and how
 # straight the decoded path between their mean codes is (claim `vae-linearity-predicts-interpolation`).
 # ```
+# :::
 #
 # ## 4. Attention (Fig. 11's question on a model that trains here)
 #
@@ -289,32 +327,40 @@ charts.figure("fig-ch03b-vae", charts.scatter(pair_df[pair_df.seed == cfg.seed],
 # block's TL against TL for a fixed **random relabelling**.
 
 # %%
-seqs = data.majority_sequences(cfg.n_sequences, seq_len=cfg.seq_len, n_classes=cfg.seq_classes, seed=cfg.seed)
-seqs_test = data.majority_sequences(max(cfg.n_sequences // 4, 50), seq_len=cfg.seq_len, n_classes=cfg.seq_classes,
-                                    seed=cfg.seed + 1)
-akw = dict(kind=cfg.attention, bert_weights=cfg.bert_weights, n_classes=cfg.seq_classes, seq_len=cfg.seq_len,
-           d_model=cfg.d_model, n_heads=cfg.n_heads, n_blocks=cfg.n_blocks, epochs=cfg.attn_epochs, lr=cfg.attn_lr,
-           batch_size=cfg.attn_batch_size, snapshot_epochs=snaps(cfg.attn_epochs), recipe=dict(data_seed=cfg.seed))
+mk = dict(seq_len=cfg.seq_len, n_classes=cfg.seq_classes)
+seqs = data.majority_sequences(cfg.n_sequences, seed=cfg.seed, **mk)
+seqs_test = data.majority_sequences(max(cfg.n_sequences // 4, 50), seed=cfg.seed + 1, **mk)
+akw = dict(kind=cfg.attention, bert_weights=cfg.bert_weights, n_classes=cfg.seq_classes,
+           seq_len=cfg.seq_len, d_model=cfg.d_model, n_heads=cfg.n_heads, n_blocks=cfg.n_blocks,
+           epochs=cfg.attn_epochs, lr=cfg.attn_lr, batch_size=cfg.attn_batch_size,
+           snapshot_epochs=snaps(cfg.attn_epochs), recipe=dict(data_seed=cfg.seed))
 attn = {s: ch03b_runs.attention_run(s, seqs, seqs_test, **akw) for s in seeds(cfg.n_seeds)}
-glue("b_attn_training", ch03_runs.summary_line([r["record"] for r in attn.values()], "train accuracy 0.9"))
-SEC4 = dict(section="4. Attention (Fig. 11's question on a model that trains here)", figure="fig-ch03b-attention",
-            rule="mean", trained={s: r["record"]["reached"] for s, r in attn.items()})
-ledger.claim("attention-cls-tl-grows-with-depth", provenance="authors", **SEC4, test="> 0",
-           margin=f">= {cfg.tl_margin}", source=f"{SRC}, Fig. 11 (stored figure; question moved to a small transformer)",
-           statement="after training, the last block's [CLS] TL exceeds the first block's, by a margin over the "
-                     "untrained transformer", values={s: ch03.last_minus_first(r["tl"][-1]) for s, r in attn.items()},
-           control=Control("untrained transformer (same seed)", {s: ch03.last_minus_first(r["tl"][0]) for s, r in attn.items()}))
-ledger.claim("attention-cls-tl-rises", provenance="authors", **SEC4, test="> 0", source=f"{SRC}, Fig. 11",
-           statement="training raises the [CLS] TL of every block (smallest rise over blocks)",
-           values={s: float((r["tl"][-1] - r["tl"][0]).min()) for s, r in attn.items()},
-           control=Control("TL against a fixed random relabelling", {s: float((r["tl_random"][-1] - r["tl_random"][0]).min())
-                                                                     for s, r in attn.items()}))
+glue("b_attn_training", ch03_runs.summary_line([r["record"] for r in attn.values()],
+                                               "train accuracy 0.9"))
 blocks = pd.DataFrame([dict(seed=s, epoch=e, block=b + 1, TL=v) for s, r in attn.items()
                        for e, row in zip(r["epochs"], r["tl"]) for b, v in enumerate(row)])
+ends = blocks[blocks.epoch.isin([0, cfg.attn_epochs])]
+ends = ends.groupby(["epoch", "block"], as_index=False).TL.mean()
+ends["state"] = np.where(ends.epoch == 0, "untrained", "trained")
 charts.figure("fig-ch03b-attention", charts.by_layer(
-    blocks[blocks.epoch.isin([0, cfg.attn_epochs])].groupby(["epoch", "block"], as_index=False).TL.mean()
-    .assign(state=lambda d: np.where(d.epoch == 0, "untrained", "trained")), "TL", layer="block", color="state",
-    y_title="[CLS] TL (mean over seeds)", title="[CLS] TL across blocks, untrained and trained"))
+    ends, "TL", layer="block", color="state", y_title="[CLS] TL (mean over seeds)",
+    title="[CLS] TL across blocks, untrained and trained"))
+
+# %% tags=["remove-cell"]
+SEC4 = dict(section="4. Attention (Fig. 11's question on a model that trains here)", rule="mean",
+            figure="fig-ch03b-attention", trained={s: r["record"]["reached"] for s, r in attn.items()})
+ledger.claim("attention-cls-tl-grows-with-depth", provenance="authors", **SEC4, test="> 0",
+             margin=f">= {cfg.tl_margin}", source=f"{SRC}, Fig. 11 (stored figure; moved to a small transformer)",
+             statement="after training, the last block's [CLS] TL exceeds the first block's, by a margin over "
+                       "the untrained transformer", values={s: ch03.last_minus_first(r["tl"][-1])
+                                                            for s, r in attn.items()},
+             control=Control("untrained transformer (same seed)",
+                             {s: ch03.last_minus_first(r["tl"][0]) for s, r in attn.items()}))
+ledger.claim("attention-cls-tl-rises", provenance="authors", **SEC4, test="> 0", source=f"{SRC}, Fig. 11",
+             statement="training raises the [CLS] TL of every block (smallest rise over blocks)",
+             values={s: float((r["tl"][-1] - r["tl"][0]).min()) for s, r in attn.items()},
+             control=Control("TL against a fixed random relabelling",
+                             {s: float((r["tl_random"][-1] - r["tl_random"][0]).min()) for s, r in attn.items()}))
 
 # %% [markdown]
 # ```{glue:figure} fig-ch03b-attention
@@ -340,35 +386,48 @@ charts.figure("fig-ch03b-attention", charts.by_layer(
 # beside it. Training: {glue:text}`b_nfa_training`.
 
 # %%
-nfa = pd.DataFrame([row for s in seeds(cfg.n_seeds) for ds in (data.disk(cfg.nfa_n, seed=s), data.yin_yang(cfg.nfa_n, seed=s))
-                    for sh in (False, True) for row in ch03b_runs.nfa_run(
-                        ds, s, shuffled=sh, width=cfg.nfa_width, depth=cfg.nfa_depth, epochs=cfg.nfa_epochs, lr=cfg.nfa_lr,
-                        momentum=cfg.nfa_momentum, batch_size=cfg.nfa_batch_size, snapshot_epochs=snaps(cfg.nfa_epochs))])
-hid = nfa[nfa.layer >= 2]
-end, start = hid[hid.epoch == hid.epoch.max()], hid[hid.epoch == 0].set_index(["labels", "seed", "data", "layer"])
-rise = end.set_index(["labels", "seed", "data", "layer"]).trained_gram - start.trained_gram
-by = lambda series, labels: series.xs(labels).groupby(level="seed").min().to_dict()  # noqa: E731  worst layer and data set
-glue("b_nfa_training", f"train accuracy {end[end.labels == 'true'].train_acc.min():.3f}-{end[end.labels == 'true'].train_acc.max():.3f}"
-     f" (true labels), {end[end.labels == 'shuffled'].train_acc.min():.3f}-{end[end.labels == 'shuffled'].train_acc.max():.3f} (shuffled)")
+nkw = dict(width=cfg.nfa_width, depth=cfg.nfa_depth, epochs=cfg.nfa_epochs, lr=cfg.nfa_lr,
+           momentum=cfg.nfa_momentum, batch_size=cfg.nfa_batch_size,
+           snapshot_epochs=snaps(cfg.nfa_epochs))
+nfa = pd.DataFrame([row for s in seeds(cfg.n_seeds)
+                    for ds in (data.disk(cfg.nfa_n, seed=s), data.yin_yang(cfg.nfa_n, seed=s))
+                    for sh in (False, True)
+                    for row in ch03b_runs.nfa_run(ds, s, shuffled=sh, **nkw)])
+hid = nfa[nfa.layer >= 2].set_index(["labels", "seed", "data", "layer"])
+end, start = hid[hid.epoch == cfg.nfa_epochs], hid[hid.epoch == 0]
+rise = end.trained_gram - start.trained_gram
+acc = end.groupby("labels").train_acc.agg(["min", "max"])
+glue("b_nfa_training", f"train accuracy {acc.loc['true', 'min']:.3f}-{acc.loc['true', 'max']:.3f} "
+     f"(true labels), {acc.loc['shuffled', 'min']:.3f}-{acc.loc['shuffled', 'max']:.3f} (shuffled)")
+end.groupby(["labels", "data", "layer"])[["nfa", "trained_gram", "train_acc"]].mean().round(3)
+
+# %% tags=["remove-cell"]
+def worst(series, labels):
+    """{seed: the smallest value over hidden layers and data sets} for one labelling."""
+    return series.xs(labels).groupby(level="seed").min().to_dict()
+
+
 SEC5 = dict(section="5. The neural feature ansatz, and how it meets the Gram learning equation", rule="mean",
             figure="fig-ch03b-nfa")
-endi = end.set_index(["labels", "seed", "data", "layer"])
 ledger.claim("nfa-learned-gram-aligns-with-agop", provenance="paper", headline=True, **SEC5, test="> 0.5",
-           source="Radhakrishnan et al. 2024 (the NFA; the authors' verification protocol)",
-           statement="in the hidden-to-hidden layers, (W − W₀)ᵀ(W − W₀) correlates with AGOP^1/2 (Pearson; worst layer "
-                     "and data set)", values=by(endi.nfa, "true"), control=Control("shuffled labels", by(endi.nfa, "shuffled")))
+             source="Radhakrishnan et al. 2024 (the NFA; the authors' verification protocol)",
+             statement="in the hidden-to-hidden layers, (W − W₀)ᵀ(W − W₀) correlates with AGOP^1/2 (Pearson; "
+                       "worst layer and data set)", values=worst(end.nfa, "true"),
+             control=Control("shuffled labels", worst(end.nfa, "shuffled")))
 ledger.claim("nfa-correlation-rises", provenance="reconstruction", **SEC5, test="> 0",
-           source="Radhakrishnan et al. 2024 (NFA); the disk and yin-yang setting of chapter 5",
-           statement="training raises the trained Gram's correlation with AGOP^1/2 in every hidden-to-hidden layer "
-                     "(smallest rise)", values=by(rise, "true"), control=Control("shuffled labels", by(rise, "shuffled")))
-endi.groupby(["labels", "data", "layer"])[["nfa", "trained_gram", "train_acc"]].mean().round(3)
+             source="Radhakrishnan et al. 2024 (NFA); the disk and yin-yang setting of chapter 5",
+             statement="training raises the trained Gram's correlation with AGOP^1/2 in every hidden-to-hidden "
+                       "layer (smallest rise)", values=worst(rise, "true"),
+             control=Control("shuffled labels", worst(rise, "shuffled")))
 
 # %% tags=["hide-input"]
-n0 = nfa[(nfa.labels == "true") & (nfa.layer >= 2)].groupby(["data", "layer", "epoch"], as_index=False).nfa.mean().dropna()
+n0 = nfa[(nfa.labels == "true") & (nfa.layer >= 2)].groupby(["data", "layer", "epoch"],
+                                                           as_index=False).nfa.mean().dropna()
 n0["series"] = n0.data + ", W" + n0.layer.astype(str)
-charts.figure("fig-ch03b-nfa", charts.line(n0, "epoch", "nfa", color="series", points=False,
-                                          y_title="Pearson ρ((W − W₀)ᵀ(W − W₀), AGOP^½)",
-                                          title="The NFA statistic over training (true labels, mean over seeds)"))
+charts.figure("fig-ch03b-nfa", charts.line(
+    n0, "epoch", "nfa", color="series", points=False,
+    y_title="Pearson ρ((W − W₀)ᵀ(W − W₀), AGOP^½)",
+    title="The NFA statistic over training (true labels, mean over seeds)"))
 
 # %% [markdown]
 # ```{glue:figure} fig-ch03b-nfa

@@ -22,9 +22,15 @@ def test_paper_preset_code_path_runs_on_tiny_stand_in_data(book_copy, tmp_path):
     assert result.ok, result.error
     ledger = read_json(result.output / "claims.json")
     assert ledger["params"]["grok_float64"] is True and ledger["params"]["tl_lr"] == 5e-4
-    assert {e["id"] for e in ledger["sanity"]} >= {"fle-identity", "whitening-keeps-gram"}
-    assert {c["id"] for c in ledger["claims"]} >= {"cha26-tl-sequential", "cha26-whitening-matches-sgd"}
-    assert all(c["control"] for c in ledger["claims"])
+    sanity = {e["id"]: e for e in ledger["sanity"]}
+    # the science that holds at any size: the chain-rule identity, the one-step split and its O(eta)
+    # leftover, the collapse bound and the kept Gram are exact, so they pass even on stand-in data
+    assert all(sanity[k]["verdict"] == "ok" for k in ("fle-identity", "one-step-identity", "one-step-order-eta",
+                                                       "collapse-bounds-tl", "whitening-keeps-gram"))
+    claims = {c["id"]: c for c in ledger["claims"]}
+    assert set(claims) >= {"cha26-tl-sequential", "cha26-whitening-matches-sgd", "layerwise-grokking-occurs"}
+    assert all(c["control"] and c["provenance"] in ("paper", "authors", "reconstruction", "book")
+               for c in claims.values())
 
 
 def test_chapter03_presets_resolve_and_reject_bad_values(tmp_path):

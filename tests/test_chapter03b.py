@@ -86,3 +86,10 @@ def test_vae_run_records_the_image_tl_of_the_latent_mean():
     assert run["epochs"] == [0, 1] and 0 <= run["tl"][-1] <= 1
     mu = vae.encode(x)[0].detach()
     assert run["tl"][-1] == pytest.approx(gram.target_linearity(mu, x.double()))
+
+
+def test_half_way_reads_the_middle_epoch():
+    assert ch03b.half_way([0.1, 0.2, 0.3, 0.4]) == 0.2
+    assert ch03b.half_way([0.5]) == 0.5
+    with pytest.raises(ValueError):
+        ch03b.half_way([])

@@ -117,3 +117,10 @@ def random_projection_tl(vx: torch.Tensor, k: int, seed: int) -> float:
 
     proj = torch.randn(vx.shape[1], k, generator=torch.Generator().manual_seed(seed + 2024), dtype=torch.float64)
     return gram.target_linearity(vx.double() @ proj, vx.double())
+
+
+def half_way(curve: list[float]) -> float:
+    """The value at the middle epoch of a per-epoch curve (epochs 1..E): the half-trained control."""
+    if not curve:
+        raise ValueError("half_way needs a curve of at least one epoch")
+    return float(curve[max(len(curve) // 2, 1) - 1])
