@@ -61,7 +61,7 @@ PARAMS = dict(
     attn_lr=Param(0.001, "Adam learning rate of the transformer", paper=2e-05, rule=Float(min=0, closed="right")),
     attn_batch_size=Param(64, "minibatch size of the transformer", rule=Int(min=1)),
     nfa_n=Param(1000, "points of the disk and yin-yang data of the NFA runs", smoke=200, rule=Int(min=1)),
-    nfa_width=Param(120, "hidden width of the NFA ReLU MLP (seed 003's setting)", smoke=16, rule=Int(min=1, width=True)),
+    nfa_width=Param(120, "hidden width of the NFA ReLU MLP (chapter 5's disk and yin-yang setting)", smoke=16, rule=Int(min=1, width=True)),
     nfa_depth=Param(4, "weight matrices of the NFA ReLU MLP (>= 3: a hidden-to-hidden layer)", rule=Int(min=3)),
     nfa_epochs=Param(150, "training epochs of the NFA runs", smoke=4, paper=1500, rule=Int(min=1)),
     nfa_lr=Param(0.02, "SGD learning rate of the NFA runs", rule=Float(min=0, closed="right")),
