@@ -40,14 +40,14 @@ def test_chapter03_presets_resolve_and_reject_bad_values(tmp_path):
                               data_root=str(tmp_path)).grok_modulus >= 5
     with pytest.raises(config.ConfigError, match="stair_widths"):
         config.resolve("03", "smoke", results_dir=tmp_path, stair_widths=[8, 16])
-    with pytest.raises(config.ConfigError, match="tl_depth must be >= 3"):
+    with pytest.raises(config.ConfigError, match="tl_depth must be an integer >= 3"):
         config.resolve("03", "smoke", results_dir=tmp_path, tl_depth=2)
 
 
 def test_a_grokking_modulus_without_classes_or_test_pairs_fails_in_resolve(tmp_path):
     # `layerwise run 03 -p grok_modulus 1` used to fail after 70 s inside the notebook
     for modulus in (1, 2):
-        with pytest.raises(config.ConfigError, match=f"grok_modulus must be >= 3.*got {modulus}"):
+        with pytest.raises(config.ConfigError, match=f"grok_modulus must be an integer >= 3, got {modulus}"):
             config.resolve("03", "smoke", results_dir=tmp_path, grok_modulus=modulus)
     with pytest.raises(config.ConfigError, match="grok_train_fraction=0.99 leaves 9 of 9 pairs"):
         config.resolve("03", "smoke", results_dir=tmp_path, grok_modulus=3, grok_train_fraction=0.99)
@@ -55,7 +55,7 @@ def test_a_grokking_modulus_without_classes_or_test_pairs_fails_in_resolve(tmp_p
 
 
 def test_grokking_needs_a_positive_weight_decay_against_its_control(tmp_path):
-    with pytest.raises(config.ConfigError, match="grok_weight_decay must be > 0"):
+    with pytest.raises(config.ConfigError, match="grok_weight_decay must be"):
         config.resolve("03", "smoke", results_dir=tmp_path, grok_weight_decay=0.0)
 
 
