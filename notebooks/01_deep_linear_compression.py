@@ -42,6 +42,7 @@ preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # theory check (Fig. 4 of the paper)
 n_per_class = 10  # points per class n of the theory data (Fig. 4)
 n_classes = 3  # number of classes K of the theory data

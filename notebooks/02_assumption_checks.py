@@ -57,6 +57,7 @@ preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # Fig. 6: theory data, orthogonal init, GD until the loss is tiny
 n_per_class = 10  # points per class n of the theory data (Fig. 6 uses chapter 1's data)
 n_classes = 3  # number of classes K of the theory data

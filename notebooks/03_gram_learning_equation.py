@@ -31,6 +31,7 @@ preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 check_width = 32  # hidden width of the random MLPs on which the identities are checked
 check_depth = 4  # weight layers of those MLPs (≥ 3: two hidden layers)
 check_n = 128  # Gaussian input samples for the identity checks

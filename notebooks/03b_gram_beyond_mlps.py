@@ -33,6 +33,7 @@ preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 dataset = "mnist1d"  # data of the MLP target-linearity runs (Figs. 4, 9): mnist1d (wide TL window), digits, or a torchvision set with data_root
 cnn_dataset = "digits"  # image data of the CNN runs (Fig. 6): digits (8x8), or a torchvision image set with data_root
 data_root = ""  # folder holding torchvision data sets (paper preset)

@@ -71,6 +71,7 @@ preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # data and the alignment sample
 dataset = "mnist1d"  # data set: mnist1d (offline, not linearly solvable), digits, or a torchvision set with data_root
 data_root = ""  # folder holding torchvision data sets (paper preset)

@@ -65,6 +65,7 @@ preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # the tunnel on a real data set (MNIST-1D at book, CIFAR-10 at paper)
 dataset = "mnist1d"  # data set of the tunnel experiments (MNIST-1D: raw-input probe ~0.23, so a tunnel can exist)
 data_root = ""  # folder of the torchvision files (paper preset only)

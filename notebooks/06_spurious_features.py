@@ -55,6 +55,7 @@ preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # core/spurious data and the network of note 06's calibration run
 n_train = 600  # training samples of the core/spurious data
 n_test = 1000  # samples of each core/spurious test split (ID, balanced, flipped, randomised)

@@ -59,6 +59,7 @@ preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # networks and training
 width = 256  # hidden width of every MLP
 sweep_depths = [6, 10, 16]  # depths L (weight matrices) of the MLP family

@@ -3,9 +3,9 @@ import json
 import pytest
 
 from layerwise import config
-from layerwise.claims import (FAIL, INCONCLUSIVE, NOT_REPRODUCED, NOT_SUPPORTED, PASS, REPRODUCED, SUPPORTED, TIE, ClaimError, Control,
-                              Ledger, SanityError, bootstrap_mean_interval, evaluate, evaluate_value,
-                              spearman_with_position)
+from layerwise.claims import (FAIL, INCONCLUSIVE, NOT_REPRODUCED, NOT_SUPPORTED, PASS, REPRODUCED, SUPPORTED, TIE,
+                              ClaimError, Control, Ledger, SanityError, bootstrap_mean_interval, evaluate,
+                              evaluate_value, spearman_with_position)
 
 
 @pytest.fixture
@@ -399,7 +399,8 @@ def findings_ledger(tmp_path, values):
                           NOT_REPRODUCED: "The ratio falls outside the paper's band ({value})."})
     ledger.claim("other", statement="a side claim", test=">= 0.9", values=[0.95, 0.5, 0.97],
                  control=Control("c", [0.1] * 3), headline=True)
-    ledger.claim("hidden", statement="not a headline", test=">= 0.9", values=[0.95] * 3, control=Control("c", [0.1] * 3))
+    ledger.claim("hidden", statement="not a headline", test=">= 0.9", values=[0.95] * 3,
+                 control=Control("c", [0.1] * 3))
     return ledger
 
 

@@ -97,7 +97,8 @@ def test_replicate_and_book_replicate_at_smoke(tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "replicate", "01", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "chapter 01 at seed 1000 (preset smoke)" in out and out.rstrip().splitlines()[-1].endswith("verdicts changed")
+    assert "chapter 01 at seed 1000 (preset smoke)" in out
+    assert out.rstrip().splitlines()[-1].endswith("verdicts changed")
     saved = json.loads((root / "_build" / "replicate" / "01" / "replicated.json").read_text())
     assert saved["seed"] == 1000 and saved["total"] >= 1
     assert json.loads((root / "_build" / "replicate" / "01" / "claims.json").read_text())["seed"] == 1000

@@ -74,7 +74,7 @@ def test_markdown_is_one_table_whose_rows_carry_the_navigator_attributes(chapter
     page = scoreboard.to_markdown(scoreboard.gather(chapters, ["01", "02"]))
     assert page.startswith("# Scoreboard\n\n**1 of 3 claims reproduced, 1 not reproduced, 1 inconclusive at the "
                            "book preset; 1 chapter failed (02).**")
-    assert page.count('<table class="lw-scoreboard">') == 1 and page.count("<tbody>") == 1
+    assert page.count('<table class="lw-scoreboard lw-claims">') == 1 and page.count("<tbody>") == 1
     header = re.search(r"<thead><tr>(.*?)</tr></thead>", page).group(1)
     assert re.findall(r"<th>(.*?)</th>", header) == ["chapter", "claim", "verdict", "measured vs threshold", "control",
                                                       "seeds", "provenance", "reading", "replicated"]
@@ -121,7 +121,8 @@ def test_front_page_lines_give_each_chapter_its_counts(chapters):
 
 
 def test_verdict_box_puts_headline_claims_first_and_folds_the_rest():
-    claims = [claim("a", section="2. The rate against its closed form"), {**claim("b", "not reproduced"), "headline": True},
+    claims = [claim("a", section="2. The rate against its closed form"),
+              {**claim("b", "not reproduced"), "headline": True},
               claim("c", "inconclusive"), {**claim("d", "supported"), "headline": True, "provenance": "book",
                                            "figure": "fig-ch01-rate", "value": "mean 0.9", "seeds": 3, "passes": 3}]
     box = scoreboard.verdict_box(claims, preset="book")

@@ -3,11 +3,12 @@
     layerwise params 05 --write-cell       rewrite notebooks/05_*.py's parameters cell, sync the .ipynb
     layerwise params all --write-cell      every chapter
 
-The cell lists `preset`, `device`, `seed`, `results_dir`, then every declared parameter as
+The cell lists `preset`, `device`, `seed`, `results_dir`, `overrides`, then every declared parameter as
 `name = <book value>  # help`, in declaration order, keeping the comment lines that group them today. A
 reader (and `papermill --help-notebook`) sees values and help, not `= None`. `config.resolve_notebook`
 treats a value equal to the book value as unset, so `preset = "smoke"` (or papermill's `-p preset smoke`)
-still takes the smoke values; a value edited in the cell, or injected by papermill after it, wins.
+still takes the smoke values; a value edited in the cell wins, and so does every name listed in
+`overrides` (`layerwise run|sweep` list there what `-p` set, so `-p depth <book value>` at smoke keeps it).
 `tests/test_cells.py` holds every chapter's cell equal to its declarations.
 """
 from __future__ import annotations
@@ -24,7 +25,8 @@ from .params import ConfigError, Param
 
 MARKER = '# %% tags=["parameters"]'
 HEAD = "# generated from chapters/ch{number}.py (layerwise params {number} --write-cell); book values follow preset"
-FIXED = ['preset = "book"', 'device = "auto"', "seed = 0", "results_dir = None"]
+FIXED = ['preset = "book"', 'device = "auto"', "seed = 0", "results_dir = None",
+         "overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value"]
 _ASSIGN = re.compile(r"^([A-Za-z_]\w*)\s*=")
 
 
@@ -93,7 +95,7 @@ def current_headers(body: list[str]) -> dict[str, list[str]]:
             continue
         match = _ASSIGN.match(stripped)
         if match:
-            if match.group(1) not in ("preset", "device", "seed", "results_dir") and pending:
+            if match.group(1) not in ("preset", "device", "seed", "results_dir", "overrides") and pending:
                 headers[match.group(1)] = pending
             pending = []
     return headers

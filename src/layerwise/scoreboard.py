@@ -16,12 +16,14 @@ references) are gathered apart (`gather_sanity`) and never counted as claims. Wh
 (or `book --replicate`) has rerun a chapter on a disjoint seed set into `_build/replicate/NN/`, each row
 says whether its verdict replicated ("same", "changed: A -> B" or "not replicated").
 
-The scoreboard page is one table, `<table class="lw-scoreboard">`, one `<tr>` per claim with the
-attributes `data-chapter` ("01", "03b"), `data-verdict` (reproduced, not reproduced, supported, not
-supported, inconclusive, failed), `data-provenance` (paper, authors, reconstruction, book, unspecified),
-`data-replicated` (same, changed, not replicated) and `data-headline` (true, false); its columns are
-chapter, claim, verdict, measured vs threshold, control, seeds, provenance, reading, replicated. The
-site's filter and sort script is written against exactly these.
+The scoreboard page has one table of claims, `<table class="lw-scoreboard lw-claims">` (the sanity
+checks follow in `<table class="lw-scoreboard lw-sanity">`, rows without data attributes), one `<tr>`
+per claim with the attributes `data-chapter` ("01", "03b"), `data-verdict` (reproduced, not
+reproduced, supported, not supported, inconclusive, failed), `data-provenance` (paper, authors,
+reconstruction, book, unspecified), `data-replicated` (same, changed, not replicated) and
+`data-headline` (true, false); its columns are chapter, claim, verdict, measured vs threshold,
+control, seeds, provenance, reading, replicated. The site's filter and sort script is written against
+exactly these.
 """
 from __future__ import annotations
 
@@ -205,7 +207,7 @@ def to_markdown(rows: Sequence[Row], sanity: Sequence[Row] = ()) -> str:
     module docstring), then the sanity checks."""
     lines = ["# Scoreboard", "", f"**{summary(rows)}.**", "", INTRO, "", _chart_block(rows), "",
              *chapter_lines(rows), "",
-             '<table class="lw-scoreboard"><colgroup>' + "".join(f'<col style="width:{w}%">' for w in _WIDTHS)
+             '<table class="lw-scoreboard lw-claims"><colgroup>' + "".join(f'<col style="width:{w}%">' for w in _WIDTHS)
              + "</colgroup>",
              "<thead><tr>" + "".join(f"<th>{c}</th>" for c in COLUMNS) + "</tr></thead><tbody>"]
     lines += [_row_html(r) for r in rows]
@@ -214,7 +216,7 @@ def to_markdown(rows: Sequence[Row], sanity: Sequence[Row] = ()) -> str:
         bad = [r for r in sanity if r.verdict != "ok"]
         lines += ["## Sanity checks", "", f"{len(sanity) - len(bad)} of {len(sanity)} pass. Identities, code "
                   "against a reference and closed forms: a failing one is a bug and fails its chapter's run.", "",
-                  '<table class="lw-sanity"><colgroup><col style="width:8%"><col style="width:52%">'
+                  '<table class="lw-scoreboard lw-sanity"><colgroup><col style="width:8%"><col style="width:52%">'
                   '<col style="width:30%"><col style="width:10%"></colgroup>',
                   "<thead><tr><th>chapter</th><th>check</th><th>measured, test</th><th>result</th></tr></thead><tbody>"]
         for r in sanity:
