@@ -66,3 +66,10 @@ def test_grok_run_stops_when_it_generalises_and_the_control_runs_as_long():
     assert run["record"]["steps"] == 0 and len(run["rows"]) == 1 and "TL_1" in run["rows"][0]
     full = runs.grok_run(0, 0.0, steps=20, **kw)
     assert full["record"]["steps"] == 20 and [r["step"] for r in full["rows"]] == [0, 5, 10, 15, 20]
+
+
+def test_tl_layer_values_with_two_snapshots_has_no_increment_correlation():
+    run = dict(steps=np.array([0, 1]), tl=np.array([[0.2, 0.2], [0.3, 0.4]]), tl_shuffled=np.zeros((2, 2)),
+               move=np.array([[0.0, 0.0], [1.0, 1.0]]), sur=np.ones((2, 2)), sur_shuffled=np.ones((2, 2)))
+    rows = runs.tl_layer_values(run)
+    assert [r["rho_changes"] for r in rows] == [None, None] and [r["half_gain_step"] for r in rows] == [1, 1]

@@ -132,16 +132,18 @@ def tl_run(seed: int, split: data.Split, *, width: int, depth: int, epochs: int,
 
 def tl_layer_values(run: dict[str, Any]) -> list[dict[str, Any]]:
     """Per hidden layer of one TL run: untrained and final TL, gains (true and shuffled labels),
-    half-gain steps of TL and of the feature movement, and the increment correlations."""
+    half-gain steps of TL and of the feature movement, and the increment correlations (None with fewer than
+    3 snapshots)."""
     tl, steps = run["tl"], [int(s) for s in run["steps"]]
+    rho = ch03.increment_spearman if len(steps) >= 3 else (lambda a, b: None)  # changes need >= 3 snapshots
     half = gram.half_gain_epochs(tl, steps)
     half_move = gram.half_gain_epochs(run["move"], steps)
     return [dict(layer=j + 1, TL_untrained=float(tl[0, j]), TL_end=float(tl[-1, j]),
                  gain=float(tl[-1, j] - tl[0, j]),
                  gain_shuffled=float(run["tl_shuffled"][-1, j] - run["tl_shuffled"][0, j]),
                  half_gain_step=half[j], half_movement_step=half_move[j],
-                 rho_changes=ch03.increment_spearman(run["sur"][:, j], tl[:, j]),
-                 rho_changes_shuffled=ch03.increment_spearman(run["sur_shuffled"][:, j], tl[:, j]),
+                 rho_changes=rho(run["sur"][:, j], tl[:, j]),
+                 rho_changes_shuffled=rho(run["sur_shuffled"][:, j], tl[:, j]),
                  rho_levels_clock=ch03.spearman_levels(steps, tl[:, j]))
             for j in range(tl.shape[1])]
 
