@@ -136,11 +136,9 @@ cfg.table()
 gen = torch.Generator().manual_seed(cfg.seed)
 x_chk = torch.randn(cfg.check_n, 10, generator=gen, dtype=torch.float64)
 y_chk = torch.randint(0, 4, (cfg.check_n,), generator=gen)
-def net_of(act, bias):
-    """A random float64 MLP of the identity checks."""
-    net = models.MLP(10, cfg.check_width, cfg.check_depth, 4, activation=act, bias=bias,
-                     init="torch", seed=cfg.seed)
-    return net.double()
+net_of = lambda act, bias: models.MLP(  # noqa: E731
+    10, cfg.check_width, cfg.check_depth, 4, activation=act, bias=bias, init="torch",
+    seed=cfg.seed).double()
 
 
 fle = max(max(gram.feature_learning_residual(net_of(a, b), x_chk, y_chk, loss=loss))
@@ -233,9 +231,9 @@ ledger.claim("cha26-swiss-roll-unrolls", provenance="reconstruction", headline=T
                      "near-linear in the roll parameter (R² of a linear fit), and more so than with frozen weights",
            test=">= 0.9", margin="> 0", rule="mean", values=roll.r2_display.astype(float).to_dict(),
            control=Control(f"frozen weights (first step's gradient x {show_to})", roll.r2_frozen.astype(float).to_dict()),
-           explain={"reproduced": "The roll unrolls (mean R² {measured}), beyond frozen weights ({control}).",
-                    "not reproduced": "Training does not unroll the roll beyond frozen weights ({control}).",
-                    "inconclusive": "The roll unrolls, but the gain over frozen weights ({control}) is "
+           explain={"reproduced": "The roll unrolls (R² {value}), beyond frozen weights ({control_value}).",
+                    "not reproduced": "Training does not unroll the roll beyond frozen weights ({control_value}).",
+                    "inconclusive": "The roll unrolls, but the gain over frozen weights ({control_value}) is "
                                     "not decided."})
 
 # %% tags=["remove-cell"]
@@ -258,7 +256,7 @@ ledger.claim("layerwise-gram-accumulates-vc", provenance="book", **SEC2,
 # {glue:text}`tl_width`, and learning rate 0.01 with the paper's momentum and batch: the run lasts
 # about as long in gradient-flow time $\eta\times$steps as the authors' (about 40). Each network trains
 # until its mean training cross-entropy is at most {glue:text}`tl_stop_loss` (that is, it fits its
-# training set): {glue:text}`tl_training`. Snapshots every {glue:text}`tl_every` optimiser steps.
+# training set): {glue:text}`tl_training`. Snapshots every {glue:text}`tl_snapshot_every` optimiser steps.
 #
 # The claims (one value per seed) and what could fake each:
 # - *TL rises in every layer*: the smallest per-layer gain, against the same network's gain for
@@ -284,9 +282,8 @@ tl_runs = {s: runs.tl_run(s, split, **tkw) for s in seeds(cfg.tl_seeds)}
 layers = pd.DataFrame([dict(seed=s, **v) for s, r in tl_runs.items()
                        for v in runs.tl_layer_values(r)])
 tl_trained = {s: r["record"]["reached"] for s, r in tl_runs.items()}
-for name, value in dict(tl_n_train=len(split.train), tl_width=cfg.tl_width, tl_margin=cfg.tl_margin,
-                        tl_stop_loss=cfg.tl_stop_loss, tl_every=cfg.tl_snapshot_every).items():
-    glue(name, value)
+[glue(k, getattr(cfg, k)) for k in ("tl_width", "tl_margin", "tl_stop_loss", "tl_snapshot_every")]
+glue("tl_n_train", len(split.train))
 glue("tl_training", runs.summary_line([r["record"] for r in tl_runs.values()],
                                       "the loss criterion"))
 layers.groupby("layer")[["TL_untrained", "TL_end", "gain", "gain_shuffled", "half_gain_step",
@@ -320,12 +317,16 @@ ledger.claim("cha26-tl-rises", provenance="reconstruction", headline=True, **SEC
            source=f"{SRC}, abstract and Fig. 4", statement="train TL rises during training in every hidden layer "
            "(smallest per-layer gain), by more than the same network's TL for shuffled labels",
            test="> 0", margin="> 0", rule="mean", values=col("gain", min),
-           control=Control("same network, shuffled labels", col("gain_shuffled", min)))
+           control=Control("same network, shuffled labels", col("gain_shuffled", min)),
+           explain={"reproduced": "Every hidden layer gains target linearity in training (smallest gain "
+                                  "{value}), beyond what shuffled labels gain ({control_value})."})
 ledger.claim("cha26-tl-grows-with-depth", provenance="reconstruction", headline=True, **SEC3,
            figure="fig-ch03-tl", source=f"{SRC}, Fig. 4", test="> 0", margin=f">= {cfg.tl_margin}", rule="mean",
            statement="after training, the last hidden layer's TL exceeds the first's (TL₄ − TL₁), by a margin "
                      "over the untrained network of the same seed", values=col("TL_end", ch03.last_minus_first),
-           control=Control("untrained network (same seed)", col("TL_untrained", ch03.last_minus_first)))
+           control=Control("untrained network (same seed)", col("TL_untrained", ch03.last_minus_first)),
+           explain={"reproduced": "After training the deepest hidden layer is the most target-linear: "
+                                  "TL₄ − TL₁ is {value}, against {control_value} untrained."})
 
 # %% tags=["remove-cell"]
 ledger.claim("cha26-tl-sequential", provenance="paper", headline=True, **SEC3, figure="fig-ch03-tl",
@@ -443,7 +444,9 @@ ledger.claim("cha26-whitening-matches-sgd", provenance="authors", headline=True,
              control=Control("readout-only SGD (frozen hidden layers)",
                              (final["readout only"] - final["SGD"]).to_dict()),
              trained={s: white["SGD", s]["record"]["reached"] and white["whitened (SVD)", s]["record"]["reached"]
-                      for s in seeds(cfg.white_seeds)})
+                      for s in seeds(cfg.white_seeds)},
+             explain={"reproduced": "Keeping only each step's Gram change trains as well as SGD (paired "
+                                    "difference {value}); readout-only training falls short ({control_value})."})
 
 # %% tags=["hide-input"]
 curves = pd.DataFrame([dict(arm=a, seed=s, epoch=e + 1, test_acc=v) for (a, s), r in white.items()
@@ -473,7 +476,7 @@ charts.figure("fig-ch03-whitening", charts.line(
 # $\|y-y_{ols}\|$ (how linear the target is in the features) and $\|\hat y-y_{ols}\|$ (how far the
 # network is from that read-out). We run widths {glue:text}`stair_widths` for 200 steps at learning
 # rate 0.1 (the same gradient-flow time $\eta T=20$; a fixed budget, as the authors'), on
-# {glue:text}`stair_n_seeds` seeds, each drawing its own data. Laziness is the relative movement of
+# {glue:text}`stair_seeds` seeds, each drawing its own data. Laziness is the relative movement of
 # the last hidden features, $\|H_T-H_0\|_F/\|H_0\|_F$. Both claims are trends with width (the rank
 # correlation over the widths, not strict order at every step). **Controls:** the same networks
 # fitted to a **shuffled target** (if the movement falls with width there too, laziness is the
@@ -485,22 +488,18 @@ stair = pd.DataFrame([
     dict(seed=s, width=w, target=t, **runs.stair_run(
         w, s, shuffled=t == "shuffled", log_every=cfg.stair_log_every * (s == cfg.seed), **skw))
     for s in seeds(cfg.stair_seeds) for w in cfg.stair_widths for t in ("staircase", "shuffled")])
-glue("stair_widths", ", ".join(map(str, cfg.stair_widths)))
-glue("stair_n_seeds", cfg.stair_seeds)
-trend = {(s, t): g.sort_values("width") for (s, t), g in stair.groupby(["seed", "target"])}
+glue("stair_widths", ", ".join(map(str, cfg.stair_widths))), glue("stair_seeds", cfg.stair_seeds)
 stair.pivot_table(index="width", columns="target", values=["movement", "mse"]).round(3)
 
 # %% tags=["remove-cell"]
-def by(target, column):
-    """{seed: rank correlation of `column` with width} for one target."""
-    return {s: ch03.rank_trend(g[column].tolist()) for (s, t), g in trend.items() if t == target}
-
-
+by = lambda target, column: ch03.trends_by_seed(stair, column, where=dict(target=target))  # noqa: E731
 SEC6 = dict(section="6. The staircase: rich and lazy (Fig. 8)", figure="fig-ch03-staircase", rule="mean")
 ledger.claim("cha26-staircase-wide-is-lazy", provenance="authors", **SEC6,
              source=f"{SRC}, staircase notebook comments", test="< 0", values=by("staircase", "movement"),
              statement="the relative movement of the last hidden features falls with width (rank correlation)",
-             control=Control("same networks, shuffled target", by("shuffled", "movement")))
+             control=Control("same networks, shuffled target", by("shuffled", "movement")),
+             explain={"inconclusive": "Wider networks move their features less, but so they do on a shuffled "
+                                      "target ({control_value}): the order comes with the 1/√width output scale."})
 ledger.claim("cha26-staircase-mse-grows-with-width", provenance="authors", **SEC6,
              source=f"{SRC}, staircase notebook stored output", test="> 0", values=by("staircase", "mse"),
              statement="the final training MSE rises with width (rank correlation)",
@@ -549,14 +548,11 @@ grok = {s: runs.grok_run(s, wd, steps=cfg.grok_steps, stop_at=0.95, with_tl=s ==
         for s in held_out}
 grok0 = {s: runs.grok_run(s, 0.0, steps=r["record"]["steps"], with_tl=False, **gkw)
          for s, r in grok.items()}
-glue("grok_wd", wd)
-glue("grok_steps", cfg.grok_steps)
+_ = glue("grok_wd", wd), glue("grok_steps", cfg.grok_steps)
 glue("grok_training", runs.summary_line([r["record"] for r in grok.values()], "train accuracy 0.99",
                                         unit="steps"))
-pd.DataFrame({"steps": {s: r["record"]["steps"] for s, r in grok.items()},
-              "delay": {s: r["delay"] for s, r in grok.items()},
-              "test (wd)": {s: r["record"]["test_acc"] for s, r in grok.items()},
-              "test (no wd)": {s: r["record"]["test_acc"] for s, r in grok0.items()}})
+pd.DataFrame({s: {"steps": r["record"]["steps"], "delay": r["delay"], "wd": r["record"]["test_acc"],
+                  "no wd": grok0[s]["record"]["test_acc"]} for s, r in grok.items()}).T
 
 # %% tags=["remove-cell"]
 ledger.claim("layerwise-grokking-occurs", provenance="book", section="7. Grokking (Fig. 13)",
@@ -565,7 +561,9 @@ ledger.claim("layerwise-grokking-occurs", provenance="book", section="7. Grokkin
                        "at the end of the run); without weight decay, over as many steps, it does not",
              test=">= 0.9", values={s: r["record"]["test_acc"] for s, r in grok.items()},
              control=Control("no weight decay, same steps", {s: r["record"]["test_acc"] for s, r in grok0.items()}),
-             trained={s: r["record"]["reached"] for s, r in grok.items()})
+             trained={s: r["record"]["reached"] for s, r in grok.items()},
+             explain={"supported": "With weight decay the held-out seeds generalise after fitting (test accuracy "
+                                   "{value}); without it they stay at {control_value}."})
 
 # %% tags=["hide-input"]
 rows0 = grok[held_out[0]]["rows"]

@@ -73,3 +73,12 @@ def test_tl_layer_values_with_two_snapshots_has_no_increment_correlation():
                move=np.array([[0.0, 0.0], [1.0, 1.0]]), sur=np.ones((2, 2)), sur_shuffled=np.ones((2, 2)))
     rows = runs.tl_layer_values(run)
     assert [r["rho_changes"] for r in rows] == [None, None] and [r["half_gain_step"] for r in rows] == [1, 1]
+
+
+def test_trends_by_seed_orders_by_width_within_each_seed():
+    import pandas as pd
+
+    df = pd.DataFrame(dict(seed=[0] * 3 + [1] * 3, width=[64, 16, 32] * 2, target=["a"] * 6,
+                           movement=[0.1, 0.9, 0.5, 0.2, 0.1, 0.3]))
+    assert ch03.trends_by_seed(df, "movement", where=dict(target="a")) == {0: pytest.approx(-1.0),
+                                                                          1: pytest.approx(0.5)}

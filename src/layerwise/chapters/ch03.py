@@ -241,3 +241,12 @@ def last_minus_first(profile: Sequence[float]) -> float:
     if len(profile) < 2:
         raise ValueError(f"last_minus_first needs >= 2 layers, got {list(profile)}")
     return float(profile[-1] - profile[0])
+
+
+def trends_by_seed(df: Any, column: str, *, over: str = "width", where: dict[str, Any] | None = None) -> dict:
+    """{seed: rank_trend of `column` ordered by `over`} of a long table with a `seed` column, restricted to
+    the rows matching `where` (e.g. {"target": "staircase"})."""
+    sub = df
+    for key, value in (where or {}).items():
+        sub = sub[sub[key] == value]
+    return {s: rank_trend(g.sort_values(over)[column].tolist()) for s, g in sub.groupby("seed")}
