@@ -371,8 +371,7 @@ charts.figure("fig-ch03-collapse", charts.line(
     nc[(nc.value > 0) & np.isfinite(nc.value)], "step", "value", color="quantity", points=False,
     log_y=True, x_title="optimiser step", y_title="value (log scale)",
     title=f"Last hidden layer: C, 1 − TL and its collapse bound (seed {cfg.seed})"))
-pd.DataFrame({"ρ(fall of C, rise of TL)": collapse_rho,
-              "ρ(fall of loss, rise of TL)": loss_rho}).round(3)
+pd.DataFrame({"ρ(fall of C, rise of TL)": collapse_rho, "ρ(fall of loss, …)": loss_rho}).round(3)
 
 # %% tags=["remove-cell"]
 SEC4 = "4. Neural collapse forces target linearity to 1"
@@ -484,7 +483,8 @@ charts.figure("fig-ch03-whitening", charts.line(
 # $1/\sqrt{\text{width}}$ output scale, not the staircase), and the **untrained** networks' MSE.
 
 # %%
-skw = dict(n=cfg.stair_n, dim=cfg.stair_dim, steps=cfg.stair_steps, lr=cfg.stair_lr, data_seed=cfg.seed)
+skw = dict(n=cfg.stair_n, dim=cfg.stair_dim, steps=cfg.stair_steps, lr=cfg.stair_lr,
+           data_seed=cfg.seed)
 stair = pd.DataFrame([
     dict(seed=s, width=w, target=t, **runs.stair_run(
         w, s, shuffled=t == "shuffled", log_every=cfg.stair_log_every * (s == cfg.seed), **skw))
