@@ -71,7 +71,7 @@ stair_widths = [16, 32, 64, 128]  # hidden widths compared on the staircase (≥
 stair_steps = 200  # full-batch GD steps on the staircase (the authors: 2000 at lr 0.01)
 stair_lr = 0.1  # staircase GD learning rate (0.1 x 200 steps ＝ the authors' 0.01 x 2000)
 stair_log_every = 10  # steps between staircase distance snapshots (first seed only)
-stair_seeds = 8  # staircase network seeds (one data set from seed; the authors' data seed is 42)
+stair_seeds = 8  # staircase seeds (network and data; the authors' data seed is 42)
 grok_modulus = 31  # modulus p of (a + b) mod p (the paper: 61; ≥ 3)
 grok_width = 128  # hidden width of the grokking network (the paper: 256)
 grok_depth = 4  # weight layers of the grokking network (4 ＝ 3 hidden layers, as in the paper)
@@ -475,16 +475,15 @@ charts.figure("fig-ch03-whitening", charts.line(
 # $\|y-y_{ols}\|$ (how linear the target is in the features) and $\|\hat y-y_{ols}\|$ (how far the
 # network is from that read-out). We run widths {glue:text}`stair_widths` for 200 steps at learning
 # rate 0.1 (the same gradient-flow time $\eta T=20$; a fixed budget, as the authors'), on
-# {glue:text}`stair_seeds` network seeds on one data set drawn from `seed` (the authors draw theirs
-# once, with seed 42). Laziness is the relative movement of
+# {glue:text}`stair_seeds` seeds, each drawing its own data set (the authors draw one, with seed 42;
+# a single draw made the width trend a property of that draw). Laziness is the relative movement of
 # the last hidden features, $\|H_T-H_0\|_F/\|H_0\|_F$. Both claims are trends with width (the rank
 # correlation over the widths, not strict order at every step). **Controls:** the same networks
 # fitted to a **shuffled target** (if the movement falls with width there too, laziness is the
 # $1/\sqrt{\text{width}}$ output scale, not the staircase), and the **untrained** networks' MSE.
 
 # %%
-skw = dict(n=cfg.stair_n, dim=cfg.stair_dim, steps=cfg.stair_steps, lr=cfg.stair_lr,
-           data_seed=cfg.seed)
+skw = dict(n=cfg.stair_n, dim=cfg.stair_dim, steps=cfg.stair_steps, lr=cfg.stair_lr)
 stair = pd.DataFrame([
     dict(seed=s, width=w, target=t, **runs.stair_run(
         w, s, shuffled=t == "shuffled", log_every=cfg.stair_log_every * (s == cfg.seed), **skw))

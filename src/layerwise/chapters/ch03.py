@@ -74,7 +74,7 @@ PARAMS = dict(
                       paper=2000, rule=Int(min=1)),
     stair_lr=Param(0.1, "staircase GD learning rate (0.1 x 200 steps = the authors' 0.01 x 2000)", paper=0.01, rule=Float(min=0, closed="right")),
     stair_log_every=Param(10, "steps between staircase distance snapshots (first seed only)", paper=20, rule=Int(min=1)),
-    stair_seeds=Param(8, "staircase network seeds (one data set from seed; the authors' data seed is 42)", smoke=3, rule=Int(min=1)),
+    stair_seeds=Param(8, "staircase seeds (network and data; the authors' data seed is 42)", smoke=3, rule=Int(min=1)),
     # 7. grokking (Fig. 13)
     grok_modulus=Param(31, "modulus p of (a + b) mod p (the paper: 61; >= 3)", smoke=7, paper=61, rule=Int(min=3)),
     grok_width=Param(128, "hidden width of the grokking network (the paper: 256)", smoke=32, paper=256, rule=Int(min=1, width=True)),

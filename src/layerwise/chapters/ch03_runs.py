@@ -190,15 +190,14 @@ def white_run(arm: str, seed: int, split: data.Split, *, width: int, depth: int,
 # 7. Staircase (Fig. 8)
 
 def stair_run(width: int, seed: int, *, n: int, dim: int, steps: int, lr: float, shuffled: bool,
-              data_seed: int, log_every: int = 0) -> dict[str, Any]:
+              log_every: int = 0) -> dict[str, Any]:
     """Train the authors' staircase net (bias-free ReLU, 2 hidden layers, N(0, 1/fan-in), output / sqrt(width))
-    from `seed` by full-batch GD on the staircase drawn with `data_seed` (or its shuffled target; one data set
-    for all nets, as the authors' single data seed); return the final and
+    by full-batch GD on the staircase drawn with `seed` (or its shuffled target); return the final and
     initial MSE, the relative movement of the last hidden features and, if log_every, OLS distances."""
     def fn():
-        x, y = data.staircase(n, dim, seed=data_seed)
+        x, y = data.staircase(n, dim, seed=seed)
         if shuffled:
-            y = y[torch.randperm(n, generator=torch.Generator().manual_seed(data_seed + 104729))]
+            y = y[torch.randperm(n, generator=torch.Generator().manual_seed(seed + 104729))]
         net = models.MLP(dim, width, 3, 1, activation="relu", bias=False, init="lecun", output_scale=width ** -0.5,
                          seed=seed)
         h0 = features.layer_features(net, x)[2]
@@ -213,7 +212,7 @@ def stair_run(width: int, seed: int, *, n: int, dim: int, steps: int, lr: float,
         return dict(mse=float(hist.loss[-1]), mse_untrained=float(hist.loss[0]),
                     movement=hist.snapshots[-1][1]["movement"],
                     log=[dict(step=e, mse=hist.loss[e], **s) for e, s in hist.snapshots] if log_every else [])
-    return cached(dict(run="staircase", width=width, seed=seed, data_seed=data_seed, n=n, dim=dim, steps=steps, lr=lr, shuffled=shuffled,
+    return cached(dict(run="staircase", width=width, seed=seed, n=n, dim=dim, steps=steps, lr=lr, shuffled=shuffled,
                        log_every=log_every), fn)
 
 
