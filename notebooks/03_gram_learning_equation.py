@@ -612,7 +612,7 @@ ledger.closing()
 #
 # ```{exercise}
 # :label: ex-ch03-gain
-# The Swiss-roll figure uses a display gain of 700. Run `layerwise run 03 -p roll_gain 0.05` (the true
+# The Swiss-roll figure uses a display gain of 700. Run `layerwise run 03 -p roll_gain 5e-2` (the true
 # step) and predict the R² of the virtual update.
 # ```
 # ```{solution} ex-ch03-gain

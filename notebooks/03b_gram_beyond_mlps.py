@@ -198,7 +198,7 @@ for o in lrs:
 # learning rate 0.01, 20 epochs, 5 seeds. Ours: the 8×8 digits as 1-channel images, the same optimiser,
 # every net trained until its mean training cross-entropy is at most {glue:text}`b_cnn_stop_loss`:
 # {glue:text}`b_cnn_training`. The claim is on the **paired** difference of final test accuracy
-# (Gram-preserving − SGD; same initialisation and batches) over {glue:text}`b_cnn_seeds` seeds, which
+# (Gram-preserving − SGD; same initialisation and batches) over {glue:text}`b_cnn_n_seeds` seeds, which
 # must stay above −{glue:text}`b_cnn_margin`. **Control:** SGD stopped at half its epochs, against full SGD.
 
 # %%
@@ -459,7 +459,7 @@ ledger.closing()
 #
 # ```{exercise}
 # :label: ex-ch03b-adam
-# Run `layerwise run 03b -p adam_lr 0.0001` and predict whether Adam still opens a depth gap in TL
+# Run `layerwise run 03b -p adam_lr 1e-4` and predict whether Adam still opens a depth gap in TL
 # beyond the untrained network.
 # ```
 # ```{solution} ex-ch03b-adam
