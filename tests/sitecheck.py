@@ -220,7 +220,7 @@ def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = Non
     page = context.new_page()
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url, wait_until="load")
+    page.goto(url, wait_until="load", timeout=180_000)  # a loaded 2-core machine can take a while
     seen = {"url": url, "blocked": blocked, "errors": errors}
     for name, check in (("charts drawn", CHARTS_DRAWN), ("math typeset", MATH_TYPESET)):
         try:

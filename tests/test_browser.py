@@ -169,7 +169,7 @@ def test_the_scoreboard_filters_by_chapter_verdict_and_provenance_searches_and_s
     context = browser.new_context(viewport={"width": LAPTOP, "height": 900})
     context.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
     page = context.new_page()
-    page.goto(served + "book/scoreboard.html", wait_until="load")
+    page.goto(served + "book/scoreboard.html", wait_until="load", timeout=180_000)
     got = page.evaluate(NAVIGATE)
     context.close()
     assert got["bar"], "no navigator above the scoreboard table (_static/scoreboard.js)"

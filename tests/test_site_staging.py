@@ -130,3 +130,18 @@ def test_a_figure_name_must_be_a_label(name):
 
     with pytest.raises(ValueError, match="figure name"):
         charts.figure(name, alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x"))
+
+
+def test_a_failed_chapter_is_staged_as_the_same_bytes_every_time(tmp_path):
+    from layerwise import config
+
+    slug = config.CHAPTERS["05"].slug
+    run = tmp_path / "_build" / "chapters" / slug
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"status": "failed", "preset": "smoke", "error": "DataError: boom"}))
+    pages = []
+    for name in ("a", "b"):
+        (tmp_path / name / "notebooks").mkdir(parents=True)
+        site._stage_chapter("05", tmp_path, tmp_path / name)
+        pages.append((tmp_path / name / "notebooks" / f"{slug}.ipynb").read_bytes())
+    assert pages[0] == pages[1] and b"DataError: boom" in pages[0]

@@ -200,7 +200,9 @@ def _stage_chapter(number: str, root: Path, stage: Path) -> None:
     title = config.CHAPTERS[number].title
     text = (f"# {title}\n\n```{{error}}\nThis chapter failed to execute at preset "
             f"{status.get('preset', '?')}: {status.get('error', 'unknown error')}\n```\n")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.id = "lw-failed"  # a fixed id (nbformat draws a random one): the same bytes every build
+    nb = nbformat.v4.new_notebook(cells=[cell])
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nbformat.write(nb, str(target))
 
