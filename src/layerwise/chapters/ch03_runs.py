@@ -15,7 +15,8 @@ import torch
 
 from .. import data, features, models, optim, train
 from ..metrics import collapse, gram
-from . import ch03
+from .ch03 import (StepRecorder, grokking_delay, increment_spearman, linear_r2, relative_movement,
+                   spearman_levels, virtual_inputs)
 
 VERSION = 1  # bump when a runner's measurement changes (part of every recipe)
 
@@ -69,13 +70,13 @@ def roll_values(run: dict[str, Any], *, gain: float, lr: float, show_to: int) ->
     """The Swiss-roll numbers of one run: R^2 of X~_s -> t at the display gain, at the true step, for
     the frozen-weights control (the first step's gradient repeated), and the Gram-VC cosines."""
     x, t, grads, grams, vcs = run["x"], run["t"], run["grads"], run["grams"], run["vcs"]
-    display = ch03.virtual_inputs(x, grads, gain)
+    display = virtual_inputs(x, grads, gain)
     acc_vc = vcs.cumsum(0)
     return dict(
-        r2_start=ch03.linear_r2(x, t), r2_display=ch03.linear_r2(display[show_to], t),
-        r2_true_step=ch03.linear_r2(ch03.virtual_inputs(x, grads, lr)[show_to], t),
-        r2_frozen=ch03.linear_r2(x - show_to * gain * grads[0], t),
-        r2_curve=[ch03.linear_r2(display[k], t) for k in range(0, grads.shape[0], 5)],
+        r2_start=linear_r2(x, t), r2_display=linear_r2(display[show_to], t),
+        r2_true_step=linear_r2(virtual_inputs(x, grads, lr)[show_to], t),
+        r2_frozen=linear_r2(x - show_to * gain * grads[0], t),
+        r2_curve=[linear_r2(display[k], t) for k in range(0, grads.shape[0], 5)],
         cos_accumulated=gram.matrix_cosine(grams[-1] - grams[0], acc_vc[-1]),
         cos_frozen=gram.matrix_cosine(grams[-1] - grams[0], vcs[0]),
         cos_one_step_min=min(gram.matrix_cosine(grams[k + 1] - grams[k], vcs[k]) for k in range(len(vcs) - 1)))
@@ -107,13 +108,13 @@ def tl_run(seed: int, split: data.Split, *, width: int, depth: int, epochs: int,
             return dict(tl=tl, sur=sur,
                         tl_shuffled=[gram.target_linearity(f[l], shuffled, n_classes=n_cls) for l in hidden],
                         sur_shuffled=[gram.gram_surrogate(f[l], w[l], shuffled, n_classes=n_cls) for l in hidden],
-                        move=[ch03.relative_movement(f[l], f0[l]) for l in hidden],
+                        move=[relative_movement(f[l], f0[l]) for l in hidden],
                         c_last=collapse.within_class_compression(last, tr.labels),
                         bound=gram.collapse_tl_bound(last, tr.labels, n_classes=n_cls),
                         w_norm=float(w[depth - 2].norm()),
                         loss=float(torch.nn.functional.cross_entropy(f[-1].double(), tr.labels)))
 
-        rec = ch03.StepRecorder(net, snapshot, snapshot_every)
+        rec = StepRecorder(net, snapshot, snapshot_every)
         hist = train.fit(net, tr.x, tr.labels, epochs=epochs, lr=lr, loss="ce", batch_size=batch_size, seed=seed,
                          progress=False, stop_loss=criterion_loss,
                          make_optimizer=lambda p: rec.attach(torch.optim.SGD(p, lr=lr, momentum=momentum)
@@ -135,7 +136,7 @@ def tl_layer_values(run: dict[str, Any]) -> list[dict[str, Any]]:
     half-gain steps of TL and of the feature movement, and the increment correlations (None with fewer than
     3 snapshots)."""
     tl, steps = run["tl"], [int(s) for s in run["steps"]]
-    rho = ch03.increment_spearman if len(steps) >= 3 else (lambda a, b: None)  # changes need >= 3 snapshots
+    rho = increment_spearman if len(steps) >= 3 else (lambda a, b: None)  # changes need >= 3 snapshots
     half = gram.half_gain_epochs(tl, steps)
     half_move = gram.half_gain_epochs(run["move"], steps)
     return [dict(layer=j + 1, TL_untrained=float(tl[0, j]), TL_end=float(tl[-1, j]),
@@ -144,7 +145,7 @@ def tl_layer_values(run: dict[str, Any]) -> list[dict[str, Any]]:
                  half_gain_step=half[j], half_movement_step=half_move[j],
                  rho_changes=rho(run["sur"][:, j], tl[:, j]),
                  rho_changes_shuffled=rho(run["sur_shuffled"][:, j], tl[:, j]),
-                 rho_levels_clock=ch03.spearman_levels(steps, tl[:, j]))
+                 rho_levels_clock=spearman_levels(steps, tl[:, j]))
             for j in range(tl.shape[1])]
 
 
@@ -204,7 +205,7 @@ def stair_run(width: int, seed: int, *, n: int, dim: int, steps: int, lr: float,
 
         def snap(epoch, model):
             f = features.layer_features(model, x)
-            return dict(**gram.ols_distances(f[2], y, f[3]), movement=ch03.relative_movement(f[2], h0))
+            return dict(**gram.ols_distances(f[2], y, f[3]), movement=relative_movement(f[2], h0))
 
         every = range(log_every, steps + 1, log_every) if log_every else [steps]
         hist = train.fit(net, x, y, epochs=steps, lr=lr, loss="mse", progress=False, callback=snap,
@@ -246,7 +247,7 @@ def grok_run(seed: int, weight_decay: float, *, modulus: int, train_fraction: fl
             loss.backward()
             opt.step()
             step += 1
-        delay = ch03.grokking_delay([r["step"] for r in rows], [r["train_acc"] for r in rows],
+        delay = grokking_delay([r["step"] for r in rows], [r["train_acc"] for r in rows],
                                     [r["test_acc"] for r in rows])
         return dict(rows=rows, delay=delay, record=dict(epochs_run=step, steps=step, train_loss=float(loss),
                                                         reached=rows[-1]["train_acc"] >= 0.99,
@@ -274,7 +275,7 @@ def roll_frames(run: dict[str, Any], *, gain: float, show_to: int, panels: int =
     frozen-weights control, each min-max scaled per coordinate, with the roll parameter t."""
     import pandas as pd
 
-    xs = ch03.virtual_inputs(run["x"], run["grads"], gain)
+    xs = virtual_inputs(run["x"], run["grads"], gain)
     shown = {f"step {k}": xs[k] for k in sorted({int(round(v)) for v in np.linspace(0, show_to, panels)})}
     shown["frozen weights"] = run["x"] - show_to * gain * run["grads"][0]
     frames = []
