@@ -492,18 +492,18 @@ glue("stair_widths", ", ".join(map(str, cfg.stair_widths))), glue("stair_seeds",
 stair.pivot_table(index="width", columns="target", values=["movement", "mse"]).round(3)
 
 # %% tags=["remove-cell"]
-by = lambda target, column: ch03.trends_by_seed(stair, column, where=dict(target=target))  # noqa: E731
+st, sh = stair[stair.target == "staircase"], stair[stair.target == "shuffled"]
 SEC6 = dict(section="6. The staircase: rich and lazy (Fig. 8)", figure="fig-ch03-staircase", rule="mean")
 ledger.claim("cha26-staircase-wide-is-lazy", provenance="authors", **SEC6,
-             source=f"{SRC}, staircase notebook comments", test="< 0", values=by("staircase", "movement"),
+             source=f"{SRC}, staircase notebook comments", test="< 0", values=ch03.trends_by_seed(st, "movement"),
              statement="the relative movement of the last hidden features falls with width (rank correlation)",
-             control=Control("same networks, shuffled target", by("shuffled", "movement")),
+             control=Control("same networks, shuffled target", ch03.trends_by_seed(sh, "movement")),
              explain={"inconclusive": "Wider networks move their features less, but so they do on a shuffled "
                                       "target ({control_value}): the order comes with the 1/√width output scale."})
 ledger.claim("cha26-staircase-mse-grows-with-width", provenance="authors", **SEC6,
-             source=f"{SRC}, staircase notebook stored output", test="> 0", values=by("staircase", "mse"),
+             source=f"{SRC}, staircase notebook stored output", test="> 0", values=ch03.trends_by_seed(st, "mse"),
              statement="the final training MSE rises with width (rank correlation)",
-             control=Control("untrained networks", by("staircase", "mse_untrained")))
+             control=Control("untrained networks", ch03.trends_by_seed(st, "mse_untrained")))
 
 # %% tags=["hide-input"]
 log = pd.DataFrame([dict(width=f"width {w}", **row)

@@ -409,11 +409,7 @@ glue("b_nfa_training", f"train accuracy {acc.loc['true', 'min']:.3f}-{acc.loc['t
 end.groupby(["labels", "data", "layer"])[["nfa", "trained_gram", "train_acc"]].mean().round(3)
 
 # %% tags=["remove-cell"]
-def worst(series, labels):
-    """{seed: the smallest value over hidden layers and data sets} for one labelling."""
-    return series.xs(labels).groupby(level="seed").min().to_dict()
-
-
+worst = ch03b.worst_by_seed
 SEC5 = dict(section="5. The neural feature ansatz, and how it meets the Gram learning equation", rule="mean",
             figure="fig-ch03b-nfa")
 ledger.claim("nfa-learned-gram-aligns-with-agop", provenance="paper", headline=True, **SEC5, test="> 0.5",

@@ -93,3 +93,12 @@ def test_half_way_reads_the_middle_epoch():
     assert ch03b.half_way([0.5]) == 0.5
     with pytest.raises(ValueError):
         ch03b.half_way([])
+
+
+def test_worst_by_seed_takes_the_smallest_value_per_seed_and_labelling():
+    import pandas as pd
+
+    idx = pd.MultiIndex.from_tuples([("true", 0, "disk", 2), ("true", 0, "yin", 2), ("true", 1, "disk", 2),
+                                     ("shuffled", 0, "disk", 2)], names=["labels", "seed", "data", "layer"])
+    s = pd.Series([0.9, 0.7, 0.8, 0.1], index=idx)
+    assert ch03b.worst_by_seed(s, "true") == {0: 0.7, 1: 0.8} and ch03b.worst_by_seed(s, "shuffled") == {0: 0.1}

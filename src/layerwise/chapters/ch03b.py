@@ -124,3 +124,9 @@ def half_way(curve: list[float]) -> float:
     if not curve:
         raise ValueError("half_way needs a curve of at least one epoch")
     return float(curve[max(len(curve) // 2, 1) - 1])
+
+
+def worst_by_seed(series: Any, labels: str) -> dict:
+    """{seed: the smallest value over hidden layers and data sets} of a Series indexed by (labels, seed,
+    data, layer), for one labelling ("true" or "shuffled")."""
+    return series.xs(labels).groupby(level="seed").min().to_dict()
