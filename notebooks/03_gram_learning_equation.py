@@ -204,7 +204,7 @@ roll = pd.DataFrame({s: runs.roll_values(r, gain=cfg.roll_gain, lr=cfg.roll_lr, 
 glue("roll_n_seeds", cfg.roll_seeds)
 glue("roll_training", runs.summary_line([r["record"] for r in roll_runs.values()],
                                         "a lower MSE than at the start", unit="steps"))
-roll.drop(columns="r2_curve").astype(float).describe().loc[["mean", "std", "min", "max"]].round(3)
+roll.astype(float).describe().loc[["mean", "std", "min", "max"]].round(3)
 
 # %% tags=["hide-input"]
 frames = runs.roll_frames(roll_runs[cfg.seed], gain=cfg.roll_gain, show_to=show_to)

@@ -76,7 +76,6 @@ def roll_values(run: dict[str, Any], *, gain: float, lr: float, show_to: int) ->
         r2_start=linear_r2(x, t), r2_display=linear_r2(display[show_to], t),
         r2_true_step=linear_r2(virtual_inputs(x, grads, lr)[show_to], t),
         r2_frozen=linear_r2(x - show_to * gain * grads[0], t),
-        r2_curve=[linear_r2(display[k], t) for k in range(0, grads.shape[0], 5)],
         cos_accumulated=gram.matrix_cosine(grams[-1] - grams[0], acc_vc[-1]),
         cos_frozen=gram.matrix_cosine(grams[-1] - grams[0], vcs[0]),
         cos_one_step_min=min(gram.matrix_cosine(grams[k + 1] - grams[k], vcs[k]) for k in range(len(vcs) - 1)))
