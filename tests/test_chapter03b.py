@@ -1,10 +1,16 @@
-"""Chapter 03b's `paper` preset: its code path on tiny stand-in data, and the BERT setting without weights."""
-from layerwise import book
-from layerwise.io import read_json
+"""Chapter 03b: the `paper` preset's code path on tiny stand-in data, the BERT setting without weights, and
+the helpers that shape its claims, on constructed cases with known answers."""
+import pytest
+import torch
 
-TINY = dict(dataset="fake", cnn_dataset="fake", vae_dataset="fake", cnn_n_seeds=2, n_train=60, n_test=30, tl_width=8, tl_epochs=1, cnn_channels=2,
-            cnn_epochs=1, n_seeds=1, vae_width=8, vae_epochs=1, n_sequences=64, d_model=8, n_blocks=1,
-            attn_epochs=1, nfa_n=60, nfa_width=8, nfa_epochs=2, n_snapshots=1)
+from layerwise import book, data, models
+from layerwise.chapters import ch03b, ch03b_runs
+from layerwise.io import read_json
+from layerwise.metrics import gram
+
+TINY = dict(dataset="fake", cnn_dataset="fake", vae_dataset="fake", cnn_n_seeds=3, n_train=60, tl_width=8, tl_epochs=1,
+            tl_seeds=3, tl_snapshot_every=1, cnn_channels=2, cnn_epochs=1, n_seeds=3, vae_width=8, vae_epochs=1,
+            n_sequences=64, d_model=8, n_blocks=2, attn_epochs=1, nfa_n=60, nfa_width=8, nfa_epochs=2, n_snapshots=1)
 
 
 def test_paper_preset_code_path_runs_on_tiny_stand_in_data(book_copy, tmp_path):
@@ -12,7 +18,11 @@ def test_paper_preset_code_path_runs_on_tiny_stand_in_data(book_copy, tmp_path):
                               device="cpu", root=book_copy, progress=False)
     assert result.ok, result.error
     ledger = read_json(result.output / "claims.json")
-    assert ledger["params"]["sgd_lr"] == 0.0005 and ledger["params"]["n_seeds"] == 1
+    assert ledger["params"]["sgd_lr"] == 0.0005 and ledger["params"]["n_seeds"] == 3
+    sanity = {e["id"]: e for e in ledger["sanity"]}
+    assert "gram-preserving-update-keeps-the-gram" in sanity  # the Gram is kept: a checked identity, not a run
+    assert {c["id"] for c in ledger["claims"]} >= {"tl-sequential-adam", "nfa-learned-gram-aligns-with-agop"}
+    assert all(c["control"] for c in ledger["claims"])
 
 
 def test_paper_preset_without_bert_weights_stops_with_instructions(book_copy, tmp_path):
@@ -23,56 +33,72 @@ def test_paper_preset_without_bert_weights_stops_with_instructions(book_copy, tm
     assert not (result.output / "claims.json").exists()
 
 
-# --- the helpers that decide chapter 03b's verdicts, on constructed cases ------------------------------------
-import pytest
-import torch
-
-from layerwise import models
-from layerwise.chapters import ch03b
-
-
-def test_depth_profile_stats_of_a_known_profile():
-    stats = ch03b.depth_profile_stats([0.884, 0.876, 0.877, 0.874])  # the untrained net of the last run
-    assert stats["min step"] == pytest.approx(-0.008) and stats["last - first"] == pytest.approx(-0.010)
+def test_matrix_pearson_is_the_centred_correlation_of_the_entries():
+    a = torch.tensor([[2.0, 1.0], [1.0, 2.0]])
+    assert gram.matrix_pearson(a, 3 * a + 5) == pytest.approx(1.0)  # invariant to scale and shift
+    assert gram.matrix_pearson(a, -a) == pytest.approx(-1.0)
+    # two PSD matrices with a large common mean: the uncentred cosine is near 1, the Pearson correlation is not
+    b = torch.tensor([[2.0, 1.5], [1.5, 1.0]])
+    assert gram.matrix_correlation(a + 10, b + 10) > 0.99 and gram.matrix_pearson(a + 10, b + 10) < 0.5
+    assert gram.matrix_pearson(torch.ones(2, 2), a) == 0.0
 
 
-def test_tied_layers_groups_shared_epochs_and_ignores_layers_that_never_gain():
-    assert ch03b.tied_layers([2, 2, 3, None, None]) == {2: [0, 1]}
-    assert ch03b.tied_layers([1, 2, 3]) == {}
+def test_random_projection_tl_is_below_the_pca_ceiling_and_equals_the_input_at_full_rank():
+    x = (torch.rand(200, 6, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+    k2 = ch03b.random_projection_tl(x, 2, seed=0)
+    pca = torch.linalg.svd(x.double() - x.double().mean(0), full_matrices=False)[0][:, :2]
+    assert 0 < k2 <= gram.target_linearity(pca, x.double()) + 1e-9
+    # an invertible map of x spans what x spans (no intercept: the authors' TL of uncentred features)
+    assert ch03b.random_projection_tl(x, 6, seed=0) == pytest.approx(gram.target_linearity(x, x.double()), abs=1e-9)
 
 
-def test_refined_half_gain_keeps_distinct_epochs_and_resolves_ties_by_step():
-    epochs = [0, 1, 2, 3]
-    # layer 0 and 1 both cross half their gain (0.5) in epoch 2; layer 2 in epoch 3; layer 3 never gains
-    curves = [[0.0, 0.0, 0.0, 1.0], [0.2, 0.1, 0.1, 0.9], [0.8, 0.7, 0.2, 0.8], [1.0, 1.0, 1.0, 0.5]]
+def test_pair_rows_reads_a_straight_decoder_as_straight():
+    class Linear(torch.nn.Module):  # encode = identity, decode = identity: every decoded path is a straight line
+        def encode(self, x):
+            return x, torch.zeros_like(x)
 
-    def replay(e, layers):
-        assert e == 2 and layers == [0, 1]
-        # 4 steps: layer 0 reaches 0.5 at step 3, layer 1 at step 2
-        return [[0.3, 0.3], [0.4, 0.6], [0.6, 0.7], [0.8, 0.7]]
+        def decode(self, z):
+            return z
 
-    times = ch03b.refined_half_gain(epochs, curves, replay)
-    assert times == [pytest.approx(1.75), pytest.approx(1.5), 3.0, None]
-
-
-def test_order_values_marks_layers_that_never_gain_and_keeps_only_complete_seeds():
-    shown, complete, missing = ch03b.order_values({0: [1.5, 2.0, 3.0], 1: [2.0, None, 4.0]})
-    assert shown == {0: [1.5, 2.0, 3.0], 1: [2.0, ch03b.NEVER, 4.0]}
-    assert complete == {0: [1.5, 2.0, 3.0]} and missing == {1: [2]}
+    x = torch.tensor([[0.0, 0.0], [0.1, 0.0], [1.0, 1.0], [1.1, 1.0], [2.0, 0.0], [2.1, 0.1]])
+    y = torch.tensor([0, 0, 1, 1, 2, 2])
+    rows = ch03b.pair_rows(Linear(), x, y, torch.linspace(0, 1, 5))
+    assert [r["pair"] for r in rows] == ["0-1", "0-2", "1-2"]
+    assert all(r["straightness"] == pytest.approx(1.0) for r in rows)
+    assert all(r["latent_TL"] == pytest.approx(r["input_TL"]) for r in rows)  # the latent is the input
 
 
-def test_refined_half_gain_refuses_a_replay_that_does_not_reach_the_epoch_value():
-    with pytest.raises(ValueError, match="not exact"):
-        ch03b.refined_half_gain([0, 1, 2], [[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]], lambda e, ls: [[0.1, 0.1], [0.2, 0.2]])
+def test_nfa_run_measures_the_authors_statistic_only_after_training_starts():
+    ds = data.disk(60, seed=0)
+    rows = ch03b_runs.nfa_run(ds, 0, shuffled=False, width=8, depth=3, epochs=2, lr=0.05, momentum=0.0,
+                              batch_size=20, snapshot_epochs=[0, 2])
+    assert [(r["epoch"], r["layer"]) for r in rows] == [(0, 1), (0, 2), (2, 1), (2, 2)]
+    assert rows[0]["nfa"] != rows[0]["nfa"]  # NaN at initialisation: W - W0 = 0
+    assert all(-1 <= r["nfa"] <= 1 for r in rows[2:]) and all(-1 <= r["trained_gram"] <= 1 for r in rows)
 
 
-def test_replaying_an_epoch_from_its_checkpoint_reproduces_the_run_exactly():
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(50, 4, generator=g), torch.randint(0, 3, (50,), generator=g)
-    net = models.MLP(4, 8, 3, 3, activation="gelu", init="torch", seed=0)
-    opt = torch.optim.Adam(net.parameters(), lr=0.01)
-    measure = lambda m: float(m.weights()[0].detach().sum())  # noqa: E731
-    run = ch03b.train_epoch_checkpoints(net, opt, x, y, epochs=3, batch_size=16, lr=0.01, seed=1, measure=measure)
-    assert run.steps_per_epoch == 4 and run.epochs == [0, 1, 2, 3]
-    again = ch03b.replay_epoch(run, net, opt, x, y, 2, batch_size=16, lr=0.01, seed=1, measure=measure)
-    assert len(again) == 4 and again[-1] == run.values[2]
+def test_vae_run_records_the_image_tl_of_the_latent_mean():
+    x = (torch.rand(80, 16, generator=torch.Generator().manual_seed(1)) > 0.5).float()
+    run = ch03b_runs.vae_run(0, x, width=8, depth=1, latent_dim=16, epochs=1, lr=1e-3, batch_size=40,
+                             snapshot_epochs=[0, 1], recipe={})
+    vae = models.VAE(16, width=8, depth=1, latent_dim=16, seed=0, likelihood="bernoulli")
+    vae.load_state_dict(run["state"])
+    assert run["epochs"] == [0, 1] and 0 <= run["tl"][-1] <= 1
+    mu = vae.encode(x)[0].detach()
+    assert run["tl"][-1] == pytest.approx(gram.target_linearity(mu, x.double()))
+
+
+def test_half_way_reads_the_middle_epoch():
+    assert ch03b.half_way([0.1, 0.2, 0.3, 0.4]) == 0.2
+    assert ch03b.half_way([0.5]) == 0.5
+    with pytest.raises(ValueError):
+        ch03b.half_way([])
+
+
+def test_worst_by_seed_takes_the_smallest_value_per_seed_and_labelling():
+    import pandas as pd
+
+    idx = pd.MultiIndex.from_tuples([("true", 0, "disk", 2), ("true", 0, "yin", 2), ("true", 1, "disk", 2),
+                                     ("shuffled", 0, "disk", 2)], names=["labels", "seed", "data", "layer"])
+    s = pd.Series([0.9, 0.7, 0.8, 0.1], index=idx)
+    assert ch03b.worst_by_seed(s, "true") == {0: 0.7, 1: 0.8} and ch03b.worst_by_seed(s, "shuffled") == {0: 0.1}

@@ -473,6 +473,16 @@ def matrix_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(a @ b / (a.norm() * b.norm()).clamp_min(torch.finfo(torch.float64).tiny))
 
 
+def matrix_pearson(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Return the Pearson correlation of the entries of two (d, d) matrices: subtract each matrix's scalar
+    mean, then the cosine (the authors' NFA score in `verify_deep_NFA.py`; `matrix_correlation` is the
+    uncentred cosine). 0.0 when either matrix is constant."""
+    a, b = a.double().flatten(), b.double().flatten()
+    a, b = a - a.mean(), b - b.mean()
+    den = a.norm() * b.norm()
+    return 0.0 if float(den) == 0.0 else float(a @ b / den)
+
+
 def psd_power(a: torch.Tensor, power: float) -> torch.Tensor:
     """Return A^power (d, d) of a symmetric PSD matrix by its eigendecomposition (float64)."""
     lam, v = torch.linalg.eigh(a.double())
