@@ -37,7 +37,9 @@ def test_params_lists_every_parameter_with_its_three_preset_values_and_help(caps
     assert main(["params", "01"]) == 0
     out = capsys.readouterr().out.splitlines()
     row = next(line for line in out if line.startswith("net_epochs "))
-    assert row.split()[1:4] == ["2", "60", "400"] and "training epochs of the nonlinear nets" in row
+    declared = config.chapter_params("01")["net_epochs"]
+    assert row.split()[1:4] == [str(declared.at(p)) for p in ("smoke", "book", "paper")]
+    assert declared.help.split(" (")[0] in row
     assert len(out) == 2 + len(config.chapter_params("01"))
 
 
