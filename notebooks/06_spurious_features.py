@@ -125,6 +125,8 @@ def seeds(n):
 
 def claim(cid, values, control, name, **kw):
     """Declare claim `cid`: its words from `ch06_runs.CLAIMS`, this run's values and control."""
+    if "posed" in kw and not any(kw["posed"].values()):  # no net can pose it: say so as a precondition
+        kw["requires"] = {"a net where the claim can be posed": not kw.pop("posed")}
     return ledger.claim(cid, values=values, control=Control(name, control), **R.claim_spec(cid), **kw)
 
 
