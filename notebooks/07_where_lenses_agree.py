@@ -132,11 +132,11 @@ def claim(cid, values, control, name, **kw):
 # trained and at its initialisation (the control of the claims about tunnels).
 
 # %%
-tasks = R.make_tasks(datasets=cfg.datasets, data_root=cfg.data_root, download=cfg.download, n_train=cfg.n_train,
-                     latent_dims=cfg.latent_dims, ambient_dim=cfg.ambient_dim, n_samples=cfg.n_samples,
-                     n_test=cfg.n_test, seed=cfg.seed)
-fit_kw = dict(width=cfg.width, epochs=cfg.epochs, lr=cfg.lr, momentum=cfg.momentum, batch_size=cfg.batch_size,
-              settings=settings, control_settings=control_settings)
+tasks = R.make_tasks(datasets=cfg.datasets, data_root=cfg.data_root, download=cfg.download,
+                     n_train=cfg.n_train, latent_dims=cfg.latent_dims, ambient_dim=cfg.ambient_dim,
+                     n_samples=cfg.n_samples, n_test=cfg.n_test, seed=cfg.seed)
+fit_kw = dict(width=cfg.width, epochs=cfg.epochs, lr=cfg.lr, momentum=cfg.momentum,
+              batch_size=cfg.batch_size, settings=settings, control_settings=control_settings)
 nets = {f"{name} L={L} #{s}": dict(task=name, difficulty=d, depth=L, seed=s,
                                    **R.train_and_measure(split, depth=L, seed=s, **fit_kw))
         for name, (split, d) in tasks.items() for L in cfg.sweep_depths
@@ -144,9 +144,7 @@ nets = {f"{name} L={L} #{s}": dict(task=name, difficulty=d, depth=L, seed=s,
 trained = {k: n["record"]["reached"] for k, n in nets.items()}
 for name in tasks:
     recs = [n["record"] for n in nets.values() if n["task"] == name]
-    print(f"{name}: {len(recs)} nets, {sum(r['reached'] for r in recs)} reached train accuracy >= 0.99 in "
-          f"{cfg.epochs} epochs; train {min(r['train_acc'] for r in recs):.2f}-{max(r['train_acc'] for r in recs):.2f}, "
-          f"test {min(r['test_acc'] for r in recs):.2f}-{max(r['test_acc'] for r in recs):.2f}")
+    print(f"{name}:", R.training_summary(recs, "train accuracy >= 0.99"))
 
 # %% [markdown]
 # ## 3. Each landmark with its band, and two that never move
@@ -160,8 +158,8 @@ marks = list(R.MARKS)
 layers = {m: [n["lenses"].landmarks()[m] for n in nets.values()] for m in marks}
 layers0 = {m: [n["untrained"].landmarks()[m] for n in nets.values()] for m in marks}
 pins = R.pinned(layers, layers0)
-pd.DataFrame({m: {"trained": f"{min(layers[m])}-{max(layers[m])}",
-                  "untrained": "-" if None in layers0[m] else f"{min(layers0[m])}-{max(layers0[m])}",
+pd.DataFrame({m: {"trained": R.layer_range(layers[m]),
+                  "untrained": R.layer_range(layers0[m]),
                   "band wider than max_band (nets)": sum(not b[m].stable for b in bands.values()),
                   "pinned": pins[m]} for m in marks}).T
 
@@ -184,11 +182,12 @@ glue("n_nets", len(nets))
 
 # %%
 names = marks + ["middle layer"]
-with_middle = [b | {"middle layer": R.middle_band(n["depth"])} for b, n in zip(bands.values(), nets.values())]
+with_middle = [b | {"middle layer": R.middle_band(n["depth"])}
+               for b, n in zip(bands.values(), nets.values())]
 agree = R.agreement_table(with_middle, names)
-figure("fig-ch07-agreement", charts.heatmap(np.nan_to_num(agree, nan=-0.01), x_labels=names, y_labels=names,
-                                            x_title="", y_title="", value_title="bands overlap",
-                                            domain=(0, 1), title="Fraction of nets whose bands overlap"))
+figure("fig-ch07-agreement", charts.heatmap(
+    np.nan_to_num(agree, nan=-0.01), x_labels=names, y_labels=names, x_title="", y_title="",
+    value_title="bands overlap", domain=(0, 1), title="Fraction of nets whose bands overlap"))
 middle = {m: agree[names.index("middle layer"), i] for i, m in enumerate(marks)}
 display(Markdown(R.answer(agree[:-1, :-1], marks, pins, len(nets), middle)))
 
@@ -252,16 +251,16 @@ with ledger.section("4. Where the lenses agree"):
 
 # %%
 pt, pt0 = per_net(R.probe_tunnel), per_net(R.probe_tunnel, "untrained")
-points = pd.DataFrame([r | {"net": k, "who": who}
-                       for k, n in nets.items() for who, t in (("trained", pt[k]), ("untrained", pt0[k]))
-                       for r in R.linearity_points(n["lenses" if who == "trained" else "untrained"],
-                                                   int(t["start"]))])
+pairs = [(k, "trained", n["lenses"], pt[k]) for k, n in nets.items()]
+pairs += [(k, "untrained", n["untrained"], pt0[k]) for k, n in nets.items()]
+points = pd.DataFrame([r | {"net": k, "who": who} for k, who, lz, t in pairs
+                       for r in R.linearity_points(lz, int(t["start"]))])
 rho = points.groupby("who")[["adjacent CKA", "map R2 within class"]].corr(method="spearman").xs(
     "adjacent CKA", level=1)["map R2 within class"]
 figure("fig-ch07-linearity", charts.scatter(
     points.assign(group=points.who + ", " + points.part), "adjacent CKA", "map R2 within class",
-    color="group", x_title="CKA between consecutive hidden layers", y_title="held-out map R² (within class)",
-    title="Map linearity against adjacent-layer CKA"))
+    color="group", x_title="CKA between consecutive hidden layers",
+    y_title="held-out map R² (within class)", title="Map linearity against adjacent-layer CKA"))
 rho.round(2).rename("Spearman(adjacent CKA, map R²)")
 
 # %% tags=["remove-cell"]
@@ -298,14 +297,14 @@ with ledger.section("5. Are tunnel layers nearly linear?"):
 
 # %%
 hmm = {k: n for k, n in nets.items() if n["difficulty"] is not None}
-starts = {(who, t): {(n["depth"], n["seed"]): {} for n in hmm.values()} for who in ("lenses", "untrained")
-          for t in cfg.cka_thresholds}
+starts = {(who, t): {(n["depth"], n["seed"]): {} for n in hmm.values()}
+          for who in ("lenses", "untrained") for t in cfg.cka_thresholds}
 for n in hmm.values():
     for (who, t), table in starts.items():
         table[(n["depth"], n["seed"])][n["difficulty"]] = n[who].tunnel_start(t)
 deeper = {who: {f"{t:g}": R.deeper_values(starts[(who, t)]) for t in cfg.cka_thresholds}
           for who in ("lenses", "untrained")}
-pd.DataFrame({(who, t): v for who, d in deeper.items() for t, v in d.items()}).describe().loc[["mean", "min", "max"]]
+pd.DataFrame({(w, t): v for w, d in deeper.items() for t, v in d.items()}).agg(["mean", "max"])
 
 # %% tags=["remove-cell"]
 hmm_trained = {f"L={n['depth']} #{n['seed']}": all(m["record"]["reached"] for m in hmm.values()
@@ -326,7 +325,7 @@ with ledger.section("6. Does the boundary move deeper on harder tasks?"):
 # %%
 geo = {k: n["lenses"].tunnel_summary() for k, n in nets.items()}
 geo0 = {k: n["untrained"].tunnel_summary() for k, n in nets.items()}
-pd.DataFrame(geo).T[["tunnel length", "log_c_r2", "c_ratio"]].describe().loc[["mean", "min", "max"]].round(4)
+pd.DataFrame(geo).T[["tunnel length", "log_c_r2", "c_ratio"]].agg(["mean", "min", "max"]).round(4)
 
 # %% tags=["remove-cell"]
 with ledger.section("7. Does the tunnel compress geometrically?"):

@@ -32,8 +32,8 @@ PARAMS = dict(
     n_seeds=Param(8, "initialisations of the core/spurious runs per p (latching, end states, DFR, SD pairs)", smoke=3, paper=10, rule=Int(min=1)),
     n_inits=Param(10, "initialisations for the gradient ratio at initialisation", smoke=3, rule=Int(min=1)),
     sd_coefs=Param([0.001, 0.01, 0.1], "spectral decoupling strengths lambda", smoke=[0.1], rule=ListOf(Float(min=0))),
-    sd_epochs=Param(130, "epochs of each spectral decoupling run (train accuracy reaches 1 by about epoch 120)", smoke=120, paper=3000, rule=Int(min=1)),
-    sd_inits=Param(8, "paired initialisations (plain and SD from the same init) per lambda", smoke=3, paper=10, rule=Int(min=1)),
+    sd_epochs=Param(200, "epochs of each spectral decoupling run (train accuracy reaches 1 at about epoch 110-170)", smoke=120, paper=3000, rule=Int(min=1)),
+    sd_inits=Param(6, "paired initialisations (plain and SD from the same init) per lambda; at most n_seeds", smoke=3, paper=10, rule=Int(min=1)),
     dfr_refits=Param(20, "DFR refits on balanced subsamples (one when the held-out groups are equal)", smoke=2, rule=Int(min=1)),
     lms_n_train=Param(5000, "LMS-5 training examples", smoke=600, paper=100000, rule=Int(min=1)),
     lms_n_test=Param(2000, "LMS-5 test examples", smoke=400, paper=10000, rule=Int(min=1)),
@@ -83,6 +83,9 @@ _CH06_POSITIVE_FLOAT = ("mu", "sigma", "a_core", "a_spurious", "noise_scale", "l
 
 
 def check(p: dict[str, Any]) -> None:
+    if p["sd_inits"] > p["n_seeds"]:
+        raise ConfigError(f"sd_inits must be at most n_seeds (SD runs pair with the plain runs of section 4), "
+                          f"got sd_inits={p['sd_inits']} > n_seeds={p['n_seeds']}")
     for name in _CH06_POSITIVE_INT:
         if p[name] < 1:
             raise ConfigError(f"{name} must be an integer >= 1, got {p[name]} (set it with -p {name} N)")

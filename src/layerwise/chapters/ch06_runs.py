@@ -179,7 +179,7 @@ def matched_flipped(snapshots: Sequence[tuple[int, dict]], levels: Sequence[floa
 # --- 6. the two moons -----------------------------------------------------------------------------
 
 def moons_margins(seeds: Sequence[int], *, n: int, gap: float, width: int, lr: float, epochs: int, sd: float,
-                  resolution: int = 401) -> dict[str, Any]:
+                  resolution: int = 201) -> dict[str, Any]:
     """Train ERM and SD two-layer ReLU nets on the shifted moons of each seed (same data and init for
     both; all seeds of one method as one `Ensemble`, per-member data) and return per seed the smallest
     training-point distance to the decision boundary, the train accuracies, and the first seed's two
@@ -462,3 +462,34 @@ def seed_lines(df: Any, x: str, y: str, *, color: str, facet: str | None = None,
         color=alt.Color(f"{color}:N", title=color), detail="seed:N",
         tooltip=[x, y, color, "seed"]).properties(width=width, height=200)
     return base.facet(column=alt.Column(f"{facet}:N", title=None)) if facet else base
+
+
+def latching_values(records: Mapping[tuple[float, int], Mapping[str, Any]], ends: Mapping[tuple[float, int], Mapping],
+                    before: Mapping[tuple[float, int], Mapping], linear: Mapping[tuple[float, int], Mapping],
+                    p_values: Sequence[float], seeds: Sequence[int]) -> dict[str, tuple[dict, dict]]:
+    """Return {claim id: (values, control)} of section 4's claims from the runs' training records, end
+    states, the untrained nets' end states (with their epoch-0 "snap") and the linear classifiers' end
+    states, all keyed (p, seed). A p < 1 run that did not reach its stop is censored (None)."""
+    done = {k: bool(r["reached"]) for k, r in records.items()}
+    out: dict[str, tuple[dict, dict]] = {}
+    early = {s: ch06.early_checkpoint(records[(0.9, s)]["snapshots"], 0.05 * records[(0.9, s)]["epochs"])
+             for s in seeds}
+    out["latching-early"] = ({s: {"ID": e["ID"], "flipped": e["flipped"]} if done[(0.9, s)] else None
+                              for s, e in early.items()},
+                             {s: {"ID": before[(0.9, s)]["snap"]["id"], "flipped": before[(0.9, s)]["snap"]["flipped"]}
+                              for s in seeds})
+    out["end-state-p090"] = ({s: ch06.stopped_value(ends[(0.9, s)]["flipped"], done[(0.9, s)]) for s in seeds},
+                             {s: before[(0.9, s)]["flipped"] for s in seeds})
+    perm = {s: {"x_c permuted": ends[(0.9, s)]["core_permuted"], "x_s permuted": ends[(0.9, s)]["randomised"]}
+            for s in seeds}
+    out["end-state-p090-permutation"] = (
+        {s: v if done[(0.9, s)] else None for s, v in perm.items()},
+        {s: {"x_c permuted": before[(0.9, s)]["core_permuted"], "x_s permuted": before[(0.9, s)]["randomised"]}
+         for s in seeds})
+    out["shah20-p1-spurious-only"] = ({s: ch06.p1_parts(ends[(1.0, s)]) for s in seeds},
+                                      {s: ch06.p1_parts(before[(1.0, s)]) for s in seeds})
+    out["latching-transient-below-1"] = (
+        {s: ch06.transient_values({p: ends[(p, s)]["flipped"] for p in p_values}, {p: done[(p, s)] for p in p_values})
+         for s in seeds},
+        {s: {f"p={p}": linear[(p, s)]["flipped"] for p in sorted(p_values)} for s in seeds})
+    return out

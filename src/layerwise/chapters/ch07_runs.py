@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .. import data, lenses, models, train
+from .ch06_runs import training_summary  # noqa: F401  (one summary line per recipe, as in chapter 6)
 from ..metrics import landmarks
 
 MARKS = lenses.LANDMARKS
@@ -278,3 +279,11 @@ def one_net_chart(lz: lenses.Lenses, title: str) -> Any:
     return (charts.by_layer(pd.DataFrame(long), "value", color="measure", y_title="rescaled to [0, 1]", title=title)
             | charts.heatmap(lz.cka[1:lz.depth, 1:lz.depth], x_labels=range(1, lz.depth), y_labels=range(1, lz.depth),
                              title="linear CKA between hidden layers", value_title="CKA", domain=(0, 1)))
+
+
+def layer_range(layers: Sequence[int | None]) -> str:
+    """Return "lo-hi" (or "lo") of the layers a landmark takes over nets; "none" when it is never defined."""
+    v = [int(x) for x in layers if x is not None]
+    if not v:
+        return "none"
+    return f"{min(v)}" if min(v) == max(v) else f"{min(v)}-{max(v)}"
