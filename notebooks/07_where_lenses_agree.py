@@ -164,6 +164,12 @@ pd.DataFrame({m: {"trained": R.layer_range(layers[m]),
                   "pinned": pins[m]} for m in marks}).T
 
 # %% tags=["remove-cell"]
+defaults = {"tunnel start": cfg.cka_threshold, "TL saturation": cfg.tl_rel, "compression onset": cfg.onset_tol,
+            "rank peak": 0.001, "alignment peak": 0}
+ledger.sanity("bands-hold-the-default", section="3. Each landmark with its band, and two that never move",
+              statement="every landmark's band holds the layer it picks at the default analysis choice",
+              measured=float(np.mean([b[m].layers.get(defaults[m]) == n["lenses"].landmarks()[m]
+                                      for b, n in zip(bands.values(), nets.values()) for m in b])), test=">= 1")
 pinned_names = [m for m in marks if pins[m]]
 glue("pinned", " and the ".join(pinned_names) if pinned_names else "no landmark")
 glue("n_nets", len(nets))
