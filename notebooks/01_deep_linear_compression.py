@@ -37,42 +37,44 @@
 # (uncentred class means, signed maximum, as in the authors' code).
 
 # %% tags=["parameters"]
+# generated from chapters/ch01.py (layerwise params 01 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # theory check (Fig. 4 of the paper)
-n_per_class = None
-n_classes = None
-dim = None
-depth = None
-init_scale = None
-alpha = None
-lr = None
-lr_min = None
-epochs = None
-stop_loss = None
-n_seeds = None
-rate_init_scales = None
-rate_alphas = None
-sweep_depths = None
-sweep_n_per_class = None
+n_per_class = 10  # points per class n of the theory data (Fig. 4)
+n_classes = 3  # number of classes K of the theory data
+dim = 50  # input dimension d (and width) of the theory nets; n_per_class * n_classes ≤ dim keeps the data orthonormal
+depth = 6  # weight matrices L of the theory nets
+init_scale = 0.3  # orthogonal initialisation scale xi of the theory nets
+alpha = 100.0  # output multiplier alpha of the theory nets
+lr = 0.1  # initial learning rate of full-batch gradient descent (theory nets)
+lr_min = 0.01  # final learning rate of the cosine schedule (theory nets)
+epochs = 5000  # epoch budget of the theory nets
+stop_loss = 1e-11  # training stops once the loss falls below this (the interpolation the theory assumes)
+n_seeds = 3  # seeds per claim (data draw and initialisation); claims need ≥ 3
+rate_init_scales = [0.1, 0.3, 0.5]  # values of xi in the closed-form rate grid
+rate_alphas = [1.0, 100.0]  # values of alpha in the closed-form rate grid
+sweep_depths = [4, 5, 6, 7, 8, 9, 10]  # depths L of the depth sweep
+sweep_n_per_class = [10, 15, 20, 30, 50]  # values of n of the sample-size sweep (N ＝ n K past d breaks orthogonality)
 # nonlinear nets (Figs. 1 and 5)
-dataset = None
-data_root = None
-download = None
-n_train = None
-net_width = None
-net_depth = None
-hybrid_nonlinear = None
-net_epochs = None
-net_lr = None
-net_momentum = None
-net_weight_decay = None
-net_batch_size = None
-net_init_scale = None
-alpha_hybrid = None
-alpha_mlp = None
+dataset = "mnist1d"  # data set of the nonlinear nets (Figs. 1, 5): mnist1d, digits, or a torchvision set with data_root
+data_root = ""  # folder holding torchvision data sets (paper preset)
+download = False  # allow downloading a torchvision data set into data_root
+n_train = 0  # training samples of the nonlinear nets (0 ＝ all; a stratified subset otherwise)
+net_width = 256  # hidden width of the nonlinear nets
+net_depth = 8  # weight matrices of the nonlinear nets (hidden layers + classifier)
+hybrid_nonlinear = 3  # nonlinear (Linear-BN-ReLU) hidden layers at the front of the hybrid net; the rest are linear
+net_epochs = 60  # training epochs of the nonlinear nets
+net_lr = 0.01  # learning rate of the nonlinear nets (SGD, cosine to 1% of it)
+net_momentum = 0.9  # SGD momentum of the nonlinear nets
+net_weight_decay = 0.0001  # weight decay of the nonlinear nets
+net_batch_size = 128  # minibatch size of the nonlinear nets
+net_init_scale = 0.1  # orthogonal initialisation scale of the nonlinear nets
+alpha_hybrid = 100.0  # output multiplier of the hybrid net
+alpha_mlp = 1.0  # output multiplier of the all-nonlinear MLP
 
 # %% tags=["hide-input"]
 import numpy as np

@@ -52,53 +52,55 @@
 #   $W_1$ ($h\ge d$) these are $d-2K$ of its $d$ singular values.
 
 # %% tags=["parameters"]
+# generated from chapters/ch02.py (layerwise params 02 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # Fig. 6: theory data, orthogonal init, GD until the loss is tiny
-n_per_class = None
-n_classes = None
-dim = None
-init_scale = None
-control_init_scale = None
-alpha = None
-lr = None
-lr_min = None
-epochs = None
-stop_loss = None
-n_seeds = None
-sweep_depths = None
-width = None
-sweep_widths = None
-depth = None
+n_per_class = 10  # points per class n of the theory data (Fig. 6 uses chapter 1's data)
+n_classes = 3  # number of classes K of the theory data
+dim = 50  # input dimension d of the theory data; also the d of the bulk slice sigma_(K+1..d-K)
+init_scale = 0.1  # orthogonal initialisation scale xi of the Fig. 6 nets
+control_init_scale = 1.0  # init scale of the control nets: the same GD from a large init, which interpolates without the small-init bias
+alpha = 1.0  # output multiplier alpha of the Fig. 6 nets
+lr = 0.1  # initial learning rate of full-batch gradient descent (Fig. 6)
+lr_min = 0.0001  # final learning rate of the cosine schedule, reached at `epochs` (Fig. 6)
+epochs = 100000  # epoch budget (and cosine length) of the Fig. 6 nets; they stop at stop_loss first
+stop_loss = 1e-10  # training stops once the loss falls below this (Fig. 6)
+n_seeds = 5  # seeds s ＝ seed .. seed + n_seeds - 1 (data draw and initialisation) for every claim; claims need ≥ 3
+sweep_depths = [2, 3, 4, 5]  # depths L of the Fig. 6 depth sweep (at `width`)
+width = 400  # hidden width h of the Fig. 6 depth sweep
+sweep_widths = [200, 400, 700]  # widths h of the Fig. 6 width sweep (at `depth`)
+depth = 5  # depth L (weight matrices) of the Fig. 6 width sweep and of the training-time snapshots
 # what breaks the assumptions (chapter 1's theory setting)
-rate_depth = None
-rate_width = None
-rate_init_scale = None
-rate_alpha = None
-rate_lr = None
-rate_lr_min = None
-rate_epochs = None
-rate_stop_loss = None
-rate_init_scales = None
-rate_weight_decays = None
-decay_epochs = None
-rate_activations = None
-nonlinear_epochs = None
+rate_depth = 6  # depth L of the theory-setting nets whose assumptions are broken (chapter 1)
+rate_width = 50  # width h of the theory-setting nets
+rate_init_scale = 0.3  # init scale xi of the theory-setting baseline
+rate_alpha = 100.0  # output multiplier alpha of the theory-setting nets
+rate_lr = 0.1  # initial learning rate of the theory-setting nets (GD, cosine)
+rate_lr_min = 0.01  # final learning rate of the theory-setting cosine schedule
+rate_epochs = 5000  # epoch budget of the theory-setting nets that train to rate_stop_loss
+rate_stop_loss = 1e-11  # the theory-setting nets stop once the loss is below this
+rate_init_scales = [0.4, 0.5, 0.6]  # larger init scales xi tried (one intervention each)
+rate_weight_decays = [0.003, 0.01, 0.03]  # weight decays tried (one intervention each)
+decay_epochs = 300  # fixed epochs of the weight-decay runs (their loss cannot reach the threshold)
+rate_activations = ["tanh", "relu"]  # nonlinearities inserted in every hidden layer (one run each)
+nonlinear_epochs = 1000  # epoch cap of the nonlinear runs
 # transfer (projection head)
-dataset = None
-data_root = None
-download = None
-n_train = None
-net_width = None
-extractor_depth = None
-head_depths = None
-net_epochs = None
-net_lr = None
-net_init_scale = None
-probe_ridge = None
-probe_ridges = None
+dataset = "mnist1d"  # data set of the transfer experiment (classes 0-4 pre-train, 5-9 transfer): mnist1d, digits, or a torchvision set with data_root
+data_root = ""  # folder holding torchvision data sets (paper preset)
+download = False  # allow downloading a torchvision data set into data_root
+n_train = 0  # training samples of the transfer data set (0 ＝ all; a stratified subset otherwise)
+net_width = 64  # hidden width of the transfer nets (extractor and head)
+extractor_depth = 2  # Linear-BN-ReLU extractor layers kept after pre-training
+head_depths = [1, 2, 3, 4, 5]  # projection-head depths m (linear layers between extractor and classifier) compared
+net_epochs = 300  # full-batch Adam epochs of the transfer nets
+net_lr = 0.003  # Adam learning rate of the transfer nets (cosine to 1% of it)
+net_init_scale = 0.3  # orthogonal init scale of the transfer nets (the theory setting's xi)
+probe_ridge = 0.001  # relative ridge of the least-squares transfer probe in the tables, figures and the precondition
+probe_ridges = [0.0001, 0.001, 0.01]  # relative probe ridges the transfer-accuracy claims must hold at (an analysis choice)
 
 # %%
 import resource

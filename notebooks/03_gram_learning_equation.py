@@ -46,74 +46,76 @@
 # $S_l=\tfrac1K\operatorname{tr}(Y_c^\top H_l G_{l+1} H_l^\top Y_c)$.
 
 # %% tags=["parameters"]
+# generated from chapters/ch03.py (layerwise params 03 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # the identity and one GD step
-check_width = None
-check_depth = None
-check_n = None
-check_lr = None
+check_width = 32  # hidden width of the random MLPs on which the identities are checked
+check_depth = 4  # weight layers of those MLPs
+check_n = 128  # Gaussian input samples for the identity checks
+check_lr = 0.01  # step size eta of the one-step decomposition (halved down to eta/16)
 # Swiss roll (Fig. 1)
-roll_n = None
-roll_width = None
-roll_steps = None
-roll_lr = None
-roll_gain = None
-roll_seeds = None
+roll_n = 1000  # Swiss-roll points (the authors: 1000)
+roll_width = 32  # hidden width of the 2-32-32-1 Swiss-roll network
+roll_steps = 100  # full-batch GD steps on the Swiss roll (the authors: 100)
+roll_lr = 0.05  # GD learning rate on the Swiss roll (the authors: 0.05)
+roll_gain = 700.0  # display gain g of the cumulative virtual update X - g sum grad_X L (the authors: 700)
+roll_seeds = 3  # seeds (network initialisations) of the Swiss-roll run
 # target linearity over training (Fig. 4) and neural collapse
-dataset = None
-data_root = None
-download = None
-n_train = None
-batch_size = None
-tl_width = None
-tl_depth = None
-tl_epochs = None
-tl_lr = None
-tl_momentum = None
-tl_seeds = None
-tl_snapshot_every = None
+dataset = "mnist1d"  # data set of the target-linearity run (the paper: CIFAR-10)
+data_root = ""  # folder holding torchvision data sets (paper preset only)
+download = False  # allow torchvision to download data sets into data_root
+n_train = 2000  # training samples of the TL and whitening runs (stratified subset; 0 ＝ all)
+batch_size = 64  # minibatch size of the TL, whitening and random-label runs (the paper: 64)
+tl_width = 128  # hidden width of the TL network (the paper: 256)
+tl_depth = 5  # weight layers of the TL network (5 ＝ 4 hidden layers, as in the paper)
+tl_epochs = 40  # training epochs of the TL network (the paper: 100)
+tl_lr = 0.1  # SGD learning rate of the TL network (the paper: 5e-4)
+tl_momentum = 0.8  # SGD momentum of the TL network (the paper: 0.8)
+tl_seeds = 3  # seeds of the TL network (initialisation and minibatch order)
+tl_snapshot_every = 4  # optimiser steps between TL snapshots (the paper: one per epoch)
 # Gram whitening (Fig. 2)
-white_dataset = None
-white_width = None
-white_depth = None
-white_epochs = None
-white_lr = None
-white_momentum = None
-white_seeds = None
-white_margin = None
+white_dataset = "mnist1d"  # data set of the whitening comparison (the paper: MNIST)
+white_width = 128  # hidden width of the whitening MLP (the paper: 256)
+white_depth = 3  # weight layers of the whitening MLP (3 ＝ 2 hidden layers, as in the paper)
+white_epochs = 10  # training epochs of each whitening arm (the paper: 20)
+white_lr = 0.05  # SGD learning rate of every whitening arm (the paper: 0.01)
+white_momentum = 0.85  # SGD momentum of every whitening arm (the paper: 0.85)
+white_seeds = 5  # paired seeds of the whitening comparison (the paper: 5)
+white_margin = 0.01  # accuracy margin of 'matches SGD': whitened ≥ SGD - margin (≥ 1 / test size)
 # staircase (Fig. 8)
-stair_n = None
-stair_dim = None
-stair_widths = None
-stair_steps = None
-stair_lr = None
-stair_log_every = None
-stair_seeds = None
+stair_n = 1000  # staircase samples (the authors: 1000)
+stair_dim = 10  # staircase input dimension (the authors: 10)
+stair_widths = [32, 64, 128, 256]  # hidden widths compared on the staircase
+stair_steps = 200  # full-batch GD steps on the staircase (the authors: 2000 at lr 0.01)
+stair_lr = 0.1  # staircase GD learning rate (0.1 x 200 steps ＝ the authors' 0.01 x 2000)
+stair_log_every = 10  # steps between staircase distance snapshots (first seed only)
+stair_seeds = 3  # staircase seeds (network initialisations; the data keep the authors' seed 42)
 # random labels (Fig. 12)
-rand_dataset = None
-rand_ps = None
-rand_n_train = None
-rand_width = None
-rand_depth = None
-rand_epochs = None
-rand_lr = None
-rand_momentum = None
-rand_log_every = None
+rand_dataset = "digits"  # data set of the random-label run (the paper: CIFAR-10)
+rand_ps = [0.0, 0.5, 1.0]  # label-noise probabilities p
+rand_n_train = 600  # training samples of the random-label run (0 ＝ all)
+rand_width = 64  # hidden width of the random-label network (TL of random labels ~ width / n)
+rand_depth = 4  # weight layers of the random-label network (4 ＝ 3 hidden layers, as in the paper)
+rand_epochs = 80  # training epochs of the random-label run (the paper: 200)
+rand_lr = 0.02  # SGD learning rate of the random-label run (the paper: 0.005)
+rand_momentum = 0.95  # SGD momentum of the random-label run (the paper: 0.95)
+rand_log_every = 8  # epochs between random-label snapshots
 # grokking (Fig. 13)
-grok_modulus = None
-grok_width = None
-grok_depth = None
-grok_epochs = None
-grok_lr = None
-grok_weight_decays = None
-grok_batch_size = None
-grok_train_fraction = None
-grok_log_every = None
-grok_float64 = None
-grok_seeds = None
+grok_modulus = 31  # modulus p of (a + b) mod p (the paper: 61; ≥ 3)
+grok_width = 128  # hidden width of the grokking network (the paper: 256)
+grok_depth = 4  # weight layers of the grokking network (4 ＝ 3 hidden layers, as in the paper)
+grok_epochs = 800  # grokking epochs (full batch: steps; the paper: 500 epochs of batch 32)
+grok_lr = 0.003  # AdamW learning rate of the grokking run (the paper: 1e-3)
+grok_weight_decays = [0.0, 3.0]  # AdamW weight decays compared (the first is the control)
+grok_batch_size = 0  # grokking minibatch size (0 ＝ full batch; the paper: 32)
+grok_train_fraction = 0.7  # fraction of all pairs used for training (the paper: 0.7)
+grok_log_every = 20  # epochs between grokking snapshots
+grok_float64 = False  # train the grokking network in float64 (the authors' choice; float32 halves the cost)
+grok_seeds = 3  # held-out seeds cfg.seed + 1, + 2, ... (the setting was found on cfg.seed)
 
 # %%
 import resource

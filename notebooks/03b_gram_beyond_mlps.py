@@ -51,66 +51,68 @@
 # trained network does. The closing section lists every verdict with its reason, control and seed tally.
 
 # %% tags=["parameters"]
+# generated from chapters/ch03b.py (layerwise params 03b --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # data
-dataset = None
-cnn_dataset = None
-data_root = None
-download = None
-n_train = None
-n_test = None
-n_seeds = None
+dataset = "mnist1d"  # data of the MLP target-linearity runs (Figs. 4, 9): mnist1d (wide TL window), digits, or a torchvision set with data_root
+cnn_dataset = "digits"  # image data of the CNN runs (Fig. 6): digits (8x8), or a torchvision image set with data_root
+data_root = ""  # folder holding torchvision data sets (paper preset)
+download = False  # allow downloading a torchvision data set into data_root
+n_train = 0  # training samples of the MLP and CNN runs (0 ＝ all; a stratified subset otherwise)
+n_test = 0  # test samples of the MLP and CNN runs (0 ＝ all; a stratified subset otherwise)
+n_seeds = 3  # seeds of the MLP, VAE, attention and NFA claims (seed, seed + 1, ...); claims need ≥ 3
 # Adam vs SGD (Figs. 4 and 9)
-tl_width = None
-tl_depth = None
-tl_epochs = None
-tl_batch_size = None
-sgd_lr = None
-sgd_momentum = None
-adam_lr = None
-depth_slack = None
-tl_margin = None
+tl_width = 256  # hidden width of the TL MLP (Linear + GELU)
+tl_depth = 5  # weight matrices of the TL MLP (hidden layers + readout; the paper's 4 hidden layers ＝ 5)
+tl_epochs = 40  # training epochs of the TL MLP
+tl_batch_size = 64  # minibatch size of the TL MLP (the paper's 64)
+sgd_lr = 0.01  # SGD learning rate of the TL MLP (the paper's 5e-4 is too slow for a short CPU run)
+sgd_momentum = 0.8  # SGD momentum of the TL MLP (the paper's 0.8)
+adam_lr = 0.001  # Adam learning rate of the TL MLP (torch defaults otherwise; the paper's were not found)
+depth_slack = 0.01  # slack of 'final TL non-decreasing with depth' (note 03, claim 5): each step may fall by this much
+tl_margin = 0.05  # how much more the last-minus-first hidden TL must be after training than in the untrained net
 # convolutions (Fig. 6)
-cnn_channels = None
-cnn_epochs = None
-cnn_lr = None
-cnn_momentum = None
-cnn_batch_size = None
-cnn_n_seeds = None
-cnn_margin = None
+cnn_channels = 16  # channels of each of the three 3x3 convolutions of the small CNN
+cnn_epochs = 12  # training epochs of the CNN runs
+cnn_lr = 0.01  # learning rate of the CNN runs, SGD and Gram-preserving (the paper's plotted 0.01)
+cnn_momentum = 0.95  # momentum of the CNN runs (the paper's 0.95)
+cnn_batch_size = 64  # minibatch size of the CNN runs
+cnn_n_seeds = 8  # paired seeds of the CNN comparison (same initialisation and batch order for both updates; ≥ 2 for the interval)
+cnn_margin = 0.01  # how far the Gram-preserving final test accuracy may fall below SGD's (paired, mean over seeds)
 # the VAE (Figs. 5 and 10)
-vae_dataset = None
-vae_width = None
-vae_depth = None
-latent_dim = None
-vae_epochs = None
-vae_lr = None
-vae_batch_size = None
-interp_steps = None
+vae_dataset = "digits"  # image data of the VAE (pixels in [0, 1], binarised at 0.5 for the Bernoulli decoder)
+vae_width = 256  # hidden width of the VAE's encoder and decoder
+vae_depth = 2  # hidden layers of the VAE's encoder (and of its mirror-image decoder)
+latent_dim = 8  # dimension of the VAE's latent code
+vae_epochs = 40  # training epochs of the VAE (Adam)
+vae_lr = 0.001  # Adam learning rate of the VAE
+vae_batch_size = 64  # minibatch size of the VAE
+interp_steps = 8  # decoded points on each straight latent path between two class means
 # attention (Fig. 11)
-attention = None
-bert_weights = None
-seq_len = None
-seq_classes = None
-n_sequences = None
-d_model = None
-n_heads = None
-n_blocks = None
-attn_epochs = None
-attn_lr = None
-attn_batch_size = None
+attention = "small"  # attention model: small (a transformer trained here) or bert (fine-tune BERT, needs bert_weights)
+bert_weights = ""  # folder with BERT weights for attention＝bert
+seq_len = 16  # tokens per sequence of the majority task
+seq_classes = 4  # vocabulary size ＝ number of classes of the majority task
+n_sequences = 2000  # training sequences of the majority task
+d_model = 32  # width of the small transformer
+n_heads = 2  # attention heads per block (divides d_model)
+n_blocks = 3  # transformer blocks of the small transformer
+attn_epochs = 25  # training epochs of the transformer (Adam)
+attn_lr = 0.001  # Adam learning rate of the transformer
+attn_batch_size = 64  # minibatch size of the transformer
 # the neural feature ansatz
-nfa_n = None
-nfa_width = None
-nfa_depth = None
-nfa_epochs = None
-nfa_lr = None
-nfa_momentum = None
-nfa_batch_size = None
-n_snapshots = None
+nfa_n = 1000  # points of the disk and yin-yang data of the NFA runs
+nfa_width = 120  # hidden width of the NFA ReLU MLP (seed 003's setting)
+nfa_depth = 4  # weight matrices of the NFA ReLU MLP
+nfa_epochs = 150  # training epochs of the NFA runs
+nfa_lr = 0.02  # SGD learning rate of the NFA runs
+nfa_momentum = 0.9  # SGD momentum of the NFA runs
+nfa_batch_size = 100  # minibatch size of the NFA runs
+n_snapshots = 6  # measurements over training of the VAE, transformer and NFA runs (plus initialisation)
 
 # %%
 import resource

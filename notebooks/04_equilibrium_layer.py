@@ -66,34 +66,36 @@
 # something the network had to learn. The `paper` preset uses MNIST (`data_root` needed).
 
 # %% tags=["parameters"]
+# generated from chapters/ch04.py (layerwise params 04 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # data and the alignment sample
-dataset = None
-data_root = None
-download = None
-n_train = None
-n_align = None
+dataset = "mnist1d"  # data set: mnist1d (offline, not linearly solvable), digits, or a torchvision set with data_root
+data_root = ""  # folder holding torchvision data sets (paper preset)
+download = False  # allow downloading a torchvision data set into data_root
+n_train = 0  # training examples (0 ＝ all; a class-stratified subset otherwise)
+n_align = 50  # fixed, class-stratified training examples on which every alignment is measured (kernels are (10 n_align)^2 per layer)
 # the network of section 3 and the training recipe
-depth = None
-width = None
-lr = None
-scale_lr_with_depth = None
-momentum = None
-weight_decay = None
-batch_size = None
-epochs = None
-stop_loss = None
+depth = 11  # weight matrices of the section-3 network (L ＝ depth - 1 hidden ReLU layers)
+width = 128  # hidden width of the section-3 network
+lr = 0.01  # SGD learning rate at depth 11 (L ＝ 10); see scale_lr_with_depth
+scale_lr_with_depth = True  # use lr * 10 / (depth - 1) at every depth (the NTK grows linearly with depth)
+momentum = 0.9  # SGD momentum (Baratin et al.'s recipe)
+weight_decay = 0.0005  # weight decay (Baratin et al.'s recipe)
+batch_size = 128  # minibatch size (Baratin et al.'s recipe)
+epochs = 30  # epoch budget of the section-3 network (training stops earlier at stop_loss)
+stop_loss = 0.01  # training stops once an epoch's mean training loss falls below this
 # where the peak sits against depth (sections 4-7)
-sweep_depths = None
-sweep_width = None
-sweep_epochs = None
-n_seeds = None
+sweep_depths = [11, 21, 31, 41, 51]  # depths of the depth sweep (L ＝ depth - 1 ＝ 10..50, note 04's range)
+sweep_width = 64  # hidden width of the depth sweep
+sweep_epochs = 30  # epoch budget of every network of the depth sweep
+n_seeds = 5  # seeds per depth of the sweep (seed s ＝ seed + i); claims need ≥ 3
 # the network compared with the mean-field recursions (section 2)
-theory_width = None
-theory_depth = None
+theory_width = 2048  # width of the network compared with the mean-field recursions
+theory_depth = 21  # weight matrices of that network (L ＝ 20 hidden layers, note 04's setting)
 
 # %%
 import functools

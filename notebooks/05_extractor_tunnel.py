@@ -60,58 +60,60 @@
 # beat the probe on the raw input by `min_probe_gain`, it is inconclusive with that reason.
 
 # %% tags=["parameters"]
+# generated from chapters/ch05.py (layerwise params 05 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
 # the tunnel on a real data set (MNIST-1D at book, CIFAR-10 at paper)
-dataset = None
-data_root = None
-download = None
-n_train = None
-n_measure = None
-width = None
-depth = None
-compare_depth = None
-epochs = None
-lr = None
-momentum = None
-weight_decay = None
-batch_size = None
-n_seeds = None
-min_probe_gain = None
-class_counts = None
-ood_train_classes = None
-early_fraction = None
-mb_batch_size = None
-mb_epochs = None
+dataset = "mnist1d"  # data set of the tunnel experiments (MNIST-1D: raw-input probe ~0.23, so a tunnel can exist)
+data_root = ""  # folder of the torchvision files (paper preset only)
+download = False  # allow torchvision to download the data set into data_root
+n_train = 0  # training samples, class-stratified subset (0 ＝ the whole training split)
+n_measure = 0  # training samples on which ranks and CKA are measured (0 ＝ all of them)
+width = 128  # width of the tunnel MLPs (the paper: 1024)
+depth = 12  # weight matrices of the main tunnel MLP (hidden layers 1..depth-1)
+compare_depth = 6  # depth of the shorter MLP of claim 3 (depth 6 against 12)
+epochs = 100  # training epochs of the tunnel MLPs (SGD, minibatches)
+lr = 0.01  # SGD learning rate of the tunnel MLPs
+momentum = 0.9  # SGD momentum of the tunnel MLPs
+weight_decay = 0.0005  # weight decay of the tunnel MLPs
+batch_size = 128  # minibatch size of the tunnel MLPs
+n_seeds = 3  # seeds of every tunnel experiment (seed s ＝ seed + i; Masarczyk et al. ran 3)
+min_probe_gain = 0.1  # precondition of a tunnel claim: the best layer's probe beats the raw input's by at least this
+class_counts = [2, 5, 10]  # numbers of classes C of claim 4 (the first C classes)
+ood_train_classes = 5  # classes the OOD network is trained on; the rest are held out (claim 7)
+early_fraction = 0.1  # fraction of training at which the ranks are compared with the final ones (claim 5)
+mb_batch_size = 256  # batch size of minibatch debiased CKA (Nguyen et al.: 256)
+mb_epochs = 10  # passes of minibatch CKA over the samples (Nguyen et al.: 10)
 # the seed's part 1: core/spurious data
-cs_depths = None
-cs_width = None
-cs_core_strengths = None
-cs_n_train = None
-cs_epochs = None
-cs_lr = None
-cs_seeds = None
+cs_depths = [2, 3, 5, 9]  # depths of the seed's part 1 networks on core/spurious data
+cs_width = 120  # width of the part 1 networks (the seed's 120)
+cs_core_strengths = [0.1, 0.25, 1.0]  # core-feature strengths a_core of part 1
+cs_n_train = 600  # training samples of the core/spurious data
+cs_epochs = 300  # full-batch epochs of part 1 (stops early at loss 1e-4)
+cs_lr = 0.02  # gradient-descent learning rate of part 1 (momentum 0.9, the seed's)
+cs_seeds = 3  # seeds of part 1
 # the seed's part 2: NTK rank against depth on yin-yang
-ntk_depths = None
-ntk_width = None
-ntk_n_train = None
-ntk_n_kernel = None
-ntk_epochs = None
-ntk_optimizer = None
-ntk_lr = None
-ntk_seeds = None
+ntk_depths = [2, 3, 4, 5, 6, 7, 8, 9]  # depths of the part 2 networks (1 to 8 hidden layers)
+ntk_width = 120  # width of the part 2 networks
+ntk_n_train = 200  # yin-yang training samples of part 2 (200 keeps book within its 4-minute budget)
+ntk_n_kernel = 200  # held-out yin-yang points on which the NTK is computed
+ntk_epochs = 300  # full-batch epochs of part 2 (stops early at loss 1e-4)
+ntk_optimizer = "adam"  # optimiser of part 2
+ntk_lr = 0.003  # learning rate of part 2
+ntk_seeds = 5  # seeds of part 2 (a peak must beat its neighbours beyond seed noise)
 # the seed's open step: the hidden manifold model
-hmm_depth = None
-hmm_width = None
-hmm_n_train = None
-hmm_latent_dim = None
-hmm_ambient_dim = None
-hmm_epochs = None
-hmm_optimizer = None
-hmm_lr = None
-hmm_seeds = None
+hmm_depth = 9  # depth of the open-step networks on the hidden manifold model
+hmm_width = 120  # width of the open-step networks
+hmm_n_train = 600  # hidden-manifold training samples
+hmm_latent_dim = 10  # latent dimension D of the hidden manifold model (Goldt et al.: 10)
+hmm_ambient_dim = 100  # input dimension N of the hidden manifold model (Goldt et al.: 784)
+hmm_epochs = 300  # full-batch epochs of the open step (stops early at loss 1e-4)
+hmm_optimizer = "adam"  # optimiser of the open step
+hmm_lr = 0.003  # learning rate of the open step
+hmm_seeds = 3  # seeds of the open step (each draws its own manifold, teacher and network)
 
 # %%
 import copy

@@ -36,37 +36,39 @@
 # agreement is judged on every trained net, never on a selected subset; the trivial guess, the middle
 # hidden layer, is judged the same way.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
+# generated from chapters/ch07.py (layerwise params 07 --write-cell); book values follow preset
 preset = "book"
 device = "auto"
 seed = 0
 results_dir = None
-width = None
-sweep_depths = None
-n_seeds = None
-epochs = None
-lr = None
-momentum = None
-batch_size = None
-datasets = None
-data_root = None
-download = None
-n_train = None
-latent_dims = None
-ambient_dim = None
-n_samples = None
-n_test = None
-n_kernel = None
-n_kernel_draws = None
-n_cka = None
-cka_threshold = None
-cka_thresholds = None
-tl_rel = None
-tl_rels = None
-onset_tol = None
-onset_tols = None
-rank_thresholds = None
-max_band = None
+overrides = []  # names set with -p (papermill injects them): kept even where they equal the book value
+width = 256  # hidden width of every MLP
+sweep_depths = [6, 10, 16]  # depths L (weight matrices) of the MLP family
+n_seeds = 3  # seeds per (task, depth): initialisation and batch order; claims need ≥ 3
+epochs = 20  # training epochs (SGD, minibatch)
+lr = 0.01  # SGD learning rate
+momentum = 0.9  # SGD momentum
+batch_size = 128  # minibatch size
+datasets = ["digits", "mnist1d"]  # real data sets of the synthesis (digits, mnist1d, or a torchvision set)
+data_root = ""  # folder holding torchvision data sets (paper preset)
+download = False  # allow downloading a torchvision data set into data_root
+n_train = 2000  # training samples of each real data set (0 ＝ all; a stratified subset otherwise)
+latent_dims = [2, 8, 32]  # latent dimensions D of the hidden manifold tasks (the difficulty knob)
+ambient_dim = 100  # input dimension of the hidden manifold tasks
+n_samples = 1000  # training samples of each hidden manifold task
+n_test = 500  # test samples of each hidden manifold task
+n_kernel = 100  # stratified training examples for the tangent kernels
+n_kernel_draws = 3  # draws of the kernel examples: the alignment peak's stability band
+n_cka = 512  # training examples for the CKA matrix and the ranks
+cka_threshold = 0.9  # tunnel start: CKA with the last hidden layer ≥ this from the start on
+cka_thresholds = [0.85, 0.9, 0.95]  # CKA-threshold grid: the tunnel start's stability band
+tl_rel = 0.05  # TL saturation: first layer within this (relative) of the last hidden layer's TL
+tl_rels = [0.02, 0.05, 0.1]  # tolerance grid: TL saturation's stability band
+onset_tol = 0.1  # compression onset: last layer with C_l ≥ (1 - onset_tol) max C_l
+onset_tols = [0.05, 0.1, 0.2]  # tolerance grid: the compression onset's stability band
+rank_thresholds = [0.0001, 0.001, 0.01]  # eigenvalue-threshold grid of the numerical rank: the rank peak's band
+max_band = 1  # a landmark is stable when its band (over its grid, and over seeds) is at most this many layers
 
 # %% tags=["hide-input"]
 import numpy as np

@@ -3,6 +3,7 @@
 Used by tests/test_browser.py and on its own to count overflows of any build:
 
     python tests/sitecheck.py _build/html 1300 1920 [--shots DIR]
+    python tests/sitecheck.py _build/html --tops DIR      # the first screen (1300 x 900) of each chapter
 
 A chart (its SVG, each legend), or a table, "overflows" when its box reaches past the article's
 content box (or, inside a `full-width` cell, past that cell's box, which the theme widens into the
@@ -72,6 +73,97 @@ MEASURE = """() => {
 }"""
 
 
+# What a reader meets on a chapter page (issue 23's acceptance), measured in document pixels and text.
+READ = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const shown = el => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  const top = el => el ? Math.round(el.getBoundingClientRect().top + window.scrollY) : null;
+  const out = {};
+  // the opening: "What we found" and section 1
+  const found = [...article.querySelectorAll('.lw-findings, p.admonition-title, h2, h3, strong')]
+    .find(e => /^What we found/.test(e.textContent.trim()));
+  out.foundTop = top(found && (found.closest('.lw-findings, .admonition') || found));
+  const one = [...article.querySelectorAll('section > h2')].find(h => /^1\\.\\s/.test(h.textContent.trim()));
+  out.sectionOneTop = top(one);
+  // figures: a figure is an .lw-figure (panels) or an .lw-chart outside one; captioned = in a numbered <figure>
+  const units = [...article.querySelectorAll('.lw-figure, .lw-chart')].filter(e => e.matches('.lw-figure') || !e.closest('.lw-figure'));
+  out.figures = units.length;
+  out.captioned = units.filter(u => { const f = u.closest('figure'); return !!f && !!f.querySelector('figcaption .caption-number'); }).length;
+  out.uncaptioned = units.filter(u => { const f = u.closest('figure'); return !(f && f.querySelector('figcaption .caption-number')); })
+    .map(u => { const s = u.closest('section'); return s ? s.id : ''; });
+  // visible code: source lines of code cells a reader sees without opening anything
+  const code = [...article.querySelectorAll('.cell_input pre')].filter(shown);
+  out.codeLines = code.reduce((n, p) => n + p.textContent.replace(/\\n+$/, '').split('\\n').length, 0);
+  out.codeCells = code.length;
+  // visible code/output blocks that scroll sideways
+  const blocks = [...article.querySelectorAll('.cell_input pre, .cell_output pre, .cell_output table')].filter(shown);
+  function scrolls(el) {
+    for (let e = el; e && e !== article; e = e.parentElement) {
+      if (e.scrollWidth > e.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(e).overflowX)) return true;
+      if (e.classList.contains('cell')) break;
+    }
+    return false;
+  }
+  out.blocks = blocks.length;
+  out.scrolling = blocks.filter(scrolls).length;
+  // rendered text: prose, tables and outputs, without code, math, charts
+  const clone = article.cloneNode(true);
+  clone.querySelectorAll('.cell_input, pre, code, .highlight, mjx-container, .math, svg, script, style, .lw-chart, details.hide')
+    .forEach(e => e.remove());
+  const text = clone.textContent.replace(/\\s+/g, ' ');
+  const hits = (re) => [...new Set((text.match(re) || []))].slice(0, 5);
+  out.nan = hits(/\\b(?:nan|NaN)\\b/g);
+  out.repr = hits(/\\bNone\\b(?! of\\b)|\\[['"]|\\{['"]|<function |object at 0x/g);
+  out.glueKeys = hits(/\\{glue:[a-z]*\\}|\\bglue:(?:text|figure|md)\\b|\\bfig-ch\\d+[a-z]?-[\\w-]+/g);
+  out.referenceNotes = hits(/reference note \\d+|\\.\\.\\/shared/gi);
+  out.stars = hits(/\\S*\\*\\*\\S*|(?:^|\\s)\\*\\S[^*]{0,40}/g);
+  // emphasis glued to a letter ("l<em> lies ... s</em>"): a `x*` read as an emphasis marker
+  out.brokenEmphasis = [...article.querySelectorAll('em')].filter(em => {
+    if (em.closest('.cell_input, pre, code, .bibtex-citation, mjx-container')) return false;
+    const before = em.previousSibling, after = em.nextSibling;
+    const b = before && before.nodeType === 3 ? before.textContent.slice(-1) : '';
+    const a = after && after.nodeType === 3 ? after.textContent.slice(0, 1) : '';
+    return /[A-Za-z0-9]/.test(b) || /[A-Za-z0-9]/.test(a);
+  }).map(em => em.textContent.slice(0, 40)).slice(0, 5);
+  // the closing
+  const heads = [...article.querySelectorAll('section > h2')].map(h => h.textContent.replace('#', '').trim());
+  out.summary = heads.some(h => /^Summary\\b/.test(h));
+  out.exercisesSection = heads.some(h => /^Exercises\\b/.test(h));
+  out.exercises = article.querySelectorAll('.exercise').length;
+  out.solutions = article.querySelectorAll('.solution').length;
+  // citations: every link of a {cite} goes to an entry of the bibliography page
+  out.citations = [...article.querySelectorAll('.bibtex-citation a')].map(a => a.getAttribute('href'));
+  // interactive figures: a Vega-Lite spec with a selection parameter or a bound widget
+  out.interactive = [...document.querySelectorAll('script')].filter(s => /vegaEmbed/.test(s.textContent) &&
+    /"select"\\s*:|"bind"\\s*:/.test(s.textContent)).length;
+  return out;
+}"""
+
+# Words and numbers the layout split across lines: a header broken inside a word, a number inside its digits.
+BROKEN = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const broken = [];
+  function lines(node, start, end) {
+    const r = document.createRange(); r.setStart(node, start); r.setEnd(node, end);
+    return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size;
+  }
+  function scan(root, re, what) {
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (n.parentElement.closest('svg, mjx-container, script, style, .cell_input, pre')) continue;
+      if (!n.parentElement.getClientRects().length) continue;
+      for (const m of n.textContent.matchAll(re)) {
+        if (lines(n, m.index, m.index + m[0].length) > 1) broken.push(what + ': ' + m[0]);
+      }
+    }
+  }
+  article.querySelectorAll('th').forEach(th => scan(th, /[^\\s\\-\\u2013\\/]+/g, 'header'));
+  // a number on its own (not the "1D" of "MNIST-1D"): its digits, sign and exponent on one line
+  scan(article, /(?<![A-Za-z\\d\\-])[-+\\u2212]?\\d[\\d.,]*(?:e[-+]?\\d+)?%?/g, 'number');
+  return [...new Set(broken)].slice(0, 10);
+}"""
+
+
 @contextmanager
 def serve(folder: Path):
     """Serve `folder` over HTTP on 127.0.0.1 (a free port); yield its base URL."""
@@ -108,8 +200,9 @@ def pages(html: Path) -> list[str]:
                   and 'http-equiv="Refresh"' not in p.read_text(errors="replace")[:2000])  # the root's redirect
 
 
-def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = None) -> dict:
-    """Open `url` at `width` px with outside requests blocked; return what was seen and measured."""
+def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = None, read: bool = False) -> dict:
+    """Open `url` at `width` px with outside requests blocked; return what was seen and measured
+    (with `read`, also what a reader meets: `READ`)."""
     context = browser.new_context(viewport={"width": width, "height": 900})
     blocked, errors = [], []
 
@@ -138,6 +231,10 @@ def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = Non
     seen["math"] = page.locator("mjx-container").count()
     seen.update(page.evaluate(MEASURE))
     seen["overflow"] = [i for i in seen["items"] if max(i["own"], i["by"]) > 1]
+    seen["broken"] = page.evaluate(BROKEN)
+    seen["pageWidth"] = page.evaluate("() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+    if read:
+        seen["read"] = page.evaluate(READ)
     if screenshot:
         page.screenshot(path=str(screenshot), full_page=True)
     context.close()
@@ -167,8 +264,35 @@ def count(html: Path, widths=(1300, 1920), shots: Path | None = None) -> dict:
     return result
 
 
+def tops(html: Path, out: Path, width: int = 1300, height: int = 900) -> list[Path]:
+    """Screenshot the first screen (`width` x `height`) of every chapter page into `out`; return the files."""
+    out.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with serve(html) as base, chromium() as browser:
+        for page in pages(html):
+            if not page.startswith("notebooks/"):
+                continue
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname == "127.0.0.1"
+                          else r.abort())
+            tab = context.new_page()
+            tab.goto(base + page, wait_until="load")
+            for check in (CHARTS_DRAWN, MATH_TYPESET):
+                try:
+                    tab.wait_for_function(check, timeout=30_000)
+                except Exception:
+                    pass
+            shots.append(out / f"{Path(page).stem}.png")
+            tab.screenshot(path=str(shots[-1]))
+            context.close()
+    return shots
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if "--tops" in args:
+        print("\n".join(map(str, tops(Path(args[0]), Path(args[args.index("--tops") + 1])))))
+        sys.exit(0)
     shots = None
     if "--shots" in args:
         i = args.index("--shots")

@@ -3,9 +3,9 @@ import json
 import pytest
 
 from layerwise import config
-from layerwise.claims import (FAIL, INCONCLUSIVE, NOT_REPRODUCED, NOT_SUPPORTED, PASS, REPRODUCED, SUPPORTED, TIE, ClaimError, Control,
-                              Ledger, SanityError, bootstrap_mean_interval, evaluate, evaluate_value,
-                              spearman_with_position)
+from layerwise.claims import (FAIL, INCONCLUSIVE, NOT_REPRODUCED, NOT_SUPPORTED, PASS, REPRODUCED, SUPPORTED, TIE,
+                              ClaimError, Control, Ledger, SanityError, bootstrap_mean_interval, evaluate,
+                              evaluate_value, spearman_with_position)
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_closing_section_is_rendered_from_the_run_with_the_authors_reading(ledge
     text = ledger.closing()._repr_markdown_()
     assert text.startswith("This chapter tested 2 claims on its own runs: 1 reproduced and 1 not reproduced.")
     assert "**Reproduced.** Measured 0.95 / 0.97 / 0.91 (seeds 0, 1, 2) (" in text
-    assert "**Not reproduced.** S (>= 0.9): not reproduced (mean 0.2, 0/3 seeds pass; untrained net mean 0)." in text
+    assert "**Not reproduced.** s (>= 0.9): not reproduced (mean 0.2, 0/3 seeds pass; untrained net mean 0)." in text
     assert "never shown" not in text and "Inconclusive" not in text
     assert '<a href="#the-rate">&sect;&nbsp;2. The rate</a>, <a href="#fig-ch01-rate">figure</a>' in text
     assert not hasattr(ledger, "verdict_box")  # the box lives in scoreboard only (no claims <-> scoreboard cycle)
@@ -248,6 +248,7 @@ def test_mean_rule_with_a_margin_decides_on_the_paired_effect(ledger):
     assert beats.verdict == REPRODUCED and "effect mean 0.065" in beats.value
     close = claim(ledger, [0.1, 0.12, 0.05], [0.0, 0.01, 0.02], test=None, margin=">= 0.05", rule="mean")
     assert close.verdict == INCONCLUSIVE and close.decide.startswith("the interval would clear the threshold at about")
+    assert close.value == "effect mean 0.08, 95% CI [-0.0283, 0.188]"
     below = claim(ledger, [0.26, 0.27, 0.26], [0.25, 0.26, 0.25], test=None, margin=">= 0.05", rule="mean")
     assert below.verdict == NOT_REPRODUCED
     with pytest.raises(ClaimError, match="paired effect"):
@@ -398,7 +399,8 @@ def findings_ledger(tmp_path, values):
                           NOT_REPRODUCED: "The ratio falls outside the paper's band ({value})."})
     ledger.claim("other", statement="a side claim", test=">= 0.9", values=[0.95, 0.5, 0.97],
                  control=Control("c", [0.1] * 3), headline=True)
-    ledger.claim("hidden", statement="not a headline", test=">= 0.9", values=[0.95] * 3, control=Control("c", [0.1] * 3))
+    ledger.claim("hidden", statement="not a headline", test=">= 0.9", values=[0.95] * 3,
+                 control=Control("c", [0.1] * 3))
     return ledger
 
 

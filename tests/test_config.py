@@ -128,6 +128,7 @@ def test_in_a_notebook_a_value_equal_to_the_book_value_counts_as_unset(tmp_path)
     assert config.resolve_notebook("01", {**cell, "net_epochs": book + 1}).net_epochs == book + 1  # edited
     assert config.resolve_notebook("01", {**cell, "preset": "book"}).net_epochs == book
     assert resolve(tmp_path, net_epochs=book).net_epochs == book  # called directly, resolve takes it as given
+    assert config.resolve_notebook("01", {**cell, "overrides": ["net_epochs"]}).net_epochs == book  # -p at smoke
 
 
 @pytest.mark.parametrize("number", sorted(config.CHAPTERS))

@@ -67,6 +67,8 @@ def test_every_parameter_a_readme_command_names_exists_for_its_chapter(command):
     from layerwise.sweep import parse_grid
 
     argv = list(command.argv[1:])
+    if argv[0] == "params" and argv[1] == "all":
+        return
     number = config.chapter_number(argv[1])
     pairs = [(argv[i + 1], argv[i + 2]) for i, arg in enumerate(argv) if arg in ("-p", "--param")]
     for name, value in pairs:
@@ -90,18 +92,42 @@ def readme_tmp(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("readme")
 
 
+def example_path(arg: str, book: Path, tmp: Path) -> str:
+    """Return a README argument with its example paths replaced: `../other-build` -> the smoke book,
+    `~/data` -> tmp/data, `/tmp/X` -> tmp/X; any other argument unchanged."""
+    if arg == "../other-build":
+        return str(book)
+    if arg == "~/data":
+        return str(tmp / "data")
+    if arg.startswith("/tmp/"):
+        return str(tmp / arg[len("/tmp/"):])
+    return arg
+
+
+def test_only_the_readmes_example_paths_are_rewritten(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "BIN", Path("/tmp/clone/.venv/bin"))  # a checkout under /tmp/
+    (cmd,) = readme_commands("```bash\n.venv/bin/jupytext --to ipynb -o /tmp/ch01.ipynb notebooks/x.py\n```\n")
+    argv = _prepare(cmd, Path("/tmp/clone/book"), tmp_path)
+    assert argv[0] == "/tmp/clone/.venv/bin/jupytext" and argv[4] == str(tmp_path / "ch01.ipynb")
+    (run,) = readme_commands("```bash\n.venv/bin/layerwise run 01 --preset smoke\n```\n")
+    argv = _prepare(run, Path("/tmp/clone/book"), Path("/tmp/pytest-1/readme"))
+    assert argv[0] == "/tmp/clone/.venv/bin/layerwise" and argv[argv.index("--output") + 1].startswith(
+        "/tmp/pytest-1/readme/out-")
+
+
 def _prepare(command: Command, book: Path, tmp: Path) -> list[str]:
     argv = list(command.argv)
     if argv[0] == "make":
         return ["make", "-n", "-C", str(ROOT), *argv[1:]]
-    argv[0] = str(BIN / Path(argv[0]).name)
-    argv = [str(book) if a == "../other-build" else str(tmp / "data") if a == "~/data"
-            else str(tmp) + "/" + a[len("/tmp/"):] if a.startswith("/tmp/") else a for a in argv]
+    # Only the README's own example paths are rewritten (its arguments, as written in the README); the tool
+    # path and everything this test adds may live under /tmp/ themselves (a checkout under /tmp/).
+    argv = [str(BIN / Path(argv[0]).name)] + [example_path(a, book, tmp) for a in argv[1:]]
     if Path(argv[0]).name == "layerwise" and argv[1] in ("run", "sweep"):
         if "--preset" not in argv:
             argv += ["--preset", "smoke"]
         if "--output" not in argv:
-            argv += ["--output", str(tmp / f"out-{COMMANDS.index(command)}")]
+            index = COMMANDS.index(command) if command in COMMANDS else len(COMMANDS)
+            argv += ["--output", str(tmp / f"out-{index}")]
         argv.append("--quiet")
     return argv
 
@@ -127,3 +153,27 @@ def test_readme_command_runs_or_stops_with_a_clear_error(command, smoke_book, bo
         assert not clear, f"now a clear error: remove {command.needs!r} from KNOWN_UNCLEAR\n{shown}"
         pytest.xfail(KNOWN_UNCLEAR[command.needs])
     assert clear, shown
+
+
+def test_the_readme_has_no_placeholder_left():
+    text = (ROOT / "README.md").read_text()
+    left = re.findall(r"\b[A-Z][A-Z0-9]{3,}_PARAMS\b|\bTODO\b|\bTBD\b|\bFIXME\b|\bXXX\b", text)
+    assert not left, f"README placeholders left: {left}"
+
+
+def test_the_parameters_each_chapter_bullet_names_are_that_chapters():
+    """In "What each chapter lets you vary", a backticked parameter name of some chapter must be one of the
+    bullet's chapter (a rename shows up here), and `prefix_*` must match one of its parameters."""
+    text = (ROOT / "README.md").read_text()
+    every = {n for c in config.CHAPTERS for n in config.chapter_params(c)}
+    bullets = re.findall(r"^- \*\*(\w+)\*\* (.*?)(?=^- \*\*|^\s*$)", text, flags=re.M | re.S)
+    assert {b[0] for b in bullets} >= set(config.CHAPTERS)
+    for number, body in bullets:
+        if number not in config.CHAPTERS:
+            continue
+        own = set(config.chapter_params(number))
+        for token in re.findall(r"`([a-z][a-z0-9_]*\*?)`", body):
+            if token.endswith("*"):
+                assert any(n.startswith(token[:-1]) for n in own), f"chapter {number}: no parameter {token}"
+            elif token in every:
+                assert token in own, f"README bullet of chapter {number} names {token!r}, not one of its parameters"

@@ -1,5 +1,6 @@
 """The scoreboard reads every chapter's ledger; failed or missing chapters are listed as failed."""
 import json
+import re
 
 import pytest
 from docutils.nodes import make_id
@@ -69,18 +70,41 @@ def test_section_anchor_is_the_id_sphinx_gives_the_heading(heading):
     assert scoreboard.anchor(heading) == make_id(heading)
 
 
-def test_markdown_links_to_the_section_and_escapes_cells(chapters):
+def test_markdown_is_one_table_whose_rows_carry_the_navigator_attributes(chapters):
     page = scoreboard.to_markdown(scoreboard.gather(chapters, ["01", "02"]))
     assert page.startswith("# Scoreboard\n\n**1 of 3 claims reproduced, 1 not reproduced, 1 inconclusive at the "
                            "book preset; 1 chapter failed (02).**")
+    assert page.count('<table class="lw-scoreboard lw-claims">') == 1 and page.count("<tbody>") == 1
+    header = re.search(r"<thead><tr>(.*?)</tr></thead>", page).group(1)
+    assert re.findall(r"<th>(.*?)</th>", header) == ["chapter", "claim", "verdict", "measured vs threshold", "control",
+                                                      "seeds", "provenance", "reading", "replicated"]
+    rows = re.findall(r"<tr (data-[^>]*)>(.*?)</tr>", page)
+    assert len(rows) == 4
+    attrs = [dict(re.findall(r'(data-[a-z]+)="([^"]*)"', a)) for a, _ in rows]
+    assert attrs[0] == {"data-chapter": "01", "data-verdict": "reproduced", "data-provenance": "unspecified",
+                        "data-replicated": "not replicated", "data-headline": "false"}
+    assert [a["data-verdict"] for a in attrs] == ["reproduced", "not reproduced", "inconclusive", "failed"]
+    assert all(len(re.findall(r"<td", cells)) == 9 for _, cells in rows[:3])
     assert '<a href="../notebooks/01_deep_linear_compression.html#the-rate-against-its-closed-form">' in page
-    assert "C_l | falls $fast$" in page and "<strong>C_l | falls $fast$</strong>" in page
-    assert "<strong>inconclusive</strong></span><br><small>the control passes the same test too</small>" in page
-    assert "control untrained net: 0.1 / 0.2 / 0.1 (seeds 0, 1, 2)" in page
-    assert page.count("<tbody>") == 2 and page.count("<tr><td") == 3 + 1
-    assert "## 01 Deep linear compression" in page and "## 02 " in page
+    assert "C_l | falls $fast$" in page
+    assert "0.5 / 0.6 / 0.7 (seeds 0, 1, 2) <small>vs</small> <code>&gt;= 0.4</code>" in page  # an old ledger
     assert "1 reproduced, 1 not reproduced, 1 inconclusive of 3 claims" in page
     assert 'class="lw-chart"' in page  # the headline chart of claims by verdict per chapter
+
+
+def test_a_new_ledgers_row_says_measured_vs_threshold_control_seeds_provenance_and_reading(tmp_path):
+    new = {**claim("r", section="3. The rate"), "statement": "the ratio lies in the band (in [0.25, 0.32])",
+           "test": "in [0.25, 0.32]", "value": "mean 0.281, 95% CI [0.268, 0.295]", "seeds": 8, "passes": None,
+           "provenance": "paper", "explain": "The ratio sits in the band.", "figure": "fig-ch01-rate", "headline": True,
+           "control": {"name": "untrained net", "measured": "...", "value": "mean 1"}}
+    write_run(tmp_path / "01_deep_linear_compression", claims=[new])
+    (row,) = scoreboard.gather(tmp_path, ["01"])
+    html = scoreboard._row_html(row)
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    assert cells[3] == "mean 0.281, 95% CI [0.268, 0.295] <small>vs</small> <code>in [0.25, 0.32]</code>"
+    assert cells[4:] == ["untrained net mean 1", "8 seeds", "paper", "The ratio sits in the band.", "not replicated"]
+    assert 'data-provenance="paper"' in html and 'data-headline="true"' in html
+    assert '<a href="../notebooks/01_deep_linear_compression.html#fig-ch01-rate">figure</a>' in html
 
 
 def test_html_in_a_statement_is_escaped(tmp_path):
@@ -96,15 +120,44 @@ def test_front_page_lines_give_each_chapter_its_counts(chapters):
     assert lines[1].startswith('- <a href="../notebooks/02_assumption_checks.html">02 ') and "failed" in lines[1]
 
 
-def test_verdict_box_groups_claims_by_verdict_with_links_to_their_sections():
-    claims = [claim("a", section="2. The rate against its closed form"), claim("b", "not reproduced"),
-              claim("c", "inconclusive"), claim("d", "inconclusive")]
+def test_verdict_box_puts_headline_claims_first_and_folds_the_rest():
+    claims = [claim("a", section="2. The rate against its closed form"),
+              {**claim("b", "not reproduced"), "headline": True},
+              claim("c", "inconclusive"), {**claim("d", "supported"), "headline": True, "provenance": "book",
+                                           "figure": "fig-ch01-rate", "value": "mean 0.9", "seeds": 3, "passes": 3}]
     box = scoreboard.verdict_box(claims, preset="book")
-    assert box.startswith(":::{admonition} Results at the book preset: 1 reproduced, 1 not reproduced, "
-                          "2 inconclusive\n:class: lw-verdicts\n")
-    assert box.index("**Reproduced** (1)") < box.index("**Not reproduced** (1)") < box.index("**Inconclusive** (2)")
-    assert '(<a href="#the-rate-against-its-closed-form">2. The rate against its closed form</a>)' in box
-    assert box.rstrip().endswith(":::")
+    assert box.startswith(":::{admonition} Verdicts at the book preset: 1 reproduced, 1 not reproduced, 1 supported, "
+                          "1 inconclusive\n:class: lw-verdicts\n")
+    top, folded = box.split("<details><summary>2 more claims</summary>")
+    assert top.count("\n- **") == 2 and folded.count("\n- **") == 2
+    assert ("- **supported** &middot; C_l | falls $fast$: mean 0.9, 3/3 seeds pass; untrained net "
+            '0.1 / 0.2 / 0.1 (seeds 0, 1, 2) &middot; this book &middot; <a href="#fig-ch01-rate">figure</a>') in top
+    assert '<a href="#the-rate-against-its-closed-form">&sect;&nbsp;2. The rate against its closed form</a>' in folded
+    assert box.rstrip().endswith(":::") and "</details>" in folded
+    every = scoreboard.verdict_box([claim("a"), claim("b")])  # no headline claims marked: all shown, none folded
+    assert "<details>" not in every and every.count("\n- **") == 2
+
+
+def test_chapter_top_is_what_we_found_then_the_box_and_follows_a_flipped_verdict(tmp_path):
+    from layerwise.claims import Control, Ledger
+
+    def top(values):
+        ledger = Ledger(config.resolve("01", "smoke", results_dir=str(tmp_path)))
+        ledger.claim("band", statement="the ratio lies in the band", provenance="paper", test="in [0.25, 0.32]",
+                     rule="mean", values=values, control=Control("untrained net", [1.0, 0.98, 1.01]), headline=True,
+                     explain={"reproduced": "The ratio sits in the band ({value}).",
+                              "not reproduced": "The ratio misses the band ({value})."})
+        ledger.sanity("identity", measured=0.0, test="<= 1e-12", statement="an identity")
+        ledger.save()
+        return scoreboard.chapter_top(json.loads((tmp_path / "claims.json").read_text()))
+
+    text = top([0.28, 0.29, 0.285])
+    assert text.startswith(":::{admonition} What we found\n:class: lw-findings\n\nThe ratio sits in the band (mean")
+    assert text.index("What we found") < text.index(":::{admonition} Verdicts at the smoke preset: 1 reproduced")
+    assert "an identity" not in text  # sanity entries stay out of the box
+    flipped = top([0.5, 0.52, 0.51])
+    assert "The ratio misses the band (mean" in flipped and "**not reproduced**" in flipped
+    assert scoreboard.chapter_top({"claims": [claim("old")]}).startswith(":::{admonition} Verdicts")  # no findings
 
 
 def test_compare_lists_claims_whose_verdict_changed_appeared_or_vanished(tmp_path):

@@ -139,7 +139,8 @@ def _run_chapter(chapter: str | int, *, preset: str, params: dict[str, Any] | No
             # the kernel manager starts the kernel in `tmp` instead
             papermill.execute_notebook(
                 str(source_nb), str(notebook), kernel_name=KERNELSPEC["name"],
-                parameters={"preset": preset, "device": device, "seed": seed, "results_dir": ".", **params},
+                parameters={"preset": preset, "device": device, "seed": seed, "results_dir": ".", **params,
+                            "overrides": sorted(params)},  # they win even at their book value (cells.py)
                 progress_bar=progress, log_output=False, report_mode=False, kernel_manager_class=manager)
         except BaseException as err:
             if _STOP.is_set() or isinstance(err, KeyboardInterrupt):

@@ -497,7 +497,8 @@ def _strip_stop(text: str) -> str:
 
 
 def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """Capitalise a leading plain word ("hybrid: ..." -> "Hybrid: ..."), never a symbol ("l* ...", "c_l ...")."""
+    return text[:1].upper() + text[1:] if re.match(r"(?:a|[a-z]{2,})(?![\w^*'$])", text) else text
 
 
 def _lower_first(text: str) -> str:
@@ -575,14 +576,16 @@ def _summary(per_seed: Mapping[str, Any]) -> str:
     seeds = ", ".join(per_seed)
     if all(v is None or (len(flatten(v)) == 1 and not isinstance(v, (Mapping, list, tuple)))
            for v in per_seed.values()):
-        return " / ".join(format_measured(v) for v in per_seed.values()) + f" (seeds {seeds})"
-    return "; ".join(f"seed {s}: {format_measured(v)}" for s, v in per_seed.items())
+        shown = ("censored" if v is None else format_measured(v) for v in per_seed.values())
+        return " / ".join(shown) + f" (seeds {seeds})"
+    return "; ".join(f"seed {s}: {'censored' if v is None else format_measured(v)}" for s, v in per_seed.items())
 
 
 def format_measured(value: Any) -> str:
-    """Return a short human-readable form of a measured value (4 significant digits; None is "censored")."""
+    """Return a short human-readable form of a measured value (4 significant digits; None, NaN and
+    infinities are "undefined")."""
     if value is None:
-        return "censored"
+        return "undefined"
     if isinstance(value, Mapping):
         return ", ".join(f"{k}: {format_measured(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):

@@ -2,9 +2,13 @@
 
     layerwise chapters
     layerwise params 04                     every parameter with its smoke/book/paper values and help
+    layerwise params 04 --write-cell        regenerate the notebook's parameters cell (all: every chapter)
+    layerwise store info|clear              the network store: where, how big; empty it
     layerwise run 01 --preset paper -p net_depth 8 --device cuda [--output DIR]
     layerwise book [--preset book] [--force] [--only 01,04] [--jobs N]
     layerwise scoreboard [--against OTHER_BUILD]
+    layerwise replicate 01 [--seed 1000] [--preset book]   rerun on a disjoint seed set; the verdicts that changed
+    layerwise book --replicate              every chapter, then every chapter again on a disjoint seed set
     layerwise sweep 01 -p epochs 50,100 -p seed 0,1 [--executor local|dask|submitit]
 """
 from __future__ import annotations
@@ -54,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--no-site", action="store_true", help="execute chapters but do not build the site")
     book.add_argument("--jobs", type=int, default=None,
                       help="chapters run at once, each in a single-threaded kernel (default: the CPU cores)")
+    book.add_argument("--replicate", action="store_true",
+                      help="after the book, rerun every chapter on a disjoint seed set (book seed + 1000) into "
+                           "_build/replicate/; the scoreboard then shows whether each verdict replicated")
+    rep = sub.add_parser("replicate", help="rerun a chapter on a disjoint seed set and list the verdicts that changed",
+                         description="Rerun chapter NN on a seed set disjoint from the book's into "
+                         "_build/replicate/NN/ (atomically) and print the verdicts that changed against the book run "
+                         "in _build/chapters/ (which must exist: `layerwise book --only NN`).")
+    rep.add_argument("chapter", help="chapter number, e.g. 01")
+    rep.add_argument("--seed", type=int, default=None,
+                     help="base seed of the replication (default: the book run's seed + 1000)")
+    rep.add_argument("--preset", default=None, help="smoke | book | paper (default: the book run's preset)")
+    rep.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument("--no-store", action="store_true",
+                     help="bypass the network store: the kernels train every net (LAYERWISE_STORE=off)")
     board = sub.add_parser("scoreboard", help="print every chapter's claims and verdicts from the last book run",
                            description="Print every chapter's claims and verdicts from the last book run "
                            "(exit code 1 when a chapter failed). With --against OTHER_BUILD, print the claims "
@@ -62,7 +81,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="another build to compare with: a book folder, its _build folder, or a folder of "
                             "executed chapters (<slug>/claims.json), e.g. a copy of _build/chapters from a GPU run")
     params = sub.add_parser("params", help="list a chapter's parameters: smoke, book and paper values, help")
-    params.add_argument("chapter", help="chapter number, e.g. 04")
+    params.add_argument("chapter", help="chapter number, e.g. 04 ('all' with --write-cell)")
+    params.add_argument("--write-cell", action="store_true",
+                        help="rewrite the notebook's parameters cell from the declarations (name = book value  "
+                        "# help) and sync the .ipynb")
+    store = sub.add_parser("store", help="show or empty the network store (trained nets cached by recipe)")
+    store.add_argument("action", choices=["info", "clear"], help="info: where, entries, size; clear: empty it")
     _sweep_parser(sub)
     return p
 
@@ -102,6 +126,8 @@ def _sweep_parser(sub) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-store", action="store_true",
+                   help="bypass the network store: the kernels train every net (LAYERWISE_STORE=off)")
     p.add_argument("--preset", default="book", help="smoke | book | paper (default: book)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -139,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from .book import run_book
+    from .book import default_jobs, run_book
     from .site import build_site
 
     only = [c for c in args.only.split(",") if c.strip()]
@@ -150,6 +176,14 @@ def cmd_book(args: argparse.Namespace) -> int:
     results = run_book(preset=args.preset, force=args.force, only=only or None, root=args.root,
                        device=args.device, progress=not args.quiet, jobs=args.jobs, log=_flush_print)
     failed = [r.chapter for r in results if not r.ok]
+    if args.replicate:
+        from .replicate import replicate_book
+
+        reps = replicate_book([r.chapter for r in results if r.ok], root=args.root, device=args.device,
+                              jobs=args.jobs or default_jobs(), force=args.force, log=_flush_print)
+        changed, total = sum(len(r.changed) for r in reps if r.ok), sum(r.total for r in reps if r.ok)
+        print(f"replication: {changed} of {total} verdicts changed on a disjoint seed set")
+        failed += [f"{r.chapter} (replication)" for r in reps if not r.ok]
     if not args.no_site:
         index = build_site(root=args.root)
         print(f"site: {index}")
@@ -160,6 +194,17 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
+    if args.write_cell:
+        from . import cells
+        from .book import book_root
+
+        root = book_root(args.root)
+        numbers = list(config.CHAPTERS) if args.chapter == "all" else [config.chapter_number(args.chapter)]
+        for number in numbers:
+            changed = cells.write_cell(number, root)
+            print(f"{cells.notebook_source(number, root).relative_to(root)}: parameters cell "
+                  f"{'rewritten' if changed else 'already up to date'}")
+        return 0
     number = config.chapter_number(args.chapter)
     declared = config.chapter_params(number)
     table = [("parameter", *config.PRESET_NAMES, "meaning")]
@@ -168,6 +213,22 @@ def cmd_params(args: argparse.Namespace) -> int:
     print(f"chapter {number} ({config.CHAPTERS[number].slug}); change any with -p NAME VALUE, lists comma-separated")
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from . import store
+    from .config import find_root
+
+    root = find_root(args.root) if args.root else find_root()
+    folder = store.location(root=root)
+    if args.action == "clear":
+        print(f"store {folder}: removed {store.clear(folder)} entries")
+        return 0
+    s = store.info(folder)
+    print(f"store {s['location']}{'' if s['enabled'] else ' (bypassed: LAYERWISE_STORE=off)'}\n"
+          f"{s['entries']} entries, {store.human(s['bytes'])} of at most {store.human(s['max_bytes'])} "
+          f"(LAYERWISE_STORE_MAX); empty it with `layerwise store clear`")
     return 0
 
 
@@ -197,6 +258,15 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return 1
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    from .replicate import replicate_chapter
+
+    rep = replicate_chapter(args.chapter, seed=args.seed, preset=args.preset, root=args.root, device=args.device,
+                            progress=not args.quiet)
+    print(rep.report(), file=sys.stdout if rep.ok else sys.stderr)
+    return 0 if rep.ok else 1
 
 
 def _chapters_folder(path: str):
@@ -253,7 +323,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         handler = {"chapters": cmd_chapters, "run": cmd_run, "book": cmd_book, "scoreboard": cmd_scoreboard,
-                   "params": cmd_params, "sweep": cmd_sweep}[args.command]
+                   "params": cmd_params, "sweep": cmd_sweep, "store": cmd_store,
+                   "replicate": cmd_replicate}[args.command]
+        if getattr(args, "no_store", False):
+            import os
+
+            os.environ["LAYERWISE_STORE"] = "off"  # the kernels inherit it (book.py launches them with it)
         from .data import DataError
 
         try:

@@ -95,17 +95,10 @@ class ParameterTable:
 
 
 def resolve(chapter: str | int, preset: str = "book", *, device: str = "auto", seed: int = 0,
-            results_dir: str | os.PathLike | None = None, book_means_unset: bool = False,
-            **params: Any) -> Config:
+            results_dir: str | os.PathLike | None = None, **params: Any) -> Config:
     """Return the chapter's Config: parameters left unset (`None`) taken from the preset, every value
-    validated.
-
-    With `book_means_unset=True` (what `resolve_notebook` passes) a value equal to the parameter's `book`
-    value also counts as unset: a notebook's parameters cell holds the book values (`layerwise params NN
-    --write-cell`), so `preset = "smoke"` still takes the smoke values there, while a value that differs
-    from the book (edited in the cell, or `-p NAME VALUE`, which papermill injects after the cell) wins at
-    every preset. The one surprise: `-p depth <its book value>` at preset smoke runs the smoke depth; to
-    run with book values, use preset book.
+    validated. (A notebook goes through `resolve_notebook`, where a book value in the cell also counts as
+    unset.)
 
     Raises ConfigError (naming the parameter, the value and what is accepted) for an unknown preset, an
     unknown parameter name, a value that breaks its rule (`layerwise.params`) or a chapter's cross-parameter
@@ -122,7 +115,7 @@ def resolve(chapter: str | int, preset: str = "book", *, device: str = "auto", s
             f"unknown parameter {unknown[0]!r} for chapter {number}; it accepts: {', '.join(sorted(table))}")
     values = dict(table)
     for name, value in params.items():
-        if value is not None and not (book_means_unset and _same(value, declared[name].book)):
+        if value is not None:
             values[name] = value
     values = {name: declared[name].check(name, value) for name, value in values.items()}
     module = chapter_module(number)
@@ -251,11 +244,20 @@ def check_memory(values: dict[str, Any], limit: int | None = None, *, widths: An
 
 
 def resolve_notebook(chapter: str | int, namespace: dict[str, Any]) -> Config:
-    """Return `resolve(..., book_means_unset=True)` with preset, device, seed, results_dir and every chapter
-    parameter read from `namespace`, a notebook's `globals()` after its `parameters` cell (absent names are
-    None; a value equal to the book value counts as unset, so the preset decides it)."""
+    """Return `resolve(...)` with preset, device, seed, results_dir and every chapter parameter read from
+    `namespace`, a notebook's `globals()` after its `parameters` cell (absent names are None).
+
+    The cell is generated with the book values (`layerwise params NN --write-cell`), so a value equal to
+    its book value counts as unset and the preset decides it (`preset = "smoke"` gives the smoke values),
+    unless its name is in `overrides` (the names `layerwise run|sweep -p` set: they are kept as given).
+    A value edited in the cell to anything else wins at every preset.
+    """
     number = chapter_number(chapter)
-    params = {name: namespace.get(name) for name in chapter_params(number)}
+    declared = chapter_params(number)
+    overrides = set(namespace.get("overrides") or ())
+    params = {}
+    for name, p in declared.items():
+        value = namespace.get(name)
+        params[name] = None if name not in overrides and _same(value, p.book) else value
     return resolve(number, namespace.get("preset", "book"), device=namespace.get("device", "auto"),
-                   seed=namespace.get("seed", 0), results_dir=namespace.get("results_dir"),
-                   book_means_unset=True, **params)
+                   seed=namespace.get("seed", 0), results_dir=namespace.get("results_dir"), **params)

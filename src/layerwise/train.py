@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import math
+import operator
+import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -35,13 +37,58 @@ class History:
     steps: int = 0
     stopped_early: bool = False
     member_loss: list[list[float]] = field(default_factory=list)
+    # the training record (see `fit(criterion=..., eval_data=...)` and `summary_line`)
+    criterion: str | None = None  # e.g. "train_acc >= 0.99"
+    reached: bool | None = None  # did the net meet `criterion` (None: no criterion)
+    final_loss: float | None = None  # the last epoch's mean training loss
+    train_acc: float | None = None  # training accuracy at the end (with a criterion or eval_data)
+    test_acc: float | None = None  # accuracy on eval_data at the end
+    member_reached: list[bool] = field(default_factory=list)  # an ensemble's, per member
+    member_train_acc: list[float] = field(default_factory=list)
+    member_test_acc: list[float] = field(default_factory=list)
 
     def member(self, m: int) -> "History":
         """Return member m's History of an ensemble run (`loss` = its own losses; snapshots shared)."""
         if not self.member_loss:
             raise ValueError("this History is not an ensemble's: it has no member losses")
-        return History([row[m] for row in self.member_loss], list(self.snapshots), self.epochs_run, self.steps,
-                       self.stopped_early)
+        pick = lambda values: values[m] if values else None  # noqa: E731
+        loss = [row[m] for row in self.member_loss]
+        return History(loss, list(self.snapshots), self.epochs_run, self.steps, self.stopped_early,
+                       criterion=self.criterion, reached=pick(self.member_reached), final_loss=loss[-1] if loss else None,
+                       train_acc=pick(self.member_train_acc), test_acc=pick(self.member_test_acc))
+
+
+_CRITERION = re.compile(r"^\s*(train_acc|loss)\s*(>=|<=|>|<)\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A training criterion: `metric op threshold`, metric "train_acc" (with >= or >, a threshold in (0, 1])
+    or "loss" (the epoch's mean training loss, with <= or <, a threshold > 0)."""
+
+    metric: str
+    op: str
+    threshold: float
+
+    @classmethod
+    def parse(cls, text: str) -> "Criterion":
+        """Return the Criterion of "train_acc >= 0.99" or "loss <= 1e-3"; raise ValueError otherwise."""
+        match = _CRITERION.match(str(text))
+        if not match:
+            raise ValueError(f"criterion must read 'train_acc >= A' or 'loss <= L' (also > and <), got {text!r}")
+        metric, op, value = match.group(1), match.group(2), float(match.group(3))
+        if metric == "train_acc" and (op not in (">=", ">") or not 0 < value <= 1):
+            raise ValueError(f"a train_acc criterion needs >= or > and a threshold in (0, 1], got {text!r}")
+        if metric == "loss" and (op not in ("<=", "<") or not value > 0):
+            raise ValueError(f"a loss criterion needs <= or < and a threshold > 0, got {text!r}")
+        return cls(metric, op, value)
+
+    def met(self, value: float) -> bool:
+        return bool(_OPS[self.op](value, self.threshold))
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.threshold:g}"
 
 
 def loss_fn(out: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
@@ -64,7 +111,8 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
         sd_coef: float = 0.0, seed: int | Sequence[int] = 0, callback: Callable[[int, nn.Module], Any] | None = None,
         snapshot_epochs: Iterable[int] = (), progress: bool | None = None,
         make_optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
-        extra_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> History:
+        extra_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
+        criterion: str | None = None, eval_data: tuple[torch.Tensor, torch.Tensor] | None = None) -> History:
     """Train `model` in place on inputs x (n, d) and targets y and return its History.
 
     Targets: integer labels (n,) (one-hot encoded for "mse") or float targets (n,) / (n, k) for "mse".
@@ -80,8 +128,19 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
     losses, each exactly as `fit` would train it alone (see ensemble.py); `seed` is then one int (the
     same minibatch order for all) or M ints (member m's order from seed[m]). `History.member_loss`
     holds the per-member losses. stop_loss, extra_loss and make_optimizer are refused for an ensemble.
+
+    `criterion` ("train_acc >= 0.99", "loss <= 1e-3"; see `Criterion`) is checked once per epoch, after the
+    epoch's steps; training stops at the first epoch that meets it, or at `epochs`. The History then
+    records `criterion`, `reached`, `final_loss`, `train_acc` (classification: integer labels, or float
+    targets read by argmax, or by sign for one output) and `epochs_run`; with `eval_data=(x_test, y_test)`
+    also `test_acc`, measured once at the end. Accuracies are measured in eval mode (the model is put back
+    in train mode). For an ensemble the criterion is checked per member, training stops when every member
+    meets it, and `member_reached` / `member_train_acc` / `member_test_acc` hold each member's record
+    (`History.member(m)` gives them as member m's own). Without criterion and eval_data nothing extra is
+    computed (`final_loss` is filled in): the training is exactly what it was.
     """
     _check_fit_args(loss, optimizer, schedule, epochs, lr, batch_size)
+    rule = Criterion.parse(criterion) if criterion is not None else None
     members = model.members if isinstance(model, Ensemble) else 0
     seeds = _check_ensemble_args(model, members, seed, stop_loss, extra_loss, make_optimizer)
     device = next(model.parameters()).device
@@ -93,7 +152,7 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
     n = x.shape[0]
     bs = n if batch_size <= 0 else min(batch_size, n)
     wanted = set(snapshot_epochs)
-    hist = History()
+    hist = History(criterion=str(rule) if rule else None)
     if callback is not None:
         hist.snapshots.append((0, callback(0, model)))
     show = sys.stderr.isatty() if progress is None else progress
@@ -136,11 +195,140 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: 
         if stop_loss is not None and hist.loss[-1] < stop_loss:
             hist.stopped_early = True
             break
+        if rule is not None:
+            met = _criterion_met(rule, hist, model, x, y, target, loss, members)
+            if all(met):
+                hist.stopped_early = True
+                break
     bar.close()
+    _finish_record(hist, rule, model, x, y, target, loss, members, eval_data, device)
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise DivergenceError(f"training diverged: non-finite weights after epoch {hist.epochs_run}, step {hist.steps} "
                               f"(the last loss was finite) with lr = {rate:g}; lower lr or init_scale")
     return hist
+
+
+def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Return the accuracy of outputs `out` (n, K) or (M, n, K) against `y`: integer labels (argmax), float
+    targets (n, K) with K > 1 (argmax against argmax), or one output against float targets (n,) / (n, 1)
+    (the sign of out against the sign of y for targets in {-1, 1}; out > 0.5 against y > 0.5 for {0, 1}).
+    Returns a scalar, or (M,) for an ensemble's outputs."""
+    y = y.to(out.device)
+    k = out.shape[-1]
+    if y.dtype.is_floating_point:
+        if k > 1 and y.dim() >= 2 and y.shape[-1] == k:
+            y = y.argmax(-1)
+        else:
+            y = y.reshape(-1)
+            cut = 0.5 if float(y.min()) >= 0 else 0.0
+            pred = out.reshape(*out.shape[:-1]) if k == 1 else out.argmax(-1)
+            return ((pred > cut) == (y > cut)).double().mean(-1)
+    return (out.argmax(-1) == y.long()).double().mean(-1)
+
+
+def _outputs(model: nn.Module, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            parts = [model(x[i:i + chunk]) for i in range(0, x.shape[0], chunk)]
+    finally:
+        model.train(was_training)
+    members = parts[0].dim() == 3 and hasattr(model, "members")
+    return torch.cat(parts, dim=1 if members else 0)
+
+
+def _member_values(value: Any, members: int) -> list[float]:
+    if isinstance(value, torch.Tensor):
+        return [float(v) for v in value.reshape(-1)]
+    return [float(value)] * max(members, 1)
+
+
+def _criterion_met(rule: Criterion, hist: History, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                   target: torch.Tensor, loss: str, members: int) -> list[bool]:
+    """Return, per member (one entry for a single model), whether `rule` holds after this epoch."""
+    if rule.metric == "loss":
+        values = hist.member_loss[-1] if members else [hist.loss[-1]]
+    else:
+        values = _member_values(accuracy(_outputs(model, x), _labels(y, target)), members)
+        hist.member_train_acc = values if members else []
+        hist.train_acc = sum(values) / len(values)
+    met = [rule.met(v) for v in values]
+    hist.reached = all(met)
+    hist.member_reached = met if members else []
+    return met
+
+
+def _labels(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return y if not y.dtype.is_floating_point else target
+
+
+def _finish_record(hist: History, rule: Criterion | None, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                   target: torch.Tensor, loss: str, members: int, eval_data: Any, device: torch.device) -> None:
+    hist.final_loss = hist.loss[-1] if hist.loss else None
+    if rule is not None:
+        _criterion_met(rule, hist, model, x, y, target, loss, members)  # the state training ended in
+    if eval_data is not None:
+        if rule is None or rule.metric != "train_acc":
+            train = _member_values(accuracy(_outputs(model, x), _labels(y, target)), members)
+            hist.train_acc = sum(train) / len(train)
+            hist.member_train_acc = train if members else []
+        x_test, y_test = eval_data
+        test = _member_values(accuracy(_outputs(model, x_test.to(device)), y_test), members)
+        hist.test_acc = sum(test) / len(test)
+        hist.member_test_acc = test if members else []
+
+
+_METRIC_WORDS = {"train_acc": "train accuracy", "loss": "training loss"}
+
+
+def summary_line(histories: Sequence[History] | Mapping[Any, History], what: str | None = None) -> str:
+    """Return one line on how a recipe's nets trained, e.g.
+
+        "25 nets, all reached train accuracy >= 0.99 in 40-180 epochs; test 0.55-0.68"
+        "23 of 25 nets reached train accuracy >= 0.99 in 40-180 epochs; 2 did not (seeds 3, 7: 0.93, 0.95
+         after 600 epochs); test 0.51-0.68"
+
+    histories: Histories from `fit(..., criterion=...)` sharing one criterion (a mapping {seed: History}
+    names the seeds that did not reach it; a list names their positions). what: the words for the metric
+    (default "train accuracy" / "training loss").
+    """
+    items = list(histories.items()) if isinstance(histories, Mapping) else list(enumerate(histories))
+    if not items:
+        raise ValueError("summary_line needs at least one History")
+    criteria = {h.criterion for _, h in items}
+    if len(criteria) != 1 or None in criteria:
+        raise ValueError(f"summary_line needs Histories trained to one criterion, got {sorted(map(str, criteria))}")
+    rule = Criterion.parse(criteria.pop())
+    words = f"{what or _METRIC_WORDS[rule.metric]} {rule.op} {rule.threshold:g}"
+    n = len(items)
+    nets = f"{n} net{'s' if n != 1 else ''}"
+    reached = [(k, h) for k, h in items if h.reached]
+    missed = [(k, h) for k, h in items if not h.reached]
+
+    def span(values: list[float], fmt: str) -> str:
+        lo, hi = min(values), max(values)
+        return format(lo, fmt) if format(lo, fmt) == format(hi, fmt) else f"{format(lo, fmt)}-{format(hi, fmt)}"
+
+    if reached:
+        epochs = span([h.epochs_run for _, h in reached], "d")
+        head = (f"{nets}, all reached {words}" if not missed else f"{len(reached)} of {nets} reached {words}") +             f" in {epochs} epochs"
+    else:
+        head = f"{nets}, none reached {words}"
+    parts = [head]
+    if missed:
+        fmt = ".2f" if rule.metric == "train_acc" else ".2g"
+        finals = [(h.train_acc if rule.metric == "train_acc" else h.final_loss) for _, h in missed]
+        shown = ", ".join("?" if v is None else format(v, fmt) for v in finals)
+        label = "seed" if isinstance(histories, Mapping) else "net"
+        names = ", ".join(str(k) for k, _ in missed)
+        after = span([h.epochs_run for _, h in missed], "d")
+        parts.append(f"{len(missed)} did not ({label}{'s' if len(missed) != 1 else ''} {names}: {shown} after "
+                     f"{after} epochs)" if reached else f"final {_METRIC_WORDS[rule.metric]} {shown} after {after} epochs")
+    tests = [h.test_acc for _, h in items]
+    if all(t is not None for t in tests):
+        parts.append(f"test {span(tests, '.2f')}")
+    return "; ".join(parts)
 
 
 def _objective(out: torch.Tensor, target: torch.Tensor, loss: str, sd_coef: float, members: int,

@@ -245,11 +245,12 @@ def judge(test: Any, rule: str, margin: str, values: Mapping[str, Any], control:
     else:
         j = _judge_seeds(r, test, margin, values, control, control_name, claim_none=PASS)
     if n < min_seeds:
-        j.verdict, j.reason = INCONCLUSIVE, f"only {n} seed{'s' if n != 1 else ''} ({j.reason}); a claim needs >= {min_seeds}"
+        seeds = f"{n} seed{'s' if n != 1 else ''}"
+        j.verdict, j.reason = INCONCLUSIVE, f"only {seeds} ({j.reason}); a claim needs >= {min_seeds}"
         j.decide = f"at least {min_seeds} seeds (this run has {n})"
     elif len(control) < min_seeds and not margin:
-        j.verdict, j.reason = INCONCLUSIVE, (f"the control has {len(control)} usable seed{'s' if len(control) != 1 else ''}"
-                                             f" ({j.reason}); a control needs >= {min_seeds}")
+        seeds = f"{len(control)} usable seed{'s' if len(control) != 1 else ''}"
+        j.verdict, j.reason = INCONCLUSIVE, f"the control has {seeds} ({j.reason}); a control needs >= {min_seeds}"
         j.decide = f"the control on at least {min_seeds} seeds (this run has {len(control)})"
     return j
 
@@ -264,8 +265,8 @@ def _judge_mean(test: Any, margin: str, values, control, control_name: str) -> J
         effect = [scalar(values[s], "margin") - scalar(control[s], "margin") for s in values]
         parts.append((f"effect over the control {margin}", _interval_side(margin, effect)))
     first = parts[0][1]
-    value = first.text
-    if margin:
+    value = first.text if test not in (None, "") else f"effect {first.text}"
+    if margin and test not in (None, ""):
         value += f"; effect {parts[-1][1].text}"
     ctrl = _interval_side(test, c) if test not in (None, "") else None
     j = Judgement(INCONCLUSIVE, "", value=value, seeds=len(x), interval=first.interval)
