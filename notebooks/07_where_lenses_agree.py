@@ -46,7 +46,7 @@ overrides = []  # names set with -p (papermill injects them): kept even where th
 width = 256  # hidden width of every MLP
 sweep_depths = [6, 10, 16]  # depths L (weight matrices) of the MLP family
 n_seeds = 3  # seeds per (task, depth): initialisation and batch order; claims need ≥ 3
-epochs = 20  # training epochs (SGD, minibatch)
+epochs = 20  # epoch cap (SGD, minibatch): training stops once train accuracy ≥ 0.99
 lr = 0.01  # SGD learning rate
 momentum = 0.9  # SGD momentum
 batch_size = 128  # minibatch size
@@ -139,8 +139,10 @@ tasks = R.make_tasks(datasets=cfg.datasets, data_root=cfg.data_root, download=cf
                      n_samples=cfg.n_samples, n_test=cfg.n_test, seed=cfg.seed)
 fit_kw = dict(width=cfg.width, epochs=cfg.epochs, lr=cfg.lr, momentum=cfg.momentum,
               batch_size=cfg.batch_size, settings=settings, control_settings=control_settings)
+data_recipe = dict(n_train=cfg.n_train, ambient_dim=cfg.ambient_dim, n_samples=cfg.n_samples,
+                   n_test=cfg.n_test, seed=cfg.seed)
 nets = {f"{name} L={L} #{s}": dict(task=name, difficulty=d, depth=L, seed=s,
-                                   **R.train_and_measure(split, depth=L, seed=s, **fit_kw))
+                                   **R.measured_net(name, split, data_recipe, depth=L, seed=s, **fit_kw))
         for name, (split, d) in tasks.items() for L in cfg.sweep_depths
         for s in range(cfg.seed, cfg.seed + cfg.n_seeds)}
 trained = {k: n["record"]["reached"] for k, n in nets.items()}

@@ -17,7 +17,8 @@ from .. import data, features, models, train
 from ..data import CORE, SPURIOUS
 from ..ensemble import Ensemble
 from ..metrics import boundary, cka, landmarks, probes, rank
-from . import ch06
+from .ch06 import (best_retrain_layer, early_checkpoint, flipped_at_train_accuracy, latch_window, p1_parts,
+                   plant_spurious, stopped_value, transient_values)
 
 SPLITS = ("id", "balanced", "flipped", "randomised")
 
@@ -160,9 +161,9 @@ def untrained_end_state(splits: Mapping[str, data.GroupDataset], *, seed: int, w
 
 
 def latched_span(snapshot_lists: Sequence[Sequence[tuple[int, dict]]]) -> str:
-    """Return "a-b": the range over runs of the last latched checkpoint epoch (`ch06.latch_window`), or
+    """Return "a-b": the range over runs of the last latched checkpoint epoch (`latch_window`), or
     "none" when no run latched."""
-    last = [ch06.latch_window(snaps)[1] for snaps in snapshot_lists]
+    last = [latch_window(snaps)[1] for snaps in snapshot_lists]
     last = [e for e in last if e is not None]
     if not last:
         return "none"
@@ -173,7 +174,7 @@ def latched_span(snapshot_lists: Sequence[Sequence[tuple[int, dict]]]) -> str:
 
 def matched_flipped(snapshots: Sequence[tuple[int, dict]], levels: Sequence[float]) -> dict[float, float]:
     """Return {level: flipped accuracy where the training accuracy first reaches it} (NaN if never)."""
-    return {lv: ch06.flipped_at_train_accuracy(snapshots, lv) for lv in levels}
+    return {lv: flipped_at_train_accuracy(snapshots, lv) for lv in levels}
 
 
 # --- 6. the two moons -----------------------------------------------------------------------------
@@ -277,7 +278,7 @@ def retraining_profile(splits: Mapping[str, data.GroupDataset], *, seed: int, de
                        heads: bool = False, head_epochs: int = 50, head_lr: float = 0.01) -> dict[str, Any]:
     """Train the deep core/spurious net from `seed`; fit DFR on each layer's held-out features (and, with
     `heads`, a fresh ReLU head of depth L - k); return the per-layer rows, the tunnel start under every
-    rule, the best layer (`ch06.best_retrain_layer`, tolerance `tol`), the CKA matrix and the record."""
+    rule, the best layer (`best_retrain_layer`, tolerance `tol`), the CKA matrix and the record."""
     net, rec = train_core_spurious(splits, seed=seed, width=width, depth=depth, lr=lr, momentum=momentum,
                                    epochs=epochs, stop_loss=None, snapshots=False)
     f = {k: features.layer_features(net, splits[k].x) for k in ("train", "id", "heldout", "balanced", "flipped")}
@@ -301,21 +302,21 @@ def retraining_profile(splits: Mapping[str, data.GroupDataset], *, seed: int, de
     wg = [r["dfr_worst_group"] for r in rows]
     rec["reached"] = rec["train_acc"] >= 0.99
     return {"rows": rows, "starts": starts, "cka": m, "record": rec,
-            "best_k": ch06.best_retrain_layer(wg, tol=tol), "erm_flipped": accuracy(net, splits["flipped"].x,
+            "best_k": best_retrain_layer(wg, tol=tol), "erm_flipped": accuracy(net, splits["flipped"].x,
                                                                                   splits["flipped"].labels)}
 
 
 def planted_data(mn: data.Split, *, p: float, scale: float, seed: int) -> dict[str, Any]:
-    """Return MNIST-1D with a planted class feature (`ch06.plant_spurious`): the training set (agreeing with
+    """Return MNIST-1D with a planted class feature (`plant_spurious`): the training set (agreeing with
     probability p), and the test set cut in halves: a balanced held-out half (p = 0.5) and an evaluation
     half scored with a conflicting (always wrong) and an agreeing planted class."""
     half = len(mn.test) // 2
-    x_tr, _, _ = ch06.plant_spurious(mn.train.x, mn.train.labels, p=p, scale=scale, n_classes=10, seed=seed)
-    x_held, _, _ = ch06.plant_spurious(mn.test.x[:half], mn.test.labels[:half], p=0.5, scale=scale, n_classes=10,
+    x_tr, _, _ = plant_spurious(mn.train.x, mn.train.labels, p=p, scale=scale, n_classes=10, seed=seed)
+    x_held, _, _ = plant_spurious(mn.test.x[:half], mn.test.labels[:half], p=0.5, scale=scale, n_classes=10,
                                        seed=seed + 1)
     y_eval = mn.test.labels[half:]
-    x_conf, _, _ = ch06.plant_spurious(mn.test.x[half:], y_eval, p=0.0, scale=scale, n_classes=10, seed=seed + 2)
-    x_agree, _, _ = ch06.plant_spurious(mn.test.x[half:], y_eval, p=1.0, scale=scale, n_classes=10, seed=seed + 2)
+    x_conf, _, _ = plant_spurious(mn.test.x[half:], y_eval, p=0.0, scale=scale, n_classes=10, seed=seed + 2)
+    x_agree, _, _ = plant_spurious(mn.test.x[half:], y_eval, p=1.0, scale=scale, n_classes=10, seed=seed + 2)
     return {"x": x_tr, "y": mn.train.labels, "x_held": x_held, "y_held": mn.test.labels[:half], "x_conflict": x_conf,
             "x_agree": x_agree, "y_eval": y_eval}
 
@@ -472,13 +473,13 @@ def latching_values(records: Mapping[tuple[float, int], Mapping[str, Any]], ends
     states, all keyed (p, seed). A p < 1 run that did not reach its stop is censored (None)."""
     done = {k: bool(r["reached"]) for k, r in records.items()}
     out: dict[str, tuple[dict, dict]] = {}
-    early = {s: ch06.early_checkpoint(records[(0.9, s)]["snapshots"], 0.05 * records[(0.9, s)]["epochs"])
+    early = {s: early_checkpoint(records[(0.9, s)]["snapshots"], 0.05 * records[(0.9, s)]["epochs"])
              for s in seeds}
     out["latching-early"] = ({s: {"ID": e["ID"], "flipped": e["flipped"]} if done[(0.9, s)] else None
                               for s, e in early.items()},
                              {s: {"ID": before[(0.9, s)]["snap"]["id"], "flipped": before[(0.9, s)]["snap"]["flipped"]}
                               for s in seeds})
-    out["end-state-p090"] = ({s: ch06.stopped_value(ends[(0.9, s)]["flipped"], done[(0.9, s)]) for s in seeds},
+    out["end-state-p090"] = ({s: stopped_value(ends[(0.9, s)]["flipped"], done[(0.9, s)]) for s in seeds},
                              {s: before[(0.9, s)]["flipped"] for s in seeds})
     perm = {s: {"x_c permuted": ends[(0.9, s)]["core_permuted"], "x_s permuted": ends[(0.9, s)]["randomised"]}
             for s in seeds}
@@ -486,10 +487,10 @@ def latching_values(records: Mapping[tuple[float, int], Mapping[str, Any]], ends
         {s: v if done[(0.9, s)] else None for s, v in perm.items()},
         {s: {"x_c permuted": before[(0.9, s)]["core_permuted"], "x_s permuted": before[(0.9, s)]["randomised"]}
          for s in seeds})
-    out["shah20-p1-spurious-only"] = ({s: ch06.p1_parts(ends[(1.0, s)]) for s in seeds},
-                                      {s: ch06.p1_parts(before[(1.0, s)]) for s in seeds})
+    out["shah20-p1-spurious-only"] = ({s: p1_parts(ends[(1.0, s)]) for s in seeds},
+                                      {s: p1_parts(before[(1.0, s)]) for s in seeds})
     out["latching-transient-below-1"] = (
-        {s: ch06.transient_values({p: ends[(p, s)]["flipped"] for p in p_values}, {p: done[(p, s)] for p in p_values})
+        {s: transient_values({p: ends[(p, s)]["flipped"] for p in p_values}, {p: done[(p, s)] for p in p_values})
          for s in seeds},
         {s: {f"p={p}": linear[(p, s)]["flipped"] for p in sorted(p_values)} for s in seeds})
     return out

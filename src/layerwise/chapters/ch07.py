@@ -11,7 +11,7 @@ PARAMS = dict(
     sweep_depths=Param([6, 10, 16], "depths L (weight matrices) of the MLP family", smoke=[4, 6],
                        paper=[6, 10, 16, 24, 32, 50], rule=ListOf(Int(min=3))),
     n_seeds=Param(3, "seeds per (task, depth): initialisation and batch order; claims need >= 3", smoke=1, paper=5, rule=Int(min=1)),
-    epochs=Param(20, "training epochs (SGD, minibatch)", smoke=2, paper=50, rule=Int(min=1)),
+    epochs=Param(20, "epoch cap (SGD, minibatch): training stops once train accuracy >= 0.99", smoke=2, paper=50, rule=Int(min=1)),
     lr=Param(0.01, "SGD learning rate", rule=Float(min=0, closed="right")),
     momentum=Param(0.9, "SGD momentum", rule=Float(min=0, max=1, closed="left")),
     batch_size=Param(128, "minibatch size", rule=Int(min=1)),

@@ -33,20 +33,40 @@ def make_tasks(*, datasets: Sequence[str], data_root: str, download: bool, n_tra
     return tasks
 
 
+MEASURE_CODE = ("lenses.py", "features.py", "chapters/ch07_runs.py", "metrics/alignment.py", "metrics/cka.py",
+                "metrics/collapse.py", "metrics/gram.py", "metrics/landmarks.py", "metrics/ntk.py", "metrics/probes.py",
+                "metrics/rank.py")
+
+
 def train_and_measure(split: data.Split, *, depth: int, seed: int, width: int, epochs: int, lr: float,
                       momentum: float, batch_size: int, settings: lenses.LensSettings,
-                      control_settings: lenses.LensSettings, criterion: float = 0.99) -> dict[str, Any]:
-    """Train one ReLU MLP (He init, SGD with momentum, cross-entropy) and return its Lenses, the Lenses of
-    the same net at initialisation (the control) and its training record (criterion: train accuracy)."""
+                      control_settings: lenses.LensSettings, criterion: str = "train_acc >= 0.99") -> dict[str, Any]:
+    """Train one ReLU MLP (He init, SGD with momentum, cross-entropy) until `criterion` or `epochs`, and return
+    its Lenses, the Lenses of the same net at initialisation (the control) and its training record."""
     net = models.MLP(split.train.x.shape[1], width, depth, split.train.n_classes, activation="relu", init="he",
                      seed=seed)
     before = lenses.all_lenses(net, split.train, split.test, control_settings)
     hist = train.fit(net, split.train.x, split.train.labels, loss="ce", epochs=epochs, lr=lr, momentum=momentum,
-                     batch_size=batch_size, seed=seed, progress=False)
+                     batch_size=batch_size, seed=seed, progress=False, criterion=criterion,
+                     eval_data=(split.test.x, split.test.labels))
     lz = lenses.all_lenses(net, split.train, split.test, settings)
-    record = {"epochs": int(hist.epochs_run), "loss": float(hist.loss[-1]), "train_acc": lz.train_accuracy,
-              "test_acc": lz.test_accuracy, "reached": lz.train_accuracy >= criterion}
+    record = {"epochs": int(hist.epochs_run), "loss": float(hist.final_loss), "train_acc": float(hist.train_acc),
+              "test_acc": float(hist.test_acc), "reached": bool(hist.reached)}
     return {"lenses": lz, "untrained": before, "record": record}
+
+
+def measured_net(task: str, split: data.Split, data_recipe: Mapping[str, Any], **kw: Any) -> dict[str, Any]:
+    """Return `train_and_measure(split, **kw)` through the network store: the key is the task, its data
+    recipe, the training recipe, the lens settings and the source of the measuring code, so an edit of the
+    chapter's analysis reruns in seconds and an edit of a lens misses the store."""
+    from dataclasses import asdict
+
+    from .. import store
+
+    recipe = {"what": "ch07 MLP through every lens", "task": task, "data": dict(data_recipe),
+              **{k: (asdict(v) if isinstance(v, lenses.LensSettings) else v) for k, v in kw.items()},
+              "measure_code": store.code_hash(MEASURE_CODE)}
+    return store.cached(recipe, lambda: train_and_measure(split, **kw))
 
 
 def middle_band(depth: int) -> landmarks.Band:
