@@ -326,7 +326,7 @@ glue("latched_until", R.latched_span([runs[(0.9, s)][1]["snapshots"] for s in S]
 LEVELS = (0.95, 0.99, 1.0)
 SD = seeds(cfg.sd_inits)
 sd_runs = {(lam, s): R.train_core_spurious(splits[0.9], seed=s, lr=cfg.lr, momentum=cfg.momentum,
-                                           sd_coef=lam, epochs=cfg.sd_epochs, stop_loss=None, **net_kw)[1]
+           sd_coef=lam, epochs=cfg.sd_epochs, stop_loss=None, **net_kw)[1]
            for lam in cfg.sd_coefs for s in SD}
 plain = {s: R.matched_flipped(runs[(0.9, s)][1]["snapshots"], LEVELS) for s in SD}
 gaps = {f"{lam:g}": {s: ch06.matched_gap(R.matched_flipped(sd_runs[(lam, s)]["snapshots"], LEVELS),
@@ -361,16 +361,11 @@ with ledger.section("5. Spectral decoupling"):
 # the book preset trains `moons_epochs`, which the `paper` preset restores.
 
 # %%
-moons = R.moons_margins(seeds(cfg.moons_seeds), n=cfg.moons_n, gap=cfg.moons_margin,
-                        width=cfg.moons_width, lr=cfg.moons_lr, epochs=cfg.moons_epochs, sd=cfg.moons_sd)
+mkw = dict(n=cfg.moons_n, gap=cfg.moons_margin, width=cfg.moons_width)
+moons = R.moons_margins(seeds(cfg.moons_seeds), lr=cfg.moons_lr, epochs=cfg.moons_epochs,
+                        sd=cfg.moons_sd, **mkw)
 margins = pd.DataFrame(moons["margin"]).T
-m0 = data.shifted_moons(cfg.moons_n, margin=cfg.moons_margin, seed=cfg.seed)
-points = pd.DataFrame({"x1": m0.x[:, 0], "x2": m0.x[:, 1],
-                       "what": [f"class {int(c)}" for c in m0.labels]})
-segs = pd.concat([pd.DataFrame(R.moons_boundary(moons["nets"][m], cfg.moons_width).reshape(-1, 4),
-                               columns=["x1", "x2", "x1_end", "x2_end"]).assign(what=f"{m} boundary")
-                  for m in ("ERM", "SD")])
-figure("fig-ch06-moons", charts.decision_boundary(points, segs, title=f"Seed {cfg.seed}"))
+figure("fig-ch06-moons", R.moons_figure(moons["nets"], seed=cfg.seed, **mkw))
 margins.describe().loc[["mean", "min", "max"]].round(4)
 
 # %% tags=["remove-cell"]
@@ -404,7 +399,8 @@ dfr = {s: R.erm_and_dfr(runs[(1.0, s)][0], splits[1.0], seed=s, **dfr_kw) for s 
 dfr0 = {s: R.erm_and_dfr(R.fresh_net(splits[1.0], seed=s, **net_kw), splits[1.0], seed=s, **dfr_kw)
         for s in S}
 pd.DataFrame({(who, m, s): v[i] for who, d in (("trained", dfr), ("untrained", dfr0))
-              for s, v in d.items() for i, m in enumerate(("ERM", "DFR"))}).T.groupby(level=[0, 1]).mean()
+              for s, v in d.items() for i, m in enumerate(("ERM", "DFR"))}).T.groupby(level=[0, 1])
+             .mean()
 
 # %% tags=["remove-cell"]
 with ledger.section("7. Last-layer retraining (DFR)"):
@@ -435,10 +431,11 @@ with ledger.section("7. Last-layer retraining (DFR)"):
 
 # %%
 deep = {s: R.retraining_profile(
-    splits[1.0], seed=s, depth=cfg.deep_depth, width=cfg.deep_width, lr=cfg.lr, momentum=cfg.momentum,
-    epochs=cfg.deep_epochs, refits=cfg.dfr_refits, threshold=cfg.cka_threshold, tol=0.01,
-    heads=s == cfg.seed, head_epochs=cfg.head_epochs, head_lr=cfg.head_lr) for s in seeds(cfg.deep_seeds)}
-print("deep nets:", R.training_summary([d["record"] for d in deep.values()], "train accuracy >= 0.99"))
+    splits[1.0], seed=s, depth=cfg.deep_depth, width=cfg.deep_width, lr=cfg.lr,
+    momentum=cfg.momentum, epochs=cfg.deep_epochs, refits=cfg.dfr_refits, threshold=cfg.cka_threshold, tol=0.01,
+    heads=s == cfg.seed, head_epochs=cfg.head_epochs, head_lr=cfg.head_lr)
+    for s in seeds(cfg.deep_seeds)}
+print("deep nets:", R.training_summary([d["record"] for d in deep.values()], "train acc >= 0.99"))
 pd.DataFrame({s: d["starts"] | {"best k": d["best_k"]} for s, d in deep.items()}).T
 
 # %% tags=["remove-cell"]
@@ -465,11 +462,7 @@ planted_data = R.planted_data(mn, p=cfg.rt_p, scale=cfg.rt_scale, seed=cfg.seed)
 planted = {s: R.planted_profile(planted_data, seed=s, depth=cfg.rt_depth, width=cfg.rt_width,
                                 lr=cfg.rt_lr, batch_size=cfg.rt_batch_size, epochs=cfg.rt_epochs,
                                 threshold=cfg.cka_threshold) for s in seeds(cfg.rt_seeds)}
-n_eval = len(planted_data["y_eval"])
-for d in planted.values():
-    conflict = [r["conflict"] for r in d["rows"]]
-    d["tol"] = ch06.noise_tolerance(max(conflict), n_eval, floor=cfg.rt_tol)
-    d["best_k"] = ch06.best_retrain_layer(conflict, tol=d["tol"])
+ch06.add_best_layers(planted, n_eval=len(planted_data["y_eval"]), floor=cfg.rt_tol)
 print("MNIST-1D nets:", R.training_summary([d["record"] for d in planted.values()],
                                            "train accuracy >= 0.99"))
 pd.DataFrame({s: d["starts"] | {"best k": d["best_k"], "tolerance": round(d["tol"], 3),

@@ -141,8 +141,8 @@ fit_kw = dict(width=cfg.width, epochs=cfg.epochs, lr=cfg.lr, momentum=cfg.moment
               batch_size=cfg.batch_size, settings=settings, control_settings=control_settings)
 data_recipe = dict(n_train=cfg.n_train, ambient_dim=cfg.ambient_dim, n_samples=cfg.n_samples,
                    n_test=cfg.n_test, seed=cfg.seed)
-nets = {f"{name} L={L} #{s}": dict(task=name, difficulty=d, depth=L, seed=s,
-                                   **R.measured_net(name, split, data_recipe, depth=L, seed=s, **fit_kw))
+nets = {f"{name} L={L} #{s}": dict(task=name, difficulty=d, depth=L, seed=s, **R.measured_net(
+    name, split, data_recipe, depth=L, seed=s, **fit_kw))
         for name, (split, d) in tasks.items() for L in cfg.sweep_depths
         for s in range(cfg.seed, cfg.seed + cfg.n_seeds)}
 trained = {k: n["record"]["reached"] for k, n in nets.items()}

@@ -77,3 +77,13 @@ def test_init_gradient_ratio_grows_with_the_size_of_the_spurious_column():
     even = R.init_gradient_ratio(small, y, width=16, depth=3, seed=0)
     assert even == pytest.approx(1.0, rel=1e-5)  # identical columns get identical gradients
     assert big > 5
+
+
+def test_add_best_layers_uses_a_noise_tolerance_so_a_layer_within_noise_of_the_best_counts():
+    rows = [{"layer": k, "conflict": a} for k, a in enumerate([0.10, 0.19, 0.17, 0.05])]
+    profiles = {0: {"rows": rows}}
+    ch06.add_best_layers(profiles, n_eval=500, floor=0.0)
+    assert profiles[0]["tol"] == pytest.approx(2 * math.sqrt(0.19 * 0.81 / 500))  # about 0.035
+    assert profiles[0]["best_k"] == 2  # 0.17 is within two standard errors of 0.19
+    ch06.add_best_layers(profiles, n_eval=100000, floor=0.0)
+    assert profiles[0]["best_k"] == 1

@@ -250,3 +250,12 @@ def boundary_values(profiles: dict, rules, last: int) -> tuple[dict, dict, dict]
     vals = {r: {s: d["best_k"] - d["starts"][r] for s, d in profiles.items()} for r in rules}
     guess = {r: {s: last - d["starts"][r] for s, d in profiles.items()} for r in rules}
     return vals, guess, {s: all(d["starts"][r] >= 2 for r in rules) for s, d in profiles.items()}
+
+
+def add_best_layers(profiles: dict, *, n_eval: int, floor: float) -> None:
+    """For each profile {"rows": [{"layer", "conflict", ...}]} add "tol" (`noise_tolerance` of the best
+    layer's conflict accuracy on n_eval samples, at least `floor`) and "best_k" (`best_retrain_layer`)."""
+    for d in profiles.values():
+        conflict = [r["conflict"] for r in d["rows"]]
+        d["tol"] = noise_tolerance(max(conflict), n_eval, floor=floor)
+        d["best_k"] = best_retrain_layer(conflict, [r["layer"] for r in d["rows"]], tol=d["tol"])

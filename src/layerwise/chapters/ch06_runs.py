@@ -228,6 +228,20 @@ def moons_boundary(state: dict, width: int, *, lo: float = -1.6, hi: float = 1.6
     return boundary.boundary_segments(_margin_score(net), lo=lo, hi=hi, resolution=resolution).numpy()
 
 
+def moons_figure(nets: Mapping[str, dict], *, seed: int, n: int, gap: float, width: int) -> Any:
+    """Return the shifted moons of `seed` with the ERM and SD decision boundaries of its nets (state dicts)."""
+    import pandas as pd
+
+    from .. import charts
+
+    m0 = data.shifted_moons(n, margin=gap, seed=seed)
+    points = pd.DataFrame({"x1": m0.x[:, 0], "x2": m0.x[:, 1], "what": [f"class {int(c)}" for c in m0.labels]})
+    segs = pd.concat([pd.DataFrame(moons_boundary(nets[m], width).reshape(-1, 4),
+                                   columns=["x1", "x2", "x1_end", "x2_end"]).assign(what=f"{m} boundary")
+                      for m in ("ERM", "SD")])
+    return charts.decision_boundary(points, segs, title=f"Seed {seed}: the boundaries of ERM and SD")
+
+
 # --- 7. DFR ---------------------------------------------------------------------------------------
 
 def robustness(predict_labels: Callable[[torch.Tensor], torch.Tensor], splits: Mapping[str, data.GroupDataset]
