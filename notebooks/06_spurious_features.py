@@ -432,9 +432,9 @@ with ledger.section("7. Last-layer retraining (DFR)"):
 # %%
 deep = {s: R.retraining_profile(
     splits[1.0], seed=s, depth=cfg.deep_depth, width=cfg.deep_width, lr=cfg.lr,
-    momentum=cfg.momentum, epochs=cfg.deep_epochs, refits=cfg.dfr_refits, tol=0.01, heads=s == cfg.seed,
-    threshold=cfg.cka_threshold, head_epochs=cfg.head_epochs, head_lr=cfg.head_lr)
-    for s in seeds(cfg.deep_seeds)}
+    momentum=cfg.momentum, epochs=cfg.deep_epochs, refits=cfg.dfr_refits, tol=0.01,
+    threshold=cfg.cka_threshold, heads=s == cfg.seed, head_epochs=cfg.head_epochs,
+    head_lr=cfg.head_lr) for s in seeds(cfg.deep_seeds)}
 print("deep nets:", R.training_summary([d["record"] for d in deep.values()], "train acc >= 0.99"))
 pd.DataFrame({s: d["starts"] | {"best k": d["best_k"]} for s, d in deep.items()}).T
 
