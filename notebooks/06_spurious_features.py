@@ -120,6 +120,10 @@ cfg.table()
 
 
 # %% tags=["remove-cell"]
+for name, value in cfg.params.items():  # parameter values for the prose
+    glue(name, ", ".join(map(str, value)) if isinstance(value, list) else value)
+
+
 def seeds(n):
     """Return the seeds cfg.seed, ..., cfg.seed + n - 1: every net of the chapter derives from cfg.seed."""
     return [cfg.seed + i for i in range(n)]
@@ -216,7 +220,7 @@ with ledger.section("2. The core/spurious model"):
 # At initialisation the gradient on the first-layer weights of an input coordinate scales like
 # $\mathbb E[y\,x]$ for that coordinate: $a_s(2p-1)$ for $x_s$ against $a_c\mu$ for $x_c$, a ratio of
 # about 10 at $p=0.9$. We measure the ratio of the gradient norms on the two columns of $W_1$ over
-# `n_inits` initialisations of the net used below (4 hidden ReLU layers of width 120, cross-entropy,
+# {glue:text}`n_inits` initialisations of the net used below (4 hidden ReLU layers of width 120, cross-entropy,
 # full training set). The control puts shuffled labels in: then no feature predicts the label.
 
 # %%
@@ -236,11 +240,11 @@ with ledger.section("3. The gradient at initialisation"):
 # ## 4. Latching, and letting go
 #
 # Now we train: full-batch gradient descent with momentum 0.9, learning rate 0.02, cross-entropy, from
-# `n_seeds` initialisations at each training $p$. Below $p=1$ a run stops at the first epoch whose
-# training loss is below $10^{-3}$, within a cap of `epochs` epochs; a run that hits the cap is
+# {glue:text}`n_seeds` initialisations at each training $p$. Below $p=1$ a run stops at the first epoch whose
+# training loss is below $10^{-3}$, within a cap of {glue:text}`epochs` epochs; a run that hits the cap is
 # *censored*: its end state is not the one the claims are about, and the ledger counts it both ways.
 # At $p=1$ the loss falls below $10^{-3}$ within a few dozen epochs, and the run continues for
-# `persist_epochs` epochs to see whether anything changes after the fit. Checkpoints record the
+# {glue:text}`persist_epochs` epochs to see whether anything changes after the fit. Checkpoints record the
 # accuracy on the training set, the ID split and the flipped split: flipped accuracy 0 means the net
 # reads $x_s$ only, 1 that it reads $x_c$.
 
@@ -314,7 +318,7 @@ glue("latched_until", R.latched_span([runs[(0.9, s)][1]["snapshots"] for s in S]
 # Spectral decoupling (SD) adds $\tfrac\lambda2\|\hat y\|^2$ (mean over the batch) to the cross-entropy
 # (`train.fit(..., sd_coef=λ)`). We ask that SD never cost more than 2 points of flipped accuracy
 # against plain training, at $p=0.9$, for $\lambda\in\{10^{-3},10^{-2},10^{-1}\}$. For each of
-# `sd_inits` initialisations we train SD from the *same* initialisation as a plain run of section 4 and
+# {glue:text}`sd_inits` initialisations we train SD from the *same* initialisation as a plain run of section 4 and
 # compare the flipped accuracy *at matched training accuracy*: where the training accuracy first
 # reaches 0.95, 0.99 and 1 (interpolated between checkpoints), averaged over the levels both runs reach
 # (the mean, not the worst level: the worst of three noisy gaps is biased downwards). The rule is a
@@ -358,7 +362,7 @@ with ledger.section("5. Spectral decoupling"):
 # translations: the authors' net has one output and the penalty $c\,\hat y^2$ with $c=0.003$; ours has
 # two logits, and $\tfrac\lambda2(z_0^2+z_1^2)$ puts $\tfrac\lambda4(z_1-z_0)^2$ on the margin, so
 # $\lambda=4c$. And the authors train for 1,000 (their first figure) or 10,000 epochs (the SD figure);
-# the book preset trains `moons_epochs`, which the `paper` preset restores.
+# the book preset trains {glue:text}`moons_epochs`, which the `paper` preset restores.
 
 # %%
 mkw = dict(n=cfg.moons_n, gap=cfg.moons_margin, width=cfg.moons_width)
@@ -426,7 +430,7 @@ with ledger.section("7. Last-layer retraining (DFR)"):
 # ($l^*\ge2$); the other nets are dropped and counted. The control is the guess a practitioner makes
 # without any boundary: the penultimate layer $L-1$.
 #
-# **The core/spurious data at $p=1$.** A deeper net (`deep_depth` weight matrices) on the data of
+# **The core/spurious data at $p=1$.** A deeper net ({glue:text}`deep_depth` weight matrices) on the data of
 # section 4, DFR at every layer (and, for the first seed, a fresh ReLU head of depth $L-k$).
 
 # %%
@@ -447,14 +451,14 @@ with ledger.section("8. Retraining from layer k"):
 # %% [markdown]
 # **MNIST-1D with a planted feature.** At $p=1$ the training inputs are essentially one-dimensional, so
 # the question needs data with something to extract. MNIST-1D {cite:p}`greydanus2020` (40 features,
-# 10 classes; a linear probe on the raw input scores about 0.3), generated from `seed`, with a planted
-# shortcut: each input gets 10 more coordinates, `rt_scale` times the one-hot code of a class that equals
-# the label with probability `rt_p` in training (`ch06.plant_spurious`). A depth-`rt_depth` ReLU MLP
+# 10 classes; a linear probe on the raw input scores about 0.3), generated from the chapter's seed, with a planted
+# shortcut: each input gets 10 more coordinates, {glue:text}`rt_scale` times the one-hot code of a class that equals
+# the label with probability {glue:text}`rt_p` in training (`ch06.plant_spurious`). A depth-{glue:text}`rt_depth` ReLU MLP
 # is trained with Adam. Half of the test sequences form the balanced held-out set; the other half is
 # scored with a *conflicting* planted class (always wrong): a net that reads only the shortcut scores 0
 # there. At each layer a least-squares head is fitted on the held-out features and scored on the
 # conflicting half. Two layers are told apart only beyond two binomial standard errors of the best
-# layer's accuracy on that half (at least `rt_tol`).
+# layer's accuracy on that half (at least {glue:text}`rt_tol`).
 
 # %%
 mn = data.mnist1d(seed=cfg.seed)

@@ -95,6 +95,10 @@ cfg.table()
 
 
 # %% tags=["remove-cell"]
+for name, value in cfg.params.items():  # parameter values for the prose
+    glue(name, ", ".join(map(str, value)) if isinstance(value, list) else value)
+
+
 def claim(cid, values, control, name, **kw):
     """Declare claim `cid`: its words from `ch07_runs.CLAIMS`, this run's values and control."""
     if "posed" in kw and not any(kw["posed"].values()):  # no net can pose it: say so as a precondition
@@ -111,11 +115,11 @@ def claim(cid, values, control, name, **kw):
 #
 # | lens | measure | special layer, and the grid of its band |
 # | --- | --- | --- |
-# | compression | $C_l=\operatorname{Tr}\Sigma_W^l/\operatorname{Tr}\Sigma_B^l$ | **compression onset**: last layer with $C_l\ge(1-\text{tol})\max C$; over `onset_tols` |
-# | target linearity | $\mathrm{TL}_l$ | **TL saturation**: first layer within `tl_rel` of the last hidden layer's TL; over `tl_rels` |
-# | tangent-kernel alignment | $A_l$ of weight layer $l$ | **alignment peak** $l^*$; over `n_kernel_draws` draws of the kernel examples |
-# | rank | numerical rank | **rank peak**; over `rank_thresholds` |
-# | CKA | linear CKA between layers | **tunnel start**: first layer from which every layer has CKA $\ge$ `cka_threshold` with layer $L-1$; over `cka_thresholds` |
+# | compression | $C_l=\operatorname{Tr}\Sigma_W^l/\operatorname{Tr}\Sigma_B^l$ | **compression onset**: last layer with $C_l\ge(1-\text{tol})\max C$; over {glue:text}`onset_tols` |
+# | target linearity | $\mathrm{TL}_l$ | **TL saturation**: first layer within {glue:text}`tl_rel` of the last hidden layer's TL; over {glue:text}`tl_rels` |
+# | tangent-kernel alignment | $A_l$ of weight layer $l$ | **alignment peak** $l^*$; over {glue:text}`n_kernel_draws` draws of the kernel examples |
+# | rank | numerical rank | **rank peak**; over {glue:text}`rank_thresholds` |
+# | CKA | linear CKA between layers | **tunnel start**: first layer from which every layer has CKA $\ge$ {glue:text}`cka_threshold` with layer $L-1$; over {glue:text}`cka_thresholds` |
 #
 # Two more profiles: the linear-probe test accuracy, and the **linearity of each layer's map**, the
 # held-out $R^2$ of the least-squares affine map from layer $l-1$ to layer $l$, also on the
@@ -124,8 +128,8 @@ def claim(cid, values, control, name, **kw):
 #
 # ## 2. One family of networks, trained once
 #
-# ReLU MLPs of width `width` (He initialisation), at depths $L$ in `sweep_depths`, trained with the
-# book's one loop: cross-entropy, SGD with momentum 0.9, learning rate 0.01, batch 128, `n_seeds`
+# ReLU MLPs of width {glue:text}`width` (He initialisation), at depths $L$ in {glue:text}`sweep_depths`, trained with the
+# book's one loop: cross-entropy, SGD with momentum 0.9, learning rate 0.01, batch 128, {glue:text}`n_seeds`
 # seeds. Three kinds of task: **digits** (8×8 images, 10 classes; a linear probe on the pixels already
 # scores about 0.94), **MNIST-1D** {cite:p}`greydanus2020` (40 features, 10 classes; the raw-input
 # probe scores about 0.3), and the **hidden manifold model** {cite:p}`goldt2020`: a Gaussian latent
