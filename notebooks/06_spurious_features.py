@@ -402,9 +402,9 @@ dfr_kw = dict(layer=cfg.depth - 1, refits=cfg.dfr_refits)
 dfr = {s: R.erm_and_dfr(runs[(1.0, s)][0], splits[1.0], seed=s, **dfr_kw) for s in S}
 dfr0 = {s: R.erm_and_dfr(R.fresh_net(splits[1.0], seed=s, **net_kw), splits[1.0], seed=s, **dfr_kw)
         for s in S}
-pd.DataFrame({(who, m, s): v[i] for who, d in (("trained", dfr), ("untrained", dfr0))
-              for s, v in d.items() for i, m in enumerate(("ERM", "DFR"))}).T.groupby(level=[0, 1])
-             .mean()
+table = pd.DataFrame({(who, m, s): v[i] for who, d in (("trained", dfr), ("untrained", dfr0))
+                      for s, v in d.items() for i, m in enumerate(("ERM", "DFR"))}).T
+table.groupby(level=[0, 1]).mean()
 
 # %% tags=["remove-cell"]
 with ledger.section("7. Last-layer retraining (DFR)"):
