@@ -87,3 +87,8 @@ def test_add_best_layers_uses_a_noise_tolerance_so_a_layer_within_noise_of_the_b
     assert profiles[0]["best_k"] == 2  # 0.17 is within two standard errors of 0.19
     ch06.add_best_layers(profiles, n_eval=100000, floor=0.0)
     assert profiles[0]["best_k"] == 1
+
+
+def test_mean_over_choices_averages_per_seed_and_censors_a_seed_missing_anywhere():
+    out = ch06.mean_over_choices({"a": {0: 0.1, 1: -0.3, 2: 0.0}, "b": {0: 0.3, 1: None, 2: 0.2}})
+    assert out[0] == pytest.approx(0.2) and out[1] is None and out[2] == pytest.approx(0.1)

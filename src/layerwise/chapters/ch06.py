@@ -33,7 +33,7 @@ PARAMS = dict(
     n_inits=Param(10, "initialisations for the gradient ratio at initialisation", smoke=3, rule=Int(min=1)),
     sd_coefs=Param([0.001, 0.01, 0.1], "spectral decoupling strengths lambda", smoke=[0.1], rule=ListOf(Float(min=0))),
     sd_epochs=Param(200, "epochs of each spectral decoupling run (train accuracy reaches 1 at about epoch 110-170)", smoke=120, paper=3000, rule=Int(min=1)),
-    sd_inits=Param(6, "paired initialisations (plain and SD from the same init) per lambda; at most n_seeds", smoke=3, paper=10, rule=Int(min=1)),
+    sd_inits=Param(8, "paired initialisations (plain and SD from the same init) per lambda; at most n_seeds", smoke=3, paper=10, rule=Int(min=1)),
     dfr_refits=Param(20, "DFR refits on balanced subsamples (one when the held-out groups are equal)", smoke=2, rule=Int(min=1)),
     lms_n_train=Param(5000, "LMS-5 training examples", smoke=600, paper=100000, rule=Int(min=1)),
     lms_n_test=Param(2000, "LMS-5 test examples", smoke=400, paper=10000, rule=Int(min=1)),
@@ -63,7 +63,7 @@ PARAMS = dict(
     rt_scale=Param(2.0, "size of the planted feature (a_s times a one-hot of the planted class, appended to x)", rule=Float(min=0, closed="right")),
     rt_depth=Param(8, "weight matrices of the MNIST-1D net retrained from layer k", smoke=4, rule=Int(min=3)),
     rt_width=Param(128, "hidden width of the MNIST-1D net", smoke=32, rule=Int(min=1, width=True)),
-    rt_epochs=Param(40, "epochs of the MNIST-1D net (Adam, minibatch)", smoke=3, paper=200, rule=Int(min=1)),
+    rt_epochs=Param(25, "epochs of the MNIST-1D net (Adam, minibatch)", smoke=3, paper=200, rule=Int(min=1)),
     rt_lr=Param(0.001, "Adam learning rate of the MNIST-1D net", rule=Float(min=0, closed="right")),
     rt_batch_size=Param(128, "minibatch size of the MNIST-1D net", rule=Int(min=1)),
     rt_seeds=Param(3, "initialisations of the MNIST-1D net", smoke=1, paper=5, rule=Int(min=1)),
@@ -259,3 +259,15 @@ def add_best_layers(profiles: dict, *, n_eval: int, floor: float) -> None:
         conflict = [r["conflict"] for r in d["rows"]]
         d["tol"] = noise_tolerance(max(conflict), n_eval, floor=floor)
         d["best_k"] = best_retrain_layer(conflict, [r["layer"] for r in d["rows"]], tol=d["tol"])
+
+
+def mean_over_choices(values: dict[Any, dict[Any, float | None]]) -> dict[Any, float | None]:
+    """Return {seed: mean over choices of values[choice][seed]} from {choice: {seed: value}}; None (censored)
+    for a seed whose value is None at any choice. Averaging paired gaps over a grid (e.g. the SD strengths)
+    before the interval over seeds cuts the init-to-init noise of each single choice."""
+    seeds = [s for s in next(iter(values.values()))] if values else []
+    out = {}
+    for s in seeds:
+        v = [values[c].get(s) for c in values]
+        out[s] = None if any(x is None for x in v) else float(np.mean(v))
+    return out
