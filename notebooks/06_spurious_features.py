@@ -510,14 +510,15 @@ ledger.closing()
 #
 # ```{exercise}
 # :label: ex-ch06-p
-# Run `layerwise run 06 -p p_values "[0.9, 0.99, 1.0]"`. Predict how long the $p=0.99$ runs take to
-# reach the loss, and whether they let go of $x_s$; then check the end-state table.
+# Run `layerwise run 06 -p p_values "[0.8, 0.9, 1.0]"`. Predict whether the $p=0.8$ runs reach the loss
+# threshold sooner or later than the $p=0.9$ ones, and whether they latch at all; then check the
+# end-state table and {numref}`fig-ch06-latching`.
 # ```
 # ```{solution} ex-ch06-p
 # :class: dropdown
-# With only 1% conflicting examples the gradient towards $x_c$ is weak: the runs take several times
-# longer than at $p=0.9$ and may hit the cap (then the claims count them as censored). Those that
-# finish let go of $x_s$, as at $p=0.9$.
+# With more conflicting examples the gradient towards $x_c$ is stronger from the start: the runs let go
+# of $x_s$ sooner, and the latched window (ID accuracy near $p$, flipped near 0) is shorter or absent,
+# since an ID accuracy of 0.8 falls outside the window the claim asks for.
 # ```
 #
 # ```{exercise}
