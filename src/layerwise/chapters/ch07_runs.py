@@ -33,7 +33,7 @@ def make_tasks(*, datasets: Sequence[str], data_root: str, download: bool, n_tra
     return tasks
 
 
-MEASURE_CODE = ("lenses.py", "features.py", "chapters/ch07_runs.py", "metrics/alignment.py", "metrics/cka.py",
+MEASURE_CODE = ("lenses.py", "features.py", "metrics/alignment.py", "metrics/cka.py",
                 "metrics/collapse.py", "metrics/gram.py", "metrics/landmarks.py", "metrics/ntk.py", "metrics/probes.py",
                 "metrics/rank.py")
 
@@ -57,15 +57,16 @@ def train_and_measure(split: data.Split, *, depth: int, seed: int, width: int, e
 
 def measured_net(task: str, split: data.Split, data_recipe: Mapping[str, Any], **kw: Any) -> dict[str, Any]:
     """Return `train_and_measure(split, **kw)` through the network store: the key is the task, its data
-    recipe, the training recipe, the lens settings and the source of the measuring code, so an edit of the
-    chapter's analysis reruns in seconds and an edit of a lens misses the store."""
+    recipe, the training recipe, the lens settings, the source of the measuring code and of
+    `train_and_measure`, so an edit of the chapter's analysis reruns in seconds and an edit of a lens or of
+    the runner misses the store."""
     from dataclasses import asdict
 
     from .. import store
 
     recipe = {"what": "ch07 MLP through every lens", "task": task, "data": dict(data_recipe),
               **{k: (asdict(v) if isinstance(v, lenses.LensSettings) else v) for k, v in kw.items()},
-              "measure_code": store.code_hash(MEASURE_CODE)}
+              "measure_code": store.code_hash(MEASURE_CODE), "runner": store.fn_source(train_and_measure)}
     return store.cached(recipe, lambda: train_and_measure(split, **kw))
 
 
