@@ -58,7 +58,7 @@ MEASURE = """() => {
     return {what: what, by: Math.round(by), own: Math.round(own), width: Math.round(e.width),
             bound: Math.round(b.right - b.left),
             scrolls: box.scrollWidth > box.clientWidth + 1, content: box.scrollWidth, bar: box.offsetHeight - box.clientHeight >= 4, panel: !!el.closest('.lw-panel'),
-            scoreboard: !!el.closest('table.lw-scoreboard'), section: section ? section.id : ''};
+            scoreboard: !!el.closest('table.lw-scoreboard, table.lw-sanity'), section: section ? section.id : ''};
   }
   const out = [];
   document.querySelectorAll('article .lw-chart svg.marks').forEach(s => out.push(over(s, 'chart')));
@@ -200,9 +200,11 @@ def pages(html: Path) -> list[str]:
                   and 'http-equiv="Refresh"' not in p.read_text(errors="replace")[:2000])  # the root's redirect
 
 
-def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = None, read: bool = False) -> dict:
+def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = None, read: bool = False,
+          full_page: bool = False) -> dict:
     """Open `url` at `width` px with outside requests blocked; return what was seen and measured
-    (with `read`, also what a reader meets: `READ`)."""
+    (with `read`, also what a reader meets: `READ`). `screenshot`: the first screen (900 px high), or
+    the whole page with `full_page`."""
     context = browser.new_context(viewport={"width": width, "height": 900})
     blocked, errors = [], []
 
@@ -236,7 +238,7 @@ def visit(browser, url: str, *, width: int = 1300, screenshot: Path | None = Non
     if read:
         seen["read"] = page.evaluate(READ)
     if screenshot:
-        page.screenshot(path=str(screenshot), full_page=True)
+        page.screenshot(path=str(screenshot), full_page=full_page, timeout=120_000)
     context.close()
     return seen
 
@@ -251,7 +253,7 @@ def count(html: Path, widths=(1300, 1920), shots: Path | None = None) -> dict:
             worst, scrolling, per_page = 0, 0, {}
             for page in pages(html):
                 shot = shots / f"{Path(page).stem}-{width}.png" if shots else None
-                seen = visit(browser, base + page, width=width, screenshot=shot)
+                seen = visit(browser, base + page, width=width, screenshot=shot, full_page=True)
                 for item in seen["items"]:
                     tally[item["what"]][1] += 1
                     tally[item["what"]][0] += max(item["own"], item["by"]) > 1

@@ -120,6 +120,8 @@ def test_the_scoreboard_fits_the_article_without_scrolling(seen):
     tables = [i for i in board["items"] if i["what"] == "table"]
     assert tables and all(i["scoreboard"] and not i["scrolls"] and i["own"] <= 1 for i in tables), tables
     assert board["charts"] == 1 and board["svgs"] >= 1  # the headline chart of claims by verdict
+    headers = [b for b in board["broken"] if b.startswith("header")]
+    assert not headers, f"scoreboard headers broken inside a word: {headers}"
 
 
 def test_the_book_has_at_least_two_interactive_figures(seen):

@@ -3,7 +3,8 @@ temporary folder, or carries a `# needs: ...` mark (a GPU, a download, a Dask sc
 stop with a clear one-line error on this machine. New commands in the README are covered automatically.
 
 Substitutions: `.venv/bin/` is the environment running the tests; `layerwise run|sweep` get
-`--preset smoke` and `--output <tmp>` unless they give their own; `/tmp/` and `~/data` become temporary
+`--preset smoke` and `--output <tmp>` unless they give their own (the sweeps of one chapter share one
+folder, so a grid run twice runs once); `/tmp/` and `~/data` become temporary
 folders; `../other-build` (the build `scoreboard --against` compares with) is the smoke book itself.
 `make TARGET` is checked with `make -n` (the session fixtures already do what `make book PRESET=smoke`
 does)."""
@@ -125,7 +126,12 @@ def _prepare(command: Command, book: Path, tmp: Path) -> list[str]:
     if Path(argv[0]).name == "layerwise" and argv[1] in ("run", "sweep"):
         if "--preset" not in argv:
             argv += ["--preset", "smoke"]
-        if "--output" not in argv:
+        if "--output" not in argv and argv[1] == "sweep":
+            # one sweep folder per chapter, as without --output: a sweep over a grid an earlier command ran
+            # (the README's executor examples share one grid) skips its complete points, as documented; the
+            # executors themselves run every point in test_sweep.py
+            argv += ["--output", str(tmp / f"sweep-{argv[2]}")]
+        elif "--output" not in argv:
             index = COMMANDS.index(command) if command in COMMANDS else len(COMMANDS)
             argv += ["--output", str(tmp / f"out-{index}")]
         argv.append("--quiet")

@@ -48,17 +48,19 @@ def test_a_chapter_that_failed_shows_as_failed(book_copy, smoke_book, tmp_path):
         site_module.build_site(root=book_copy, log=lambda *_: None)
 
 
-def test_scoreboard_page_counts_every_claim_and_the_front_page_repeats_the_summary(site, smoke_book):
+def test_scoreboard_page_counts_every_claim_and_the_front_page_repeats_the_summary(site, smoke_book, book_copy):
+    import html
+
     ledgers = [read_json(r.output / "claims.json") for r in smoke_book.values() if r.ok]
     claims = [c for ledger in ledgers for c in ledger["claims"]]
-    n = {v: sum(c["verdict"] == v for c in claims) for v in ("reproduced", "not reproduced", "inconclusive")}
-    line = (f"{n['reproduced']} of {len(claims)} claims reproduced, {n['not reproduced']} not reproduced, "
-            f"{n['inconclusive']} inconclusive at the smoke preset")
+    rows = scoreboard.gather(book.chapters_dir(book_copy), book.discover(book_copy))
     sanity = [e for ledger in ledgers for e in ledger.get("sanity", [])]
     board = (site.parent / "book" / "scoreboard.html").read_text()
     failed = sum(not r.ok for r in smoke_book.values())
-    assert line in board
-    assert board.count("<tr><td") == len(claims) + failed + len(sanity)
+    assert html.escape(scoreboard.summary(rows)) in board
+    assert board.count("<tr data-chapter=") == len(claims) + failed  # the navigator filters on these
+    assert board.count("<tr><td") == len(sanity)
+    assert 'class="full-width lw-board"><table class="lw-scoreboard' in board
     intro = (site.parent / "book" / "intro.html").read_text()
     assert "Findings at a glance" in intro and "Tally at the smoke preset:" in intro
     assert f"({len(claims)} claims;" in intro
@@ -77,8 +79,12 @@ def test_every_chapter_opens_with_its_results_box_after_its_sources(site, smoke_
         assert page.count("lw-verdicts") == 1, number
         assert box < page.index('<section id="', page.index("<h1")), number  # before the first section
         n = ledger["counts"]
-        assert (f"{n['reproduced']} reproduced, {n['not reproduced']} not reproduced, "
-                f"{n['inconclusive']} inconclusive") in page, number
+        title = page[box:page.index("</p>", box)]
+        for verdict, count in n.items():
+            if count:
+                assert f"{count} {verdict}" in title, (number, verdict)
+        if ledger.get("findings"):
+            assert page.index("What we found") < box, number
         if "Source" in page[:box]:
             assert page.rindex("Source", 0, box) < box
 

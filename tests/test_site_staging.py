@@ -119,3 +119,14 @@ def test_findings_at_a_glance_groups_the_claims_and_tallies_them(tmp_path):
     assert (f'<a href="../notebooks/{slug}.html#the-rate">chapter 05</a>' in text)
     assert ("**Tally at the book preset:** 1 reproduced, 1 not reproduced, 1 supported, 1 inconclusive "
             "(4 claims" in text)
+
+
+@pytest.mark.parametrize("name", ["fig_ch05", "ch05-probe", "fig-Ch05-probe", "fig-ch05", ""])
+def test_a_figure_name_must_be_a_label(name):
+    import altair as alt
+    import pandas as pd
+
+    from layerwise import charts
+
+    with pytest.raises(ValueError, match="figure name"):
+        charts.figure(name, alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x"))

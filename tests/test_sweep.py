@@ -84,7 +84,7 @@ def test_dask_sweep_on_a_two_worker_cluster_gathers_every_point_and_a_rerun_skip
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["sweep", "01", "-p", "depth", "2,0"], "depth must be an integer >= 1, got 0"),
+    (["sweep", "01", "-p", "depth", "4,0"], "depth must be an integer >= 3, got 0"),
     (["sweep", "01", "-p", "net_width", "16,5"], "net_width must be >= 10"),
     (["sweep", "01", "--workers", "0"], "--workers must be an integer >= 1"),
     (["sweep", "01", "--preset", "fast"], "preset must be one of smoke, book, paper"),

@@ -63,8 +63,6 @@ def _stage_sources(root: Path, stage: Path) -> None:
     atomic_write_text(stage / "_static" / "vega-bundle.js", vega_bundle_js())
 
 
-
-
 def _sync_tree(src: Path, dst: Path) -> None:
     """Make `dst` a copy of `src`, rewriting only the files whose bytes changed.
 
@@ -87,7 +85,11 @@ def _stage_scoreboard(root: Path, stage: Path) -> None:
     """Write book/scoreboard.md; put "Findings at a glance" (and the tally) into the front page."""
     rows = scoreboard.gather(chapters_dir(root), discover(root))
     sanity = scoreboard.gather_sanity(chapters_dir(root), discover(root))
-    atomic_write_text(stage / "book" / "scoreboard.md", scoreboard.to_markdown(rows, sanity))
+    board = tidy_html(scoreboard.to_markdown(rows, sanity))
+    # the claims table takes the page's right margin too (the theme's `full-width`): nine columns fit
+    board = re.sub(r'(<table class="lw-scoreboard(?: lw-claims)?".*?</table>)', r'<div class="full-width lw-board">\1</div>',
+                   board, count=1, flags=re.S)
+    atomic_write_text(stage / "book" / "scoreboard.md", board)
     intro = stage / "book" / "intro.md"
     if intro.is_file():
         text = intro.read_text(encoding="utf-8")
@@ -102,7 +104,6 @@ def _stage_scoreboard(root: Path, stage: Path) -> None:
 
 
 FINDINGS_MARKER = "<!-- findings-at-a-glance"
-PUBLISHED = ("paper", "authors", "reconstruction")  # provenances whose claims are published claims
 GLANCE_GROUPS = (
     ("Published claims that hold", lambda c: c["verdict"] == "reproduced"),
     ("Published claims that fail", lambda c: c["verdict"] == "not reproduced"),
@@ -141,11 +142,14 @@ def findings_at_a_glance(root: Path, rows=None) -> str:
             continue
         folded = len(group) - len(shown)
         lines += [f"**{title}** ({len(group)})", ""]
-        lines += [_glance_item(c) for c in shown]
+        lines += [_glance_item(c) for c in shown[:GLANCE_OPEN]]
         if folded:
             lines += [f"- and {folded} further claim{'s' if folded != 1 else ''} "
                       "([scoreboard](scoreboard.md))"]
         lines.append("")
+        if len(shown) > GLANCE_OPEN:  # a long list folds: the front page stays a page
+            lines += [f":::{{dropdown}} {len(shown) - GLANCE_OPEN} more", "",
+                      *[_glance_item(c) for c in shown[GLANCE_OPEN:]], ":::", ""]
     tally = {v: sum(c["verdict"] == v for c in claims) for v in VERDICT_WORDS}
     presets = sorted({str(ledger.get("preset", "")) for *_, ledger in ledgers} - {""})
     at = f" at the {presets[0]} preset" if len(presets) == 1 else ""
@@ -157,6 +161,7 @@ def findings_at_a_glance(root: Path, rows=None) -> str:
     return tidy_markdown("\n".join(lines))
 
 
+GLANCE_OPEN = 6  # claims listed open per group on the front page; the rest in a dropdown
 VERDICT_WORDS = ("reproduced", "not reproduced", "supported", "not supported", "inconclusive")
 
 
@@ -284,7 +289,7 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-_MISSING_CELL = re.compile(r"(<td[^>]*>)\s*(?:NaN|nan|None|NaT|&lt;NA&gt;|-?inf)\s*(</td>)")
+_MISSING_CELL = re.compile(r"(<td[^>]*>)\s*(?:NaN|nan|None|NaT|&lt;NA&gt;)\s*(</td>)")
 _CODE_BLOCKS = re.compile(r"(<style.*?</style>|<script.*?</script>)", re.S | re.I)
 _TEXT = re.compile(r"(?<=>)[^<>]+(?=<)")
 _EXPONENT = re.compile(r"(?<![\w.-])([-+\u2212]?\d[\d.]*e[-+\u2212]?\d+)")
