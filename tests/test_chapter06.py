@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from layerwise.chapters import ch06
+from layerwise.chapters import ch06, ch06_runs
 
 
 def _snaps(rows):
@@ -55,3 +55,24 @@ def test_plant_spurious_appends_a_scaled_one_hot_that_agrees_with_probability_p(
     assert agree0.sum() == 0 and s0.min() >= 0 and s0.max() <= 9  # always a different class
     _, _, agree1 = ch06.plant_spurious(x, labels, p=1.0, scale=1.0, n_classes=10, seed=1)
     assert agree1.all()
+
+
+def test_chapter06_at_smoke_shows_the_core_spurious_science(book_copy, tmp_path):
+    """At smoke the nets are small and short-trained, but the chapter's central facts already hold: the
+    sign of x_c is the Bayes rule, p = 1 nets read x_s only, finished p = 0.9 nets read x_c, and DFR on a
+    p = 1 net's penultimate layer recovers the core feature."""
+    from layerwise import book
+    from layerwise.io import read_json
+
+    result = book.run_chapter("06", preset="smoke", output=tmp_path / "06", device="cpu", root=book_copy,
+                              progress=False)
+    assert result.ok, result.error
+    ledger = read_json(result.output / "claims.json")
+    claims = {c["id"]: c for c in ledger["claims"]}
+    assert set(claims) == set(ch06_runs.CLAIMS)
+    assert all(e["verdict"] == "ok" for e in ledger["sanity"])
+    assert all(v["flipped"] <= 0.1 and abs(v["x_c permuted - ID"]) <= 0.02
+               for v in claims["shah20-p1-spurious-only"]["values"].values())
+    assert all(v >= 0.95 for v in claims["end-state-p090"]["values"].values() if v is not None)
+    assert sum(v["flipped"] >= 0.9 for v in claims["kirichenko23-dfr-p1"]["values"].values()) >= 2
+    assert all(c["provenance"] and c["control"]["name"] for c in claims.values())

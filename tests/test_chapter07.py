@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from layerwise import book, config
+from layerwise.chapters import ch07_runs as R
 from layerwise.io import read_json
 
 
@@ -29,23 +30,7 @@ def test_chapter07_paper_path_runs_on_fake_data(book_copy, tmp_path):
     assert result.ok, result.error
     ledger = read_json(result.output / "claims.json")
     assert ledger["params"]["datasets"] == ["fake"] and ledger["preset"] == "paper"
-    assert {c["id"] for c in ledger["claims"]} >= {"seed-tunnel-linear", "seed-alignment-peak-at-boundary",
-                                                    "boundary-deeper-when-harder", "wang23-tunnel-geometric"}
-
-
-def test_a_landmark_is_stable_only_when_stable_over_its_grid_and_over_seeds():
-    from layerwise.chapters import ch07
-
-    assert ch07.stable_over_seeds({0: 5, 1: 6, 2: 5}, {0: True, 1: True, 2: True})
-    assert not ch07.stable_over_seeds({0: 5, 1: 7, 2: 5}, {0: True, 1: True, 2: True})  # seeds span 2 layers
-    assert not ch07.stable_over_seeds({0: 5, 1: 5, 2: 5}, {0: True, 1: False, 2: True})  # one grid band too wide
-    assert ch07.stable_over_seeds({0: 5, 1: 7}, {0: True, 1: True}, max_band=2)
-    assert not ch07.stable_over_seeds({0: None, 1: 5}, {0: True, 1: True})
-
-
-def test_agreement_is_the_fraction_within_one_layer_and_middle_layer_is_the_trivial_guess():
-    from layerwise.chapters import ch07
-
-    assert ch07.agreement([1, 4, 6, 9], [2, 6, 6, 7]) == 0.5
-    assert np.isnan(ch07.agreement([], []))
-    assert [ch07.middle_layer(d) for d in (6, 10, 16)] == [3, 5, 8]
+    assert {c["id"] for c in ledger["claims"]} == set(R.CLAIMS)
+    assert all(c["provenance"] and c["control"]["name"] for c in ledger["claims"])
+    # the science that holds even on tiny stand-in data: every landmark's band holds its default pick
+    assert [e["verdict"] for e in ledger["sanity"]] == ["ok"]

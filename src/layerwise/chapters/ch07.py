@@ -2,9 +2,7 @@
 the helpers that summarise landmarks and their stability over networks."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
-
-import numpy as np
+from typing import Any
 
 from ..params import DATASETS, Bool, Choice, ConfigError, Float, Int, ListOf, Param, Path
 
@@ -13,7 +11,7 @@ PARAMS = dict(
     sweep_depths=Param([6, 10, 16], "depths L (weight matrices) of the MLP family", smoke=[4, 6],
                        paper=[6, 10, 16, 24, 32, 50], rule=ListOf(Int(min=3))),
     n_seeds=Param(3, "seeds per (task, depth): initialisation and batch order; claims need >= 3", smoke=1, paper=5, rule=Int(min=1)),
-    epochs=Param(20, "training epochs (SGD, minibatch)", smoke=2, paper=50, rule=Int(min=1)),
+    epochs=Param(20, "epoch cap (SGD, minibatch): training stops once train accuracy >= 0.99", smoke=2, paper=50, rule=Int(min=1)),
     lr=Param(0.01, "SGD learning rate", rule=Float(min=0, closed="right")),
     momentum=Param(0.9, "SGD momentum", rule=Float(min=0, max=1, closed="left")),
     batch_size=Param(128, "minibatch size", rule=Int(min=1)),
@@ -65,29 +63,3 @@ def check(p: dict[str, Any]) -> None:
         raise ConfigError(f"max_band must be an integer >= 0 (layers), got {p['max_band']}")
     if not p["datasets"]:
         raise ConfigError("datasets must name at least one real data set (e.g. ['digits', 'mnist1d'])")
-
-
-# --- helpers that decide verdicts ----------------------------------------------------------------
-
-def stable_over_seeds(per_seed: Mapping[Any, int | None], per_seed_stable: Mapping[Any, bool], *,
-                      max_band: int = 1) -> bool:
-    """Return whether a landmark of one (task, depth) is stable: stable over its analysis-choice grid in
-    every seed, and its default layers over seeds span at most `max_band` layers."""
-    layers = [v for v in per_seed.values() if v is not None]
-    if len(layers) != len(per_seed) or not layers:
-        return False
-    return bool(all(per_seed_stable.values())) and max(layers) - min(layers) <= max_band
-
-
-def agreement(a: Sequence[int], b: Sequence[int], *, within: int = 1) -> float:
-    """Return the fraction of networks whose landmarks a and b lie within `within` layers (NaN if none)."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if x.shape != y.shape:
-        raise ValueError(f"a and b must have one entry per network, got {x.shape} and {y.shape}")
-    return float(np.mean(np.abs(x - y) <= within)) if x.size else float("nan")
-
-
-def middle_layer(depth: int) -> int:
-    """Return the middle hidden layer of an MLP with `depth` weight matrices (hidden layers 1..depth-1):
-    the trivial guess a landmark must beat."""
-    return depth // 2
