@@ -64,7 +64,7 @@ def test_same_seed_gives_identical_claims_for_every_chapter_also_in_parallel(smo
 
 
 def test_paper_preset_code_path_runs_on_tiny_stand_in_data(book_copy, tmp_path):
-    params = dict(dataset="fake", n_train=120, net_width=16, net_epochs=1, n_seeds=1, epochs=50,
+    params = dict(dataset="fake", n_train=120, net_width=16, net_epochs=1, n_seeds=1, sweep_seeds=1, net_seeds=1, epochs=50,
                   rate_init_scales=[0.3], rate_alphas=[100.0], sweep_depths=[4], sweep_n_per_class=[10])
     result = book.run_chapter("01", preset="paper", params=params, output=tmp_path / "paper", device="cpu",
                               root=book_copy, progress=False)
