@@ -436,7 +436,7 @@ claim("book-2d-ntk-peak-follows-init", peaked["torch", "at initialisation"], pea
 # the one-hot label, after training and before it.
 #
 # A network has no reason to keep latent directions the label ignores, so an earlier edition of this
-# chapter, after the full-latent test had failed, asked whether the layers recover the *teacher's*
+# chapter, after the full-latent test had failed, asked whether the layers recover the teacher's own
 # directions instead, and found that they did. That test was too easy: the one-hot labels alone, or a
 # linear read-out of the raw input, are as similar to the teacher's directions as the best hidden layer
 # in most cases, and its second half ("near the effective-rank peak") held for every net because the
