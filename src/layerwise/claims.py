@@ -107,6 +107,7 @@ class Entry:
     censored: int = 0
     dropped: list[str] = field(default_factory=list)
     undertrained: int = 0
+    claim: str = ""  # the statement in the author's words, before its test was appended
 
 
 @dataclass
@@ -222,6 +223,7 @@ class Ledger:
             self._default("section", section), note, "", prov, bool(headline), figure,
             decide if verdict == INCONCLUSIVE else "", first.value, first.seeds, first.passes, first.interval,
             first.censored, dropped, len(untrained))
+        entry.claim = " ".join(statement.split())
         if entry.verdict == INCONCLUSIVE and not entry.decide:
             entry.decide = "more seeds"
         entry.explain = _reading(explain, entry)
@@ -291,11 +293,11 @@ class Ledger:
         heads = [c for c in self.claims if c.headline] or self.claims[:3]
         if not heads:
             return Markdown("This run recorded no claims.")
-        sentences = [_sentence(c) for c in heads[:4]]
+        sentences = [_sentence(c, short=True) for c in heads[:3]]
         caveat = next((c for c in heads if c.verdict == INCONCLUSIVE), None)
         if caveat is not None:
-            sentences.append(f"The main caveat: the claim that {_lower_first(_strip_stop(caveat.statement))} is "
-                             f"inconclusive; what would decide it: {_strip_stop(caveat.decide)}.")
+            sentences.append(f"The main caveat: the claim that {_lower_first(_strip_stop(caveat.claim or caveat.statement))}"
+                             f" is inconclusive; what would decide it: {_strip_stop(caveat.decide)}.")
         return Markdown(" ".join(sentences))
 
     def closing(self) -> "Markdown":
@@ -471,15 +473,18 @@ def _tally(c: Entry) -> str:
     return text + (f", {c.censored} censored" if c.censored else "")
 
 
-def _sentence(c: Entry) -> str:
-    """Return the claim's reading (the author's, else a plain sentence from the run) ending in a stop."""
+def _sentence(c: Entry, short: bool = False) -> str:
+    """Return the claim's reading (the author's, else a plain sentence from the run) ending in a stop;
+    `short`: the plain sentence states the claim without its appended test and the value without its tally."""
     if c.explain:
         text = c.explain.strip()
         return text if text.endswith((".", "!", "?")) else text + "."
     control = c.control or {}
-    measured = c.value if c.value.startswith("pass rate") else ", ".join(x for x in (c.value, _tally(c)) if x)
+    measured = c.value if c.value.startswith("pass rate") or short else ", ".join(
+        x for x in (c.value, _tally(c)) if x)
     numbers = f"{measured}; {control.get('name', 'control')} {control.get('value') or control.get('measured', '')}"
-    return f"{_upper_first(_strip_stop(c.statement))}: {c.verdict} ({numbers.strip()})."
+    statement = (c.claim or c.statement) if short else c.statement
+    return f"{_upper_first(_strip_stop(statement))}: {c.verdict} ({numbers.strip()})."
 
 
 def _links(c: Entry) -> str:
