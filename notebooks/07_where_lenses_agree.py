@@ -184,8 +184,8 @@ glue("pinned", " and the ".join(pinned_names) if pinned_names else "no landmark"
 glue("n_nets", len(nets))
 
 # %% [markdown]
-# A landmark is *pinned* when it takes the same one or two adjacent layers in every trained net and in
-# the untrained nets too: here the {glue:text}`pinned`. Two pinned landmarks agree by construction,
+# A landmark is *pinned* when it takes the same one or two adjacent layers in every trained net,
+# whatever the task and depth: here the {glue:text}`pinned`. Two pinned landmarks agree by construction,
 # so their agreement below is reported but is no evidence that the lenses see the same thing.
 #
 # ## 4. Where the lenses agree

@@ -112,13 +112,14 @@ def _mean(v: np.ndarray) -> float:
     return float(v.mean()) if v.size else float("nan")
 
 
-def pinned(trained: Mapping[str, Sequence[int]], untrained: Mapping[str, Sequence[int]]) -> dict[str, bool]:
+def pinned(trained: Mapping[str, Sequence[int]], untrained: Mapping[str, Sequence[int]] | None = None) -> dict[str, bool]:
     """Return {landmark: pinned}: a landmark is pinned when it takes at most two adjacent layers over every
-    trained net and the same layers in the untrained nets, so agreement involving it cannot be evidence."""
+    trained net, whatever the depth and task, so agreement between two such landmarks cannot be evidence.
+    (`untrained` is accepted for the table beside it; where it sits in untrained nets is shown, not required.)"""
     out = {}
     for k, layers in trained.items():
-        t, u = {int(v) for v in layers if v is not None}, {int(v) for v in untrained.get(k, []) if v is not None}
-        out[k] = bool(t) and max(t) - min(t) <= 1 and t == u
+        t = {int(v) for v in layers if v is not None}
+        out[k] = bool(t) and max(t) - min(t) <= 1
     return out
 
 
