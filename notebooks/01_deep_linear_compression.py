@@ -155,7 +155,8 @@ ledger.sanity("untrained-profile-is-flat", test="<= 1e-6", section="1. The theor
               measured=max(max(abs(q - 1) for q in b["ratios"]) for b in before.values()),
               statement="an untrained scaled-orthogonal linear net leaves C_l unchanged from layer to layer "
                         "(max |C_l/C_(l-1) - 1| over seeds; the weights are drawn in float32)")
-glue("rate_mean", float(np.mean([v["rate"] for v in stats.values()])), ".3f")
+glue("rate_mean", ledger.record("rate", float(np.mean([v["rate"] for v in stats.values()]))), ".3f")
+ledger.record("r2_log_c", np.mean([v["r2_log_c"] for v in stats.values()]))  # gathered by sweeps
 glue("d_r2_pass", int(sum(v["r2"] >= 0.99 for v in stats.values())))
 glue("n_theory_seeds", len(SEEDS))
 
@@ -399,6 +400,7 @@ with ledger.section("4. Nonlinear networks: the MLP and the hybrid"):
                      control=Control("untrained nets", {s: vals0[name, s][key] for s in seeds}),
                      trained={s: nets[name, s]["reached"] for s in seeds}, figure="fig-ch01-nets",
                      headline=cid in READ, explain={"reproduced": READ[cid]} if cid in READ else None)
+ledger.record("hybrid_test_accuracy", np.mean([r["test_acc"] for (n, _), r in nets.items() if n == "hybrid"]))
 glue("d_abs_hybrid", float(np.mean([v["D_last"] for (n, _), v in vals.items() if n == "hybrid"])), ".2f")
 glue("mlp_peak", int(np.median([v["rank_peak"] for (n, _), v in vals.items() if n == "MLP"])))
 

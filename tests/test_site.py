@@ -92,6 +92,8 @@ def test_every_chapter_opens_with_its_results_box_after_its_sources(site, smoke_
 def test_multi_panel_figures_are_laid_out_as_wrapping_panels_in_full_width_cells(site, book_copy):
     import nbformat
 
+    from myst_nb.ext.glue import GLUE_PREFIX
+
     from layerwise import charts
 
     staged = book_copy / "_build" / "site-src" / "notebooks"
