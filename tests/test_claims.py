@@ -427,3 +427,11 @@ def test_closing_changes_when_a_verdict_flips(tmp_path):
     assert "**Not reproduced.** The ratio falls outside the paper's band" in after
     assert "What would decide it: the seeds disagree (2 of 3 pass)" in before
     assert isinstance(findings_ledger(tmp_path, [0.3] * 4).findings(), Markdown)
+
+
+def test_a_rate_claim_whose_seeds_are_all_dropped_is_inconclusive_not_a_crash(tmp_path):
+    ledger = Ledger(config.resolve("01", "smoke", results_dir=tmp_path))
+    entry = ledger.claim("all-dropped", statement="s", source="x", provenance="book", test=">= 1",
+                         values={0: 1.0, 1: 1.0, 2: 1.0}, control=Control("c", {0: 0.0, 1: 0.0, 2: 0.0}),
+                         rule="rate >= 0.5", posed={0: False, 1: False, 2: False})
+    assert entry.verdict == "inconclusive"

@@ -357,7 +357,7 @@ def _judge_seeds(r: Rule, test: Any, margin: str, values, control, control_name:
     verdict, reason, decide = _tally(r, outcomes)
     j = Judgement(verdict, reason, decide, seeds=len(outcomes), passes=outcomes.count(PASS))
     scalars = [flatten(v)[0] for v in values.values() if v is not None and _is_scalar(v)]
-    if r.kind == "rate":
+    if r.kind == "rate" and j.seeds:  # no seed left (all dropped): no interval, the tally says inconclusive
         lo, hi = stats.clopper_pearson(j.passes, j.seeds)
         j.interval = [lo, hi]
         j.value = f"pass rate {j.passes}/{j.seeds}, 95% CI [{_fmt(lo)}, {_fmt(hi)}]"
@@ -376,7 +376,7 @@ def _judge_seeds(r: Rule, test: Any, margin: str, values, control, control_name:
     c_passes = c_outcomes.count(PASS)
     if r.kind == "rate":
         c_lo, c_hi = stats.clopper_pearson(c_passes, len(c_outcomes))
-        below = c_hi < j.interval[0]
+        below = j.interval is not None and c_hi < j.interval[0]
         j.control_verdict = "passes" if not below else "fails"
         j.control = (f"{control_name}: pass rate {c_passes}/{len(c_outcomes)}, 95% CI [{_fmt(c_lo)}, {_fmt(c_hi)}]"
                      + (" (below the claim's)" if below else " (not below the claim's)"))
