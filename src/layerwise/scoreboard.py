@@ -299,6 +299,9 @@ def _h(text: str) -> str:
     return html.escape(" ".join(str(text).split()))
 
 
+SHOWN_HEADLINES = 3  # verdict-box lines shown unfolded
+
+
 def verdict_box(claims: Sequence[dict], *, preset: str = "") -> str:
     """Return the verdict box at the top of a chapter (MyST Markdown) from claims.json's claim entries:
     the tally, then one line per claim in words (verdict; statement: measured, seeds; control; provenance;
@@ -311,8 +314,10 @@ def verdict_box(claims: Sequence[dict], *, preset: str = "") -> str:
         lines.append("This run recorded no claims.")
     heads = [c for c in claims if c.get("headline")]
     rest = [c for c in claims if not c.get("headline")]
-    if not heads:  # a chapter that marks no headline claims shows every claim
+    if not heads:  # a chapter that marks no headline claims shows its first ones
         heads, rest = list(claims), []
+    # at most three lines open, so section 1 starts within two screens; the rest folded
+    heads, rest = heads[:SHOWN_HEADLINES], heads[SHOWN_HEADLINES:] + rest
     lines += [box_line(c) for c in heads] + [""]
     if rest:
         lines += [f"<details><summary>{len(rest)} more claim{'s' if len(rest) != 1 else ''}</summary>", ""]
