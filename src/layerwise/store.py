@@ -34,7 +34,6 @@ import inspect
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,21 +191,16 @@ def _load(path: Path) -> tuple[bool, Any]:
 
 
 def _save(path: Path, value: Any, recipe: dict, fn: Callable[..., Any]) -> None:
+    import io as bytes_io
+
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    from .io import atomic_write_bytes
+
     meta = {"recipe": _canonical(recipe), "fn": getattr(fn, "__qualname__", ""), "created": time.time()}
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"meta": meta, "value": value}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    buffer = bytes_io.BytesIO()
+    torch.save({"meta": meta, "value": value}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())  # temp file + rename: safe under `book --jobs 2`
 
 
 @dataclass(frozen=True)
